@@ -1,0 +1,377 @@
+//! Architectures (MATH 1, paper NN-DEF): input dimension, hidden widths, initialisation;
+//! parsing of `--arch` (with widths relative to `d` for sweeps), validation and the memory
+//! estimate that is checked before any work starts.
+
+use crate::error::{Error, Result, invalid};
+
+/// Weight initialisation (MATH 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// NN-DEF: `W_i` entries `N(0, 1/d_{i-1})`, output `N(0, 1/d_l)`.
+    Nn,
+    /// He: variance `2 / fan_in` for every matrix (paper Appendix B).
+    He,
+}
+
+impl Init {
+    /// Name as given to `--init`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::Nn => "nn",
+            Init::He => "he",
+        }
+    }
+}
+
+/// A concrete architecture `d_0, d_1, ..., d_l` with a scalar output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arch {
+    /// Input dimension `d = d_0`.
+    pub d: usize,
+    /// Hidden widths `d_1..d_l` (at least one).
+    pub widths: Vec<usize>,
+    /// Initialisation.
+    pub init: Init,
+}
+
+impl Arch {
+    /// Validated constructor.
+    pub fn new(d: usize, widths: Vec<usize>, init: Init) -> Result<Self> {
+        let a = Arch { d, widths, init };
+        if a.widths.is_empty() {
+            return Err(invalid(
+                "--arch",
+                a.spec(),
+                "expected at least one hidden layer: 'D,W1[,W2...]', e.g. '1000,1000'",
+            ));
+        }
+        if let Some(bad) = a.dims().iter().find(|&&w| w == 0) {
+            return Err(invalid(
+                "--arch",
+                a.spec(),
+                format!("expected every width >= 1, got {bad}"),
+            ));
+        }
+        Ok(a)
+    }
+
+    /// Number of hidden layers `l`.
+    pub fn depth(&self) -> usize {
+        self.widths.len()
+    }
+
+    /// `d_0, d_1, ..., d_l`.
+    pub fn dims(&self) -> Vec<usize> {
+        let mut v = Vec::with_capacity(self.widths.len() + 1);
+        v.push(self.d);
+        v.extend_from_slice(&self.widths);
+        v
+    }
+
+    /// Width `d_i` for `i` in `0..=l+1` (`d_{l+1} = 1`).
+    pub fn width(&self, i: usize) -> usize {
+        match i {
+            0 => self.d,
+            i if i <= self.depth() => self.widths[i - 1],
+            i if i == self.depth() + 1 => 1,
+            _ => panic!("layer {i} out of range"),
+        }
+    }
+
+    /// Shape `(d_i, d_{i-1})` of `W_i`, `i` in `1..=l+1`.
+    pub fn shape(&self, i: usize) -> (usize, usize) {
+        (self.width(i), self.width(i - 1))
+    }
+
+    /// Standard deviation of the entries of `W_i` (MATH 1).
+    pub fn weight_std(&self, i: usize) -> f64 {
+        let fan_in = self.width(i - 1) as f64;
+        match self.init {
+            Init::Nn => (1.0 / fan_in).sqrt(),
+            Init::He => (2.0 / fan_in).sqrt(),
+        }
+    }
+
+    /// Total number of weights, all layers.
+    pub fn n_weights(&self) -> u128 {
+        (1..=self.depth() + 1)
+            .map(|i| {
+                let (m, n) = self.shape(i);
+                m as u128 * n as u128
+            })
+            .sum()
+    }
+
+    /// Peak bytes of one dense network and a batch of `batch` inputs: the weights, the stored
+    /// activations of every layer and three work buffers of the widest layer.
+    pub fn dense_bytes(&self, elem_bytes: usize, batch: usize) -> u128 {
+        let dims = self.dims();
+        let sum: u128 = dims.iter().map(|&w| w as u128).sum();
+        let max = *dims.iter().max().unwrap() as u128;
+        let activations = batch as u128 * (sum + 3 * max);
+        // Plus the f64 input and direction vectors of the trial.
+        (self.n_weights() + activations) * elem_bytes as u128 + 4 * 8 * self.d as u128
+    }
+
+    /// The architecture as `D,W1,...,WL`.
+    pub fn spec(&self) -> String {
+        self.dims()
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// One entry of `--arch`: a fixed width or a width relative to the input dimension `d`,
+/// `coef * d^exp / div`, rounded to the nearest integer and at least 1.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Term {
+    /// A literal width.
+    Fixed(usize),
+    /// `coef * d^exp / div`.
+    Relative { coef: f64, exp: f64, div: f64 },
+}
+
+impl Term {
+    /// Parses one term: `500`, `d`, `2d`, `d/4`, `d^0.5`, `3d^1.5`, `0.5*d`.
+    pub fn parse(flag: &'static str, s: &str) -> Result<Term> {
+        let t = s.trim();
+        let bad = |why: &str| invalid(flag, s, why.to_string());
+        if t.is_empty() {
+            return Err(bad(
+                "expected a width, got an empty entry (check for stray commas)",
+            ));
+        }
+        if let Ok(n) = t.parse::<u64>() {
+            if n == 0 {
+                return Err(bad("expected every width >= 1, got 0"));
+            }
+            return usize::try_from(n)
+                .map(Term::Fixed)
+                .map_err(|_| bad("width too large"));
+        }
+        let Some(pos) = t.find('d') else {
+            return Err(bad(
+                "expected a positive integer or a term in d such as 'd', '2d', 'd/4', 'd^0.5', '3d^1.5'",
+            ));
+        };
+        let num = |x: &str, what: &str| -> Result<f64> {
+            match x.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+                _ => Err(invalid(
+                    flag,
+                    s,
+                    format!("expected a positive number as {what} in '{t}', got '{x}'"),
+                )),
+            }
+        };
+        let coef_str = t[..pos].trim().trim_end_matches('*');
+        let coef = if coef_str.is_empty() {
+            1.0
+        } else {
+            num(coef_str, "coefficient")?
+        };
+        let rest = &t[pos + 1..];
+        let (pow_part, div) = match rest.split_once('/') {
+            Some((p, q)) => (p, num(q, "divisor")?),
+            None => (rest, 1.0),
+        };
+        let exp = if pow_part.is_empty() {
+            1.0
+        } else if let Some(e) = pow_part.strip_prefix('^') {
+            num(e, "exponent")?
+        } else {
+            return Err(bad(
+                "expected '^EXP' or '/DIV' after 'd', e.g. 'd^0.5' or 'd/4'",
+            ));
+        };
+        Ok(Term::Relative { coef, exp, div })
+    }
+
+    /// The width for input dimension `d`.
+    pub fn eval(&self, flag: &'static str, d: usize) -> Result<usize> {
+        match *self {
+            Term::Fixed(n) => Ok(n),
+            Term::Relative { coef, exp, div } => {
+                let v = (coef * (d as f64).powf(exp) / div).round().max(1.0);
+                if !v.is_finite() || v > (1u64 << 52) as f64 {
+                    return Err(invalid(
+                        flag,
+                        format!("{self}"),
+                        format!("evaluates to {v:e} at d = {d}, too large for any machine"),
+                    ));
+                }
+                Ok(v as usize)
+            }
+        }
+    }
+
+    /// True for the bare term `d`.
+    pub fn is_d(&self) -> bool {
+        matches!(*self, Term::Relative { coef, exp, div } if coef == 1.0 && exp == 1.0 && div == 1.0)
+    }
+}
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Term::Fixed(n) => write!(f, "{n}"),
+            Term::Relative { coef, exp, div } => {
+                if coef != 1.0 {
+                    write!(f, "{coef}")?;
+                }
+                write!(f, "d")?;
+                if exp != 1.0 {
+                    write!(f, "^{exp}")?;
+                }
+                if div != 1.0 {
+                    write!(f, "/{div}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A comma-separated list of terms, e.g. `--arch 1000,d,2d` or `--widths d,d/4`.
+pub fn parse_terms(flag: &'static str, s: &str) -> Result<Vec<Term>> {
+    s.split(',').map(|t| Term::parse(flag, t)).collect()
+}
+
+/// Parses `--arch D,W1,...,WL` for a single architecture: `D` must be a number; widths may be
+/// relative to it.
+pub fn parse_arch(s: &str, init: Init) -> Result<Arch> {
+    let terms = parse_terms("--arch", s)?;
+    if terms.len() < 2 {
+        return Err(invalid(
+            "--arch",
+            s,
+            "expected the input dimension and at least one hidden width, 'D,W1[,W2...]', e.g. '1000,1000'",
+        ));
+    }
+    let d = match terms[0] {
+        Term::Fixed(d) => d,
+        _ => {
+            return Err(invalid(
+                "--arch",
+                s,
+                "expected the input dimension D (the first entry) to be a positive integer",
+            ));
+        }
+    };
+    let widths = terms[1..]
+        .iter()
+        .map(|t| t.eval("--arch", d))
+        .collect::<Result<Vec<_>>>()?;
+    Arch::new(d, widths, init)
+}
+
+/// Bytes available to this run: `--max-memory` if given, else `MemAvailable` from
+/// `/proc/meminfo` (None when it cannot be read, and then no check is made).
+pub fn memory_limit(max_memory: Option<u128>) -> Option<(u128, String)> {
+    if let Some(m) = max_memory {
+        return Some((m, "--max-memory".into()));
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kib * 1024, "MemAvailable".into()))
+}
+
+/// Checks an estimate against the limit.
+pub fn check_memory(
+    flag: &'static str,
+    value: &str,
+    estimate: u128,
+    max_memory: Option<u128>,
+) -> Result<()> {
+    if let Some((available, limit_source)) = memory_limit(max_memory) {
+        if estimate > available {
+            return Err(Error::OutOfMemory {
+                flag,
+                value: value.to_string(),
+                estimate,
+                available,
+                limit_source,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Parses a byte count: `1000000`, `512M`, `8G`, `1.5GiB`, `2T` (binary units).
+pub fn parse_bytes(s: &str) -> Result<u128> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: u128 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => {
+            return Err(invalid(
+                "--max-memory",
+                s,
+                "expected bytes with an optional unit K, M, G or T, e.g. '8G'",
+            ));
+        }
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok((v * mult as f64) as u128),
+        _ => Err(invalid(
+            "--max-memory",
+            s,
+            "expected a positive size, e.g. '8G' or '512M'",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_terms() {
+        let w = |s: &str, d| Term::parse("--arch", s).unwrap().eval("--arch", d).unwrap();
+        assert_eq!(w("d", 1000), 1000);
+        assert_eq!(w("2d", 1000), 2000);
+        assert_eq!(w("d/4", 1000), 250);
+        assert_eq!(w("d^0.5", 10000), 100);
+        assert_eq!(w("3d^1.5", 100), 3000);
+        assert_eq!(w("0.5*d", 10), 5);
+        assert_eq!(w("d/10000", 100), 1);
+        assert_eq!(w("77", 5), 77);
+    }
+
+    #[test]
+    fn bad_terms() {
+        for s in ["0", "x", "", "-3", "2.5", "d^", "d/0", "d*2", "nand"] {
+            assert!(Term::parse("--arch", s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn arch_parsing() {
+        let a = parse_arch("1000,d,d/2", Init::Nn).unwrap();
+        assert_eq!(a.dims(), vec![1000, 1000, 500]);
+        assert!(parse_arch("1000", Init::Nn).is_err());
+        assert!(parse_arch("d,d", Init::Nn).is_err());
+        assert!(parse_arch("10,0,5", Init::Nn).is_err());
+        assert!(parse_arch("10,,5", Init::Nn).is_err());
+    }
+
+    #[test]
+    fn bytes() {
+        assert_eq!(parse_bytes("8G").unwrap(), 8 << 30);
+        assert_eq!(parse_bytes("1.5KiB").unwrap(), 1536);
+        assert_eq!(parse_bytes("100").unwrap(), 100);
+        assert!(parse_bytes("8X").is_err());
+        assert!(parse_bytes("-1G").is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! Attacks on the scalar output (MATH 3). Every attack asks the network only for forward and
+//! backward products, and every point it reports as adversarial has been evaluated and flips
+//! the sign of `f`.
+
+pub mod onestep;
+pub mod ray;
+
+use faer::{MatMut, Par};
+
+use crate::net::{Layers, Scaled, forward};
+use crate::scalar::Real;
+
+pub use onestep::{OneStep, one_step};
+pub use ray::{RayFlip, ray_flip};
+
+/// Points evaluated per batched forward pass in line searches.
+pub const LINE_BATCH: usize = 16;
+
+/// `f(x + t u)` for every `t` in `ts`, in one batched forward pass.
+pub fn f_along<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    x: &[f64],
+    u: &[f64],
+    ts: &[f64],
+    par: Par,
+) -> Vec<Scaled> {
+    let d = x.len();
+    let mut pts = vec![T::ZERO; d * ts.len()];
+    for (col, &t) in pts.chunks_exact_mut(d).zip(ts) {
+        for ((p, &xi), &ui) in col.iter_mut().zip(x).zip(u) {
+            *p = T::from_f64(xi + t * ui);
+        }
+    }
+    let trace = forward(
+        net,
+        MatMut::from_column_major_slice_mut(&mut pts, d, ts.len()).as_ref(),
+        par,
+    );
+    (0..ts.len()).map(|b| trace.f(b)).collect()
+}
+
+/// A point on the ray `x + t u` where a predicate first holds, with the value there.
+#[derive(Clone, Copy, Debug)]
+pub struct Crossing {
+    /// The step `t` (the predicate holds at `t`; it failed at `t (1 - tol)` or closer).
+    pub t: f64,
+    /// `f(x + t u)`, as evaluated.
+    pub f: Scaled,
+}
+
+/// A failing step with its `phi`, and the first step where the target holds.
+pub type Bracket = ((f64, f64), Crossing);
+
+/// What a line search looks for: the first `t` where `phi(f(x + t u))` crosses 0 upwards.
+/// `holds` decides (strictly or not) whether a value is past the crossing; `phi` is the
+/// continuous function whose root it is, used to aim the next batch.
+pub struct Target<P, H> {
+    /// Continuous in `f`; `holds(f)` implies `phi(f) >= 0`.
+    pub phi: P,
+    /// Whether the point is past the crossing.
+    pub holds: H,
+}
+
+/// Scans `grid` (increasing steps, [`LINE_BATCH`] points per forward pass) for the first `t`
+/// where the target holds. Returns `f` at `grid[0]` and, if some grid point holds, the last
+/// failing step with its `phi` (or `lo0` with `phi_lo0`) and the first crossing.
+#[allow(clippy::too_many_arguments)]
+pub fn scan<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    x: &[f64],
+    u: &[f64],
+    grid: &[f64],
+    (lo0, phi_lo0): (f64, f64),
+    target: &Target<impl Fn(Scaled) -> f64, impl Fn(Scaled) -> bool>,
+    par: Par,
+) -> (Scaled, Option<Bracket>) {
+    let mut lo = (lo0, phi_lo0);
+    let mut first = None;
+    for chunk in grid.chunks(LINE_BATCH) {
+        let fs = f_along(net, x, u, chunk, par);
+        first.get_or_insert(fs[0]);
+        for (&t, &f) in chunk.iter().zip(&fs) {
+            if (target.holds)(f) {
+                return (first.unwrap(), Some((lo, Crossing { t, f })));
+            }
+            lo = (t, (target.phi)(f));
+        }
+    }
+    (first.expect("non-empty grid"), None)
+}
+
+/// Bracketing and bisection: shrinks `[lo, hi]` (the target fails at `lo`, holds at `hi`)
+/// until `hi - lo <= rel_tol * hi`. Each forward pass evaluates [`LINE_BATCH`] points: two at
+/// `t* (1 -+ rel_tol / 4)` around the root `t*` of the linear interpolation of `phi` (exact
+/// when one linear piece of the piecewise-linear `f` spans the bracket, so the search usually
+/// ends after one pass) and the rest evenly across the bracket (the bisection that guarantees
+/// progress).
+#[allow(clippy::too_many_arguments)]
+pub fn refine<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    x: &[f64],
+    u: &[f64],
+    lo: (f64, f64),
+    hi: Crossing,
+    target: &Target<impl Fn(Scaled) -> f64, impl Fn(Scaled) -> bool>,
+    rel_tol: f64,
+    par: Par,
+) -> Crossing {
+    let (mut lo, mut phi_lo) = lo;
+    let mut best = hi;
+    // Each pass divides the bracket by at least LINE_BATCH - 1; 64 passes is far past f64
+    // resolution.
+    for _ in 0..64 {
+        let hi = best.t;
+        if hi - lo <= rel_tol * hi {
+            break;
+        }
+        let phi_hi = (target.phi)(best.f);
+        let mut ts: Vec<f64> = Vec::with_capacity(LINE_BATCH);
+        if phi_hi > phi_lo {
+            let root = lo + (hi - lo) * (-phi_lo / (phi_hi - phi_lo)).clamp(0.0, 1.0);
+            ts.push(root * (1.0 - rel_tol / 4.0));
+            ts.push(root * (1.0 + rel_tol / 4.0));
+        }
+        let even = LINE_BATCH - ts.len();
+        let step = (hi - lo) / (even + 1) as f64;
+        ts.extend((1..=even).map(|j| lo + step * j as f64));
+        ts.retain(|&t| t > lo && t < hi);
+        ts.sort_by(|a, b| a.total_cmp(b));
+        ts.dedup();
+        if ts.is_empty() {
+            break;
+        }
+        let fs = f_along(net, x, u, &ts, par);
+        match fs.iter().position(|&f| (target.holds)(f)) {
+            Some(k) => {
+                if k > 0 {
+                    lo = ts[k - 1];
+                    phi_lo = (target.phi)(fs[k - 1]);
+                }
+                best = Crossing { t: ts[k], f: fs[k] };
+            }
+            None => {
+                lo = *ts.last().unwrap();
+                phi_lo = (target.phi)(*fs.last().unwrap());
+            }
+        }
+    }
+    best
+}
+
+/// A geometric grid `start * ratio^k`, `k = 0..n`.
+pub fn geometric(start: f64, ratio: f64, n: usize) -> Vec<f64> {
+    (0..n).map(|k| start * ratio.powi(k as i32)).collect()
+}
+
+/// Euclidean norm in `f64`.
+pub fn norm64(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}

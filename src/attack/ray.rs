@@ -1,0 +1,63 @@
+//! Minimal flip along the gradient ray (MATH 3): the smallest `t > 0` with
+//! `sign f(x - t sign(f(x)) grad f(x) / ||grad f(x)||) != sign f(x)`, by bracketing and
+//! bisection to relative tolerance 1e-6. Linear prediction: `t = |f(x)| / ||grad f(x)||`.
+
+use faer::Par;
+
+use super::onestep::{Linearisation, REL_TOL};
+use super::{Target, geometric, refine, scan};
+use crate::net::{Layers, Scaled};
+use crate::scalar::Real;
+
+/// Result of the ray attack.
+#[derive(Clone, Copy, Debug)]
+pub struct RayFlip {
+    /// The flipping step `t` (absolute), `None` if no flip up to `2^20` times the linear one.
+    pub t: Option<f64>,
+    /// `t ||grad f(x)|| / |f(x)|` (prediction 1).
+    pub t_ratio: Option<f64>,
+    /// `f` at the reported point, evaluated: its sign differs from `f(x)`'s.
+    pub f_adv: Option<Scaled>,
+}
+
+/// Runs the ray search from the linearisation at `x`.
+pub fn ray_flip<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    x: &[f64],
+    lin: &Linearisation<T>,
+    par: Par,
+) -> RayFlip {
+    if lin.dead {
+        return RayFlip {
+            t: None,
+            t_ratio: None,
+            f_adv: None,
+        };
+    }
+    let f = lin.f;
+    // Grid in units of the linear prediction: 2^(k/2) / 8, k = 0..=46, i.e. 1/8 .. 2^20.
+    let grid: Vec<f64> = geometric(0.125, 2f64.sqrt(), 47)
+        .into_iter()
+        .map(|c| c * lin.t_lin)
+        .collect();
+    // phi = -sign(f(x)) f / |f(x)|: -1 at x, positive once the sign has flipped.
+    let target = Target {
+        phi: |g: Scaled| -g.ratio(f),
+        holds: |g: Scaled| g.sign() == -f.sign(),
+    };
+    let found = scan(net, x, &lin.direction, &grid, (0.0, -1.0), &target, par)
+        .1
+        .map(|(lo, hi)| refine(net, x, &lin.direction, lo, hi, &target, REL_TOL, par));
+    match found {
+        Some(c) => RayFlip {
+            t: Some(c.t),
+            t_ratio: Some(c.t / lin.t_lin),
+            f_adv: Some(c.f),
+        },
+        None => RayFlip {
+            t: None,
+            t_ratio: None,
+            f_adv: None,
+        },
+    }
+}

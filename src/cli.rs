@@ -1,0 +1,288 @@
+//! Command-line flags (clap) and their validation into experiment parameters. Nothing numeric
+//! happens here; every check runs before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use radex::arch::{self, Init, Term};
+use radex::error::{Result, invalid};
+use radex::experiment::attack::{AttackKind, AttackParams};
+use radex::experiment::runner::Exec;
+use radex::experiment::scaling::ScalingParams;
+use radex::report::Format;
+use radex::scalar::Precision;
+
+/// radex: adversarial examples in random ReLU networks, measured beside the predictions of
+/// Bartlett, Bubeck & Cherapanamjeri (NeurIPS 2021).
+#[derive(Parser, Debug)]
+#[command(name = "radex", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The experiment to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands, one per experiment.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One-step attack of Theorem 1.1 on independent (network, x) pairs (MATH 3).
+    ///
+    /// Example: radex attack --arch 2000,2000,2000 --trials 300
+    Attack(AttackArgs),
+    /// Median one-step perturbation across input dimensions; log-log slope vs -1/2 (MATH 3).
+    ///
+    /// Example: radex scaling --ds 256,512,1024,2048 --arch d,d,d
+    Scaling(ScalingArgs),
+}
+
+/// `--init` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum InitArg {
+    /// NN-DEF: W_i entries N(0, 1/d_{i-1}).
+    Nn,
+    /// He: variance 2/fan_in for every matrix.
+    He,
+}
+
+/// `--precision` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PrecisionArg {
+    /// 64-bit floats.
+    F64,
+    /// 32-bit floats (weights sampled in f64 and rounded).
+    F32,
+}
+
+/// Flags shared by every experiment.
+#[derive(Args, Debug)]
+pub struct Common {
+    /// Weight initialisation (MATH 1).
+    #[arg(long, value_enum, default_value = "nn")]
+    pub init: InitArg,
+    /// Seed; trial t of seed s always gets the same network and input.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (0 = all cores). Results are identical for any value.
+    #[arg(short = 'j', long, default_value_t = 0)]
+    pub threads: usize,
+    /// Element type of the networks.
+    #[arg(long, value_enum, default_value = "f64")]
+    pub precision: PrecisionArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the output to FILE (whole, via a temporary name) instead of stdout ('-' = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Memory limit for the estimate checked before the run, e.g. 8G (default: MemAvailable).
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<String>,
+}
+
+/// `radex attack`.
+#[derive(Args, Debug)]
+pub struct AttackArgs {
+    /// Architecture D,W1,...,WL: input dimension, then hidden widths (output is one number).
+    /// Widths may be relative to D: d, 2d, d/4, d^0.5, 3d^1.5.
+    #[arg(long, default_value = "2000,2000,2000", value_name = "D,W1,..")]
+    pub arch: String,
+    /// Independent (network, x) pairs.
+    #[arg(long, default_value_t = 100)]
+    pub trials: usize,
+    /// Attack to report: onestep (Theorem 1.1) or ray (minimal flip along the gradient).
+    #[arg(long, value_enum, default_value = "onestep")]
+    pub attack: AttackKind,
+    /// Add every trial's raw record (JSON: `per_trial`; CSV: one row per trial).
+    #[arg(long)]
+    pub per_trial: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `radex scaling`.
+#[derive(Args, Debug)]
+pub struct ScalingArgs {
+    /// Input dimensions to sweep.
+    #[arg(
+        long,
+        default_value = "256,512,1024,2048,4096",
+        value_name = "D1,D2,.."
+    )]
+    pub ds: String,
+    /// Architecture relative to d: 'd,W1,...' where widths may be d, 2d, d/4, d^0.5, 3d^1.5 or
+    /// fixed numbers. Default d,d,d.
+    #[arg(long, value_name = "d,W1,..", conflicts_with = "widths")]
+    pub arch: Option<String>,
+    /// Hidden widths relative to d (the same as --arch without the leading 'd').
+    #[arg(long, value_name = "W1,..")]
+    pub widths: Option<String>,
+    /// Trials per input dimension.
+    #[arg(long, default_value_t = 100)]
+    pub trials: usize,
+    /// Bootstrap resamples for the slope's interval.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+impl Common {
+    /// Validated init, precision, execution settings.
+    pub fn resolve(&self) -> Result<(Init, Precision, Exec, Option<u128>)> {
+        let init = match self.init {
+            InitArg::Nn => Init::Nn,
+            InitArg::He => Init::He,
+        };
+        let precision = match self.precision {
+            PrecisionArg::F64 => Precision::F64,
+            PrecisionArg::F32 => Precision::F32,
+        };
+        if self.threads > 4096 {
+            return Err(invalid(
+                "--threads",
+                self.threads.to_string(),
+                "expected at most 4096 threads (0 = all cores)",
+            ));
+        }
+        let max_memory = self
+            .max_memory
+            .as_deref()
+            .map(arch::parse_bytes)
+            .transpose()?;
+        let limit = arch::memory_limit(max_memory).map(|(b, _)| b);
+        if let Some(out) = &self.out {
+            check_writable(out)?;
+        }
+        Ok((init, precision, Exec::new(self.threads, limit), max_memory))
+    }
+}
+
+/// Fails early if `--out` cannot be created, so no work is wasted.
+fn check_writable(out: &std::path::Path) -> Result<()> {
+    if out.as_os_str() == "-" {
+        return Ok(());
+    }
+    let shown = out.display().to_string();
+    if out.is_dir() {
+        return Err(invalid(
+            "--out",
+            shown,
+            "expected a file path, got a directory",
+        ));
+    }
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(invalid(
+            "--out",
+            shown,
+            format!(
+                "directory '{}' does not exist; create it first",
+                dir.display()
+            ),
+        ));
+    }
+    tempfile::Builder::new()
+        .prefix(".radex-check-")
+        .tempfile_in(dir)
+        .map(|_| ())
+        .map_err(|e| {
+            invalid(
+                "--out",
+                shown,
+                format!("cannot write in '{}': {e}", dir.display()),
+            )
+        })
+}
+
+fn check_trials(trials: usize) -> Result<()> {
+    if trials == 0 {
+        return Err(invalid("--trials", "0", "expected trials >= 1, got 0"));
+    }
+    Ok(())
+}
+
+impl AttackArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(AttackParams, Exec)> {
+        let (init, precision, exec, max_memory) = self.common.resolve()?;
+        check_trials(self.trials)?;
+        let arch = arch::parse_arch(&self.arch, init)?;
+        let p = AttackParams {
+            arch,
+            seed: self.common.seed,
+            trials: self.trials,
+            attack: self.attack,
+            precision,
+            with_c: true,
+        };
+        arch::check_memory("--arch", &self.arch, p.bytes_per_trial(), max_memory)?;
+        Ok((p, exec))
+    }
+}
+
+impl ScalingArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(ScalingParams, Exec)> {
+        let (init, precision, exec, max_memory) = self.common.resolve()?;
+        check_trials(self.trials)?;
+        let mut ds = Vec::new();
+        for t in self.ds.split(',') {
+            match t.trim().parse::<usize>() {
+                Ok(d) if d >= 1 => ds.push(d),
+                _ => {
+                    return Err(invalid(
+                        "--ds",
+                        self.ds.clone(),
+                        format!("expected positive integers separated by commas, got '{t}'"),
+                    ));
+                }
+            }
+        }
+        let mut distinct = ds.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < 2 {
+            return Err(invalid(
+                "--ds",
+                self.ds.clone(),
+                "expected at least two distinct dimensions to fit a slope",
+            ));
+        }
+        let widths = match (&self.arch, &self.widths) {
+            (Some(a), _) => {
+                let terms = arch::parse_terms("--arch", a)?;
+                if terms.len() < 2 || !terms[0].is_d() {
+                    return Err(invalid(
+                        "--arch",
+                        a.clone(),
+                        "expected 'd' then at least one hidden width, e.g. 'd,d,d' or 'd,2d,d/4'",
+                    ));
+                }
+                terms[1..].to_vec()
+            }
+            (None, Some(w)) => arch::parse_terms("--widths", w)?,
+            (None, None) => vec![Term::parse("--arch", "d")?, Term::parse("--arch", "d")?],
+        };
+        if self.bootstrap == 0 {
+            return Err(invalid("--bootstrap", "0", "expected at least 1 resample"));
+        }
+        let p = ScalingParams {
+            ds,
+            widths,
+            init,
+            trials: self.trials,
+            seed: self.common.seed,
+            bootstrap: self.bootstrap,
+            precision,
+        };
+        for &d in &p.ds {
+            let a = p.attack(d)?;
+            arch::check_memory("--ds", &a.arch.spec(), a.bytes_per_trial(), max_memory)?;
+        }
+        Ok((p, exec))
+    }
+}

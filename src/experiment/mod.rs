@@ -1,0 +1,5 @@
+//! Experiments: validated parameters in, records out. One file per subcommand.
+
+pub mod attack;
+pub mod runner;
+pub mod scaling;

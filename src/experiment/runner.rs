@@ -1,0 +1,84 @@
+//! Runs independent trials on a thread pool.
+//!
+//! Two workloads, two choices (STYLE 4): when several networks fit in memory at once, trials run
+//! in parallel with sequential products inside; otherwise trials run one after another and each
+//! product uses every thread. Either way every number is the same, since streams are keyed by
+//! trial and products have a fixed summation order.
+
+use faer::Par;
+use rayon::prelude::*;
+
+use crate::report::progress::Progress;
+
+/// Thread count and memory budget of a run.
+#[derive(Clone, Copy, Debug)]
+pub struct Exec {
+    /// Worker threads (resolved: at least 1).
+    pub threads: usize,
+    /// Bytes that may be used at once (None: unknown, assume the trials fit).
+    pub memory_limit: Option<u128>,
+}
+
+impl Exec {
+    /// `threads = 0` means all cores.
+    pub fn new(threads: usize, memory_limit: Option<u128>) -> Exec {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        Exec {
+            threads,
+            memory_limit,
+        }
+    }
+
+    /// How many trials may hold a network at once, given the bytes of one.
+    pub fn concurrency(&self, per_trial_bytes: u128, trials: usize) -> usize {
+        let fit = match self.memory_limit {
+            Some(limit) => (limit / per_trial_bytes.max(1)).max(1) as usize,
+            None => self.threads,
+        };
+        fit.min(self.threads).min(trials.max(1))
+    }
+
+    /// Runs `work(state, trial, par)` for `trial` in `0..n`, results in trial order. Each
+    /// worker makes its `state` once with `init` (e.g. weight storage to reuse); results must
+    /// not depend on it.
+    pub fn run<S, R: Send>(
+        &self,
+        n: usize,
+        per_trial_bytes: u128,
+        progress: &Progress,
+        init: impl Fn() -> S + Sync + Send,
+        work: impl Fn(&mut S, u64, Par) -> R + Sync + Send,
+    ) -> Vec<R> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .expect("could not start the thread pool");
+        let parallel_trials =
+            self.concurrency(per_trial_bytes, n) >= self.threads && self.threads > 1;
+        pool.install(|| {
+            if parallel_trials {
+                (0..n as u64)
+                    .into_par_iter()
+                    .map_init(&init, |s, t| {
+                        let r = work(s, t, Par::Seq);
+                        progress.inc();
+                        r
+                    })
+                    .collect()
+            } else {
+                let mut s = init();
+                (0..n as u64)
+                    .map(|t| {
+                        let r = work(&mut s, t, Par::rayon(self.threads));
+                        progress.inc();
+                        r
+                    })
+                    .collect()
+            }
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! Measurements gathered over trials.
+
+pub mod stats;

@@ -1,0 +1,311 @@
+//! The exact forward and backward passes (MATH 1-2) with per-layer rescaling.
+//!
+//! Forward: `z_i = W_i h_{i-1}`, `h_i = relu(z_i)`, `f = W_{l+1} h_l`, one GEMM per layer for a
+//! batch of inputs (the columns). Backward: `grad f(x)^T = W_{l+1} D_l W_l ... D_1 W_1`, one GEMM
+//! per layer, with the masks `D_i = diag(1[z_i > 0])` read from the stored activations.
+//!
+//! Rescaling: after each layer every column is multiplied by a power of two that brings its
+//! largest entry into `[1, 2)`, and the exponent is carried. Powers of two are exact in binary
+//! floating point, so the mantissas are the very numbers an unscaled pass would give (where that
+//! one does not underflow), while a depth-10,000 network stays finite (MATH 1: NN-DEF shrinks
+//! `||h_i||` like `2^{-i/2}`). A column that becomes exactly zero is a dead network (MATH 2): it
+//! is flagged and never divided by.
+
+use faer::{MatMut, MatRef, Par};
+
+use super::Layers;
+use crate::scalar::Real;
+
+/// A real number carried as `mant * 2^log2`, so that it neither underflows nor overflows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scaled {
+    /// Mantissa (any finite value; zero for a dead network).
+    pub mant: f64,
+    /// Binary exponent.
+    pub log2: i64,
+}
+
+/// `m * 2^e` without overflowing the intermediate power.
+pub fn ldexp(m: f64, e: i64) -> f64 {
+    let mut m = m;
+    let mut e = e;
+    while e > 1000 {
+        m *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    while e < -1000 {
+        m *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    m * 2f64.powi(e as i32)
+}
+
+impl Scaled {
+    /// The plain value (underflows to 0 or overflows to inf at extreme depth).
+    pub fn value(self) -> f64 {
+        ldexp(self.mant, self.log2)
+    }
+    /// `log2 |value|` (finite unless zero).
+    pub fn log2_abs(self) -> f64 {
+        self.mant.abs().log2() + self.log2 as f64
+    }
+    /// True for an exact zero.
+    pub fn is_zero(self) -> bool {
+        self.mant == 0.0
+    }
+    /// Sign: -1, 0 or 1.
+    pub fn sign(self) -> f64 {
+        if self.mant > 0.0 {
+            1.0
+        } else if self.mant < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
+    }
+    /// `self / other` as a plain number (both carried scales cancel).
+    pub fn ratio(self, other: Scaled) -> f64 {
+        ldexp(self.mant / other.mant, self.log2 - other.log2)
+    }
+}
+
+/// Everything the forward pass of a batch keeps: rescaled activations of every layer (their
+/// signs are the masks `D_i`), the carried exponents and the outputs.
+#[derive(Clone, Debug)]
+pub struct Trace<T> {
+    /// Number of inputs (columns).
+    pub batch: usize,
+    /// `d_0, ..., d_l`.
+    pub dims: Vec<usize>,
+    /// `acts[i]`: `h_i` rescaled, `d_i x B` column-major; `acts[0]` is the input.
+    pub acts: Vec<Vec<T>>,
+    /// `h_i[:, b] = acts[i][:, b] * 2^log2[i][b]`.
+    pub log2: Vec<Vec<i64>>,
+    /// Output mantissas: `f(x_b) = out[b] * 2^log2[l][b]`.
+    pub out: Vec<T>,
+    /// `dead[b]`: some `h_i(x_b)` is exactly zero, so `f = 0` and `grad f = 0` near `x_b`.
+    pub dead: Vec<bool>,
+}
+
+impl<T: Real> Trace<T> {
+    /// Number of hidden layers `l`.
+    pub fn depth(&self) -> usize {
+        self.dims.len() - 1
+    }
+    /// `f(x_b)`.
+    pub fn f(&self, b: usize) -> Scaled {
+        Scaled {
+            mant: self.out[b].to_f64(),
+            log2: self.log2[self.depth()][b],
+        }
+    }
+    /// The rescaled activations `h_i` of the batch, `d_i x B`.
+    pub fn act(&self, i: usize) -> MatRef<'_, T> {
+        MatRef::from_column_major_slice(&self.acts[i], self.dims[i], self.batch)
+    }
+    /// `||h_i(x_b)||`, carried.
+    pub fn act_norm(&self, i: usize, b: usize) -> Scaled {
+        let d = self.dims[i];
+        let col = &self.acts[i][b * d..(b + 1) * d];
+        Scaled {
+            mant: norm(col),
+            log2: self.log2[i][b],
+        }
+    }
+}
+
+/// The input gradients of a batch: `grad f(x_b) = g[:, b] * 2^log2[b]`.
+#[derive(Clone, Debug)]
+pub struct Grad<T> {
+    /// `d x B`, column-major, rescaled.
+    pub g: Vec<T>,
+    /// Carried exponents.
+    pub log2: Vec<i64>,
+    /// Input dimension.
+    pub d: usize,
+}
+
+impl<T: Real> Grad<T> {
+    /// The rescaled gradient of input `b`.
+    pub fn col(&self, b: usize) -> &[T] {
+        &self.g[b * self.d..(b + 1) * self.d]
+    }
+    /// `||grad f(x_b)||`, carried.
+    pub fn norm(&self, b: usize) -> Scaled {
+        Scaled {
+            mant: norm(self.col(b)),
+            log2: self.log2[b],
+        }
+    }
+}
+
+/// `v > 0`, false for NaN: the unit is on.
+#[inline(always)]
+fn positive<T: Real>(v: T) -> bool {
+    v > T::ZERO
+}
+
+/// Euclidean norm accumulated in `f64`, with a fixed summation order.
+pub fn norm<T: Real>(v: &[T]) -> f64 {
+    v.iter()
+        .map(|x| {
+            let x = x.to_f64();
+            x * x
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// Rescales each column of `buf` (`rows x cols`) so its largest entry lies in `[1, 2)`, adding
+/// the exponent to `log2`. Returns, per column, whether it is entirely zero.
+fn rescale_columns<T: Real>(buf: &mut [T], rows: usize, log2: &mut [i64], zero: &mut [bool]) {
+    for (b, col) in buf.chunks_exact_mut(rows).enumerate() {
+        let max = col.iter().fold(0.0f64, |m, x| m.max(x.to_f64().abs()));
+        if max == 0.0 || !max.is_finite() {
+            zero[b] = max == 0.0;
+            continue;
+        }
+        let e = max.log2().floor() as i64;
+        if e != 0 {
+            let s = ldexp(1.0, -e);
+            for x in col.iter_mut() {
+                *x = T::from_f64(x.to_f64() * s);
+            }
+            log2[b] += e;
+        }
+    }
+}
+
+/// Exact batched forward pass of the columns of `x` (`d x B`).
+///
+/// # Panics
+/// If `x` does not have `d` rows.
+pub fn forward<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    x: MatRef<'_, T>,
+    par: Par,
+) -> Trace<T> {
+    let dims = net.arch().dims();
+    let l = dims.len() - 1;
+    let batch = x.ncols();
+    assert_eq!(
+        x.nrows(),
+        dims[0],
+        "input has {} rows, expected d = {}",
+        x.nrows(),
+        dims[0]
+    );
+    let mut acts = Vec::with_capacity(l + 1);
+    let mut x0 = vec![T::ZERO; dims[0] * batch];
+    MatMut::from_column_major_slice_mut(&mut x0, dims[0], batch).copy_from(x);
+    acts.push(x0);
+    let mut log2 = vec![vec![0i64; batch]];
+    let mut dead = vec![false; batch];
+    for i in 1..=l {
+        let mut h = vec![T::ZERO; dims[i] * batch];
+        net.right(
+            i,
+            MatRef::from_column_major_slice(&acts[i - 1], dims[i - 1], batch),
+            MatMut::from_column_major_slice_mut(&mut h, dims[i], batch),
+            par,
+        );
+        let zero = T::ZERO;
+        for v in h.iter_mut() {
+            if !positive(*v) {
+                *v = zero;
+            }
+        }
+        let mut e = log2[i - 1].clone();
+        let mut z = vec![false; batch];
+        rescale_columns(&mut h, dims[i], &mut e, &mut z);
+        for b in 0..batch {
+            dead[b] |= z[b];
+        }
+        acts.push(h);
+        log2.push(e);
+    }
+    let mut out = vec![T::ZERO; batch];
+    net.right(
+        l + 1,
+        MatRef::from_column_major_slice(&acts[l], dims[l], batch),
+        MatMut::from_column_major_slice_mut(&mut out, 1, batch),
+        par,
+    );
+    for b in 0..batch {
+        if dead[b] {
+            out[b] = T::ZERO;
+        }
+    }
+    Trace {
+        batch,
+        dims,
+        acts,
+        log2,
+        out,
+        dead,
+    }
+}
+
+/// Exact batched input gradients for the inputs of `trace`: one left product per layer.
+pub fn backward<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    trace: &Trace<T>,
+    par: Par,
+) -> Grad<T> {
+    let dims = &trace.dims;
+    let l = dims.len() - 1;
+    let batch = trace.batch;
+    let max = *dims.iter().max().unwrap();
+    let mut cur = vec![T::ZERO; max * batch];
+    let mut next = vec![T::ZERO; max * batch];
+    let mut log2 = vec![0i64; batch];
+    let mut zero_col = vec![false; batch];
+    let ones = vec![T::from_f64(1.0); batch];
+    let masked = |g: &mut [T], i: usize| {
+        for (v, h) in g.iter_mut().zip(&trace.acts[i]) {
+            if !positive(*h) {
+                *v = T::ZERO;
+            }
+        }
+    };
+    // g_l = D_l W_{l+1}^T.
+    net.left(
+        l + 1,
+        MatRef::from_column_major_slice(&ones, 1, batch),
+        MatMut::from_column_major_slice_mut(&mut cur[..dims[l] * batch], dims[l], batch),
+        par,
+    );
+    masked(&mut cur[..dims[l] * batch], l);
+    rescale_columns(
+        &mut cur[..dims[l] * batch],
+        dims[l],
+        &mut log2,
+        &mut zero_col,
+    );
+    // g_{i-1} = D_{i-1} W_i^T g_i.
+    for i in (1..=l).rev() {
+        let (m, n) = (dims[i], dims[i - 1]);
+        net.left(
+            i,
+            MatRef::from_column_major_slice(&cur[..m * batch], m, batch),
+            MatMut::from_column_major_slice_mut(&mut next[..n * batch], n, batch),
+            par,
+        );
+        if i > 1 {
+            masked(&mut next[..n * batch], i - 1);
+        }
+        rescale_columns(&mut next[..n * batch], n, &mut log2, &mut zero_col);
+        std::mem::swap(&mut cur, &mut next);
+    }
+    cur.truncate(dims[0] * batch);
+    for b in 0..batch {
+        if trace.dead[b] {
+            cur[b * dims[0]..(b + 1) * dims[0]].fill(T::ZERO);
+        }
+    }
+    Grad {
+        g: cur,
+        log2,
+        d: dims[0],
+    }
+}

@@ -1,0 +1,307 @@
+//! Readable tables for stdout: every measured figure beside its prediction and source.
+
+use serde::Serialize;
+
+use crate::experiment::attack::{AttackKind, AttackReport};
+use crate::experiment::scaling::ScalingReport;
+
+/// Formats a number compactly: 4 significant digits, scientific when very small or large.
+pub fn num(v: f64) -> String {
+    if v.is_nan() {
+        return "n/a".into();
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        format!("{v:.3e}")
+    } else {
+        let digits = if a >= 100.0 {
+            1
+        } else if a >= 1.0 {
+            3
+        } else {
+            4
+        };
+        format!("{v:.digits$}")
+    }
+}
+
+/// Aligns rows of cells into columns separated by two spaces.
+pub fn align(rows: &[Vec<String>]) -> String {
+    let ncol = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..ncol)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(c, s)| format!("{s:<w$}", w = widths[c]))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A row of the attack summary: quantity, measured, predicted, source.
+#[derive(Clone, Debug, Serialize)]
+pub struct SummaryRow {
+    /// What is measured.
+    pub quantity: String,
+    /// Measured value.
+    pub measured: f64,
+    /// Prediction (NaN where there is none).
+    pub predicted: f64,
+    /// MATH.md section and paper result.
+    pub source: &'static str,
+}
+
+/// The attack summary as rows (also the CSV form without `--per-trial`).
+pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
+    let p = &r.prediction;
+    let row = |q: &str, m: f64, pr: f64, s: &'static str| SummaryRow {
+        quantity: q.to_string(),
+        measured: m,
+        predicted: pr,
+        source: s,
+    };
+    let name = match r.attack {
+        AttackKind::Onestep => "one-step",
+        AttackKind::Ray => "ray",
+    };
+    let mut rows = vec![
+        row(
+            &format!("{name} success rate"),
+            r.success_rate,
+            p.success_rate,
+            "MATH 3, Thm 1.1",
+        ),
+        row(
+            "success rate CI low (95% Wilson)",
+            r.success_ci[0],
+            f64::NAN,
+            "MATH 3",
+        ),
+        row(
+            "success rate CI high (95% Wilson)",
+            r.success_ci[1],
+            f64::NAN,
+            "MATH 3",
+        ),
+        row(
+            "rho*sqrt(d) median",
+            r.rho_sqrt_d.median,
+            p.rho_sqrt_d_median,
+            "MATH 3",
+        ),
+        row(
+            "rho*sqrt(d) mean",
+            r.rho_sqrt_d.mean,
+            p.rho_sqrt_d_mean,
+            "MATH 3",
+        ),
+        row(
+            "rho*sqrt(d) p10",
+            r.rho_sqrt_d.p10,
+            p.rho_sqrt_d_p10,
+            "MATH 3",
+        ),
+        row(
+            "rho*sqrt(d) p90",
+            r.rho_sqrt_d.p90,
+            p.rho_sqrt_d_p90,
+            "MATH 3",
+        ),
+    ];
+    if let Some(ray) = &r.ray {
+        rows.push(row(
+            "ray t*|grad|/|f| median",
+            ray.t_ratio.median,
+            p.ray_t_ratio,
+            "MATH 3",
+        ));
+        rows.push(row(
+            "ray t*|grad|/|f| p10",
+            ray.t_ratio.p10,
+            p.ray_t_ratio,
+            "MATH 3",
+        ));
+        rows.push(row(
+            "ray t*|grad|/|f| p90",
+            ray.t_ratio.p90,
+            p.ray_t_ratio,
+            "MATH 3",
+        ));
+        rows.push(row(
+            "one-step success rate",
+            r.onestep_success_rate,
+            1.0,
+            "MATH 3, Thm 1.1",
+        ));
+    }
+    let c = &r.clause;
+    rows.extend([
+        row(
+            "|f(x')|/|f(x)| median",
+            c.abs_f_ratio.median,
+            p.abs_f_ratio,
+            "MATH 3 (-> 1 from below)",
+        ),
+        row(
+            "|f(x')|/|f(x)| p10",
+            c.abs_f_ratio.p10,
+            p.abs_f_ratio,
+            "MATH 3",
+        ),
+        row(
+            "|f(x')|/|f(x)| p90",
+            c.abs_f_ratio.p90,
+            p.abs_f_ratio,
+            "MATH 3",
+        ),
+        row(
+            "clause |f(x')|>=|f(x)| holds at c=2",
+            c.holds_at_one_step,
+            f64::NAN,
+            "MATH 3, Thm 1.1",
+        ),
+        row(
+            "smallest c with |f(x')|>=|f(x)| median",
+            c.c_min.median,
+            p.c_min,
+            "MATH 3 (-> 2)",
+        ),
+        row("smallest c p90", c.c_min.p90, p.c_min, "MATH 3"),
+        row(
+            "f(x) rms / s",
+            r.lemma_2_2.f_rms_over_scale,
+            1.0,
+            "MATH 3, Lemma 2.2",
+        ),
+        row(
+            "f(x) / s p10",
+            r.lemma_2_2.f_over_scale_p10,
+            -1.281_551_565_5,
+            "MATH 3, Lemma 2.2",
+        ),
+        row(
+            "f(x) / s p90",
+            r.lemma_2_2.f_over_scale_p90,
+            1.281_551_565_5,
+            "MATH 3, Lemma 2.2",
+        ),
+        row(
+            "median ||grad f(x)|| / s",
+            r.lemma_2_2.grad_norm_median_over_scale,
+            1.0,
+            "MATH 3, Lemma 2.2",
+        ),
+        row("dead networks", r.dead as f64, f64::NAN, "MATH 2"),
+    ]);
+    rows
+}
+
+/// The attack summary as a table.
+pub fn attack_table(r: &AttackReport) -> String {
+    let scale = match r.init {
+        crate::arch::Init::Nn => format!("s = 2^(-l/2) = {}", num(r.lemma_2_2.scale)),
+        crate::arch::Init::He => format!("s = sqrt(2) = {}", num(r.lemma_2_2.scale)),
+    };
+    let mut out = format!(
+        "radex attack ({})\narch {}  init {}  precision {}  seed {}  trials {}  live {}  dead {}\n{}\n\n",
+        r.math,
+        r.arch,
+        r.init.name(),
+        precision_name(r.precision),
+        r.seed,
+        r.trials,
+        r.live,
+        r.dead,
+        scale
+    );
+    let mut cells = vec![vec![
+        "quantity".to_string(),
+        "measured".into(),
+        "predicted".into(),
+        "source".into(),
+    ]];
+    for row in attack_rows(r) {
+        let integral = row.quantity == "dead networks";
+        cells.push(vec![
+            row.quantity,
+            if integral {
+                format!("{}", row.measured)
+            } else {
+                num(row.measured)
+            },
+            if row.predicted.is_nan() {
+                "-".into()
+            } else {
+                num(row.predicted)
+            },
+            row.source.to_string(),
+        ]);
+    }
+    out.push_str(&align(&cells));
+    out
+}
+
+fn precision_name(p: crate::scalar::Precision) -> &'static str {
+    match p {
+        crate::scalar::Precision::F64 => "f64",
+        crate::scalar::Precision::F32 => "f32",
+    }
+}
+
+/// The scaling summary as a table.
+pub fn scaling_table(r: &ScalingReport) -> String {
+    let mut out = format!(
+        "radex scaling ({})\nwidths {}  init {}  precision {}  seed {}  trials per d {}\n\n",
+        r.math,
+        r.widths,
+        r.init.name(),
+        precision_name(r.precision),
+        r.seed,
+        r.trials
+    );
+    let mut cells = vec![vec![
+        "d".to_string(),
+        "arch".into(),
+        "median rho".into(),
+        "median rho*sqrt(d)".into(),
+        "success rate [95% CI]".into(),
+        "dead".into(),
+    ]];
+    for row in &r.rows {
+        cells.push(vec![
+            row.d.to_string(),
+            row.arch.clone(),
+            num(row.median_rho),
+            num(row.median_rho_sqrt_d),
+            format!(
+                "{} [{}, {}]",
+                num(row.success_rate),
+                num(row.success_ci[0]),
+                num(row.success_ci[1])
+            ),
+            row.dead.to_string(),
+        ]);
+    }
+    out.push_str(&align(&cells));
+    out.push_str(&format!(
+        "\nslope of log median rho vs log d: {} [95% bootstrap CI {}, {}; {} resamples]  predicted {}  (MATH 3)\n",
+        num(r.slope),
+        num(r.slope_ci[0]),
+        num(r.slope_ci[1]),
+        r.bootstrap,
+        num(r.prediction)
+    ));
+    out
+}

@@ -1,0 +1,85 @@
+//! The floating-point element type of a network: `f64` (default) or `f32` (`--precision f32`).
+//!
+//! One generic engine serves both (MATH 1): weights are always sampled in `f64` and rounded,
+//! so an `f32` network is the rounding of the `f64` network of the same seed, and the two can
+//! be compared trial by trial.
+
+use std::fmt::Debug;
+use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub};
+
+/// A real scalar the dense engine runs in.
+pub trait Real:
+    faer::traits::ComplexField
+    + faer::traits::RealField
+    + Copy
+    + Send
+    + Sync
+    + Debug
+    + PartialOrd
+    + Default
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + MulAssign
+    + 'static
+{
+    /// Name as given to `--precision`.
+    const NAME: &'static str;
+    /// Unit roundoff (half the machine epsilon).
+    const UNIT_ROUNDOFF: f64;
+    /// The additive identity.
+    const ZERO: Self;
+    /// Rounds an `f64` to this type.
+    fn from_f64(x: f64) -> Self;
+    /// Widens to `f64` (exact).
+    fn to_f64(self) -> f64;
+}
+
+impl Real for f64 {
+    const NAME: &'static str = "f64";
+    const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
+    const ZERO: Self = 0.0;
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Real for f32 {
+    const NAME: &'static str = "f32";
+    const UNIT_ROUNDOFF: f64 = f32::EPSILON as f64 / 2.0;
+    const ZERO: Self = 0.0;
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+/// Floating-point precision chosen on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F64,
+    F32,
+}
+
+impl Precision {
+    /// Bytes per element.
+    pub fn bytes(self) -> usize {
+        match self {
+            Precision::F64 => 8,
+            Precision::F32 => 4,
+        }
+    }
+}

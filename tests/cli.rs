@@ -1,0 +1,274 @@
+//! The built binary: bad input, determinism across thread counts, output formats.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn radex() -> Command {
+    Command::cargo_bin("radex").unwrap()
+}
+
+/// Runs radex with `args`, expects exit code 2 and a one-line error naming `flag` and `needle`.
+fn rejects(args: &[&str], flag: &str, needle: &str) {
+    let out = radex().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {err}");
+    assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+    assert!(
+        err.contains(flag) && err.contains(needle),
+        "{args:?}: {err}"
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+}
+
+#[test]
+fn bad_input_is_rejected_before_work() {
+    rejects(
+        &["attack", "--arch", "100"],
+        "--arch",
+        "at least one hidden",
+    );
+    rejects(&["attack", "--arch", "100,0,10"], "--arch", "width >= 1");
+    rejects(
+        &["attack", "--arch", "100,abc"],
+        "--arch",
+        "expected a positive integer",
+    );
+    rejects(&["attack", "--arch", "100,,10"], "--arch", "empty entry");
+    rejects(
+        &["attack", "--arch", "2.5,10"],
+        "--arch",
+        "expected a positive integer",
+    );
+    rejects(&["attack", "--arch", "d,d"], "--arch", "input dimension");
+    rejects(&["attack", "--arch", "100,d^x"], "--arch", "exponent");
+    rejects(&["attack", "--trials", "0"], "--trials", "trials >= 1");
+    rejects(&["attack", "--max-memory", "8X"], "--max-memory", "unit");
+    // 10^6 x 10^6 f64 weights: 8 TB, beyond any MemAvailable.
+    rejects(
+        &["attack", "--arch", "1000000,1000000"],
+        "--arch",
+        "MemAvailable",
+    );
+    rejects(
+        &["attack", "--arch", "1000,1000", "--max-memory", "1M"],
+        "--arch",
+        "--max-memory",
+    );
+    rejects(&["scaling", "--ds", "100"], "--ds", "two distinct");
+    rejects(&["scaling", "--ds", "100,x"], "--ds", "positive integers");
+    rejects(&["scaling", "--arch", "100,d"], "--arch", "expected 'd'");
+    rejects(&["scaling", "--widths", "d,0"], "--widths", "width >= 1");
+    // clap's own errors also exit 2.
+    let out = radex()
+        .args(["attack", "--init", "xavier"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn memory_error_names_estimate_and_available() {
+    // (2,001,000 weights + 16 line-search columns x (3,000 units + 3 x 1,000 work)) x 8 bytes
+    // + 4 f64 vectors of d = 16,808,000 B = 16.03 MiB.
+    radex()
+        .args(["attack", "--arch", "1000,1000,1000", "--max-memory", "10M"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("estimated peak memory 16.03 MiB")
+                .and(predicate::str::contains("10.00 MiB available")),
+        );
+}
+
+#[test]
+fn bad_output_path_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/out.json");
+    rejects(
+        &[
+            "attack",
+            "--arch",
+            "50,50",
+            "--trials",
+            "2",
+            "--out",
+            missing.to_str().unwrap(),
+        ],
+        "--out",
+        "does not exist",
+    );
+    let bad = dir.path().join("x.json");
+    rejects(
+        &["attack", "--arch", "50,0", "--out", bad.to_str().unwrap()],
+        "--arch",
+        "width",
+    );
+    assert!(!bad.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "stray files left"
+    );
+}
+
+#[test]
+fn same_bytes_on_one_and_two_threads() {
+    let run = |j: &str| {
+        radex()
+            .args([
+                "attack",
+                "--arch",
+                "400,400,d/2",
+                "--trials",
+                "16",
+                "--seed",
+                "5",
+                "--format",
+                "json",
+                "--per-trial",
+                "--attack",
+                "ray",
+                "-j",
+                j,
+            ])
+            .output()
+            .unwrap()
+    };
+    let a = run("1");
+    let b = run("2");
+    assert!(a.status.success());
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+    let run_s = |j: &str| {
+        radex()
+            .args([
+                "scaling", "--ds", "64,128", "--trials", "10", "--format", "csv", "-j", j,
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(run_s("1"), run_s("2"));
+}
+
+#[test]
+fn json_has_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("attack.json");
+    radex()
+        .args([
+            "attack",
+            "--arch",
+            "200,200",
+            "--trials",
+            "20",
+            "--seed",
+            "9",
+            "--format",
+            "json",
+            "--per-trial",
+            "--out",
+            path.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(v["arch"], "200,200");
+    assert_eq!(v["init"], "nn");
+    assert_eq!(v["seed"], 9);
+    assert_eq!(v["trials"], 20);
+    assert!(v["dead"].is_u64());
+    let rate = v["success_rate"].as_f64().unwrap();
+    let ci = v["success_ci"].as_array().unwrap();
+    assert_eq!(ci.len(), 2);
+    assert!(ci[0].as_f64().unwrap() <= rate && rate <= ci[1].as_f64().unwrap());
+    for k in ["median", "mean", "p10", "p90"] {
+        assert!(v["rho_sqrt_d"][k].is_f64(), "rho_sqrt_d.{k}");
+    }
+    assert!((v["prediction"]["rho_sqrt_d_median"].as_f64().unwrap() - 1.349).abs() < 1e-3);
+    let per = v["per_trial"].as_array().unwrap();
+    assert_eq!(per.len(), 20);
+    for k in ["seed", "trial", "f", "grad_norm", "rho", "f_adv", "success"] {
+        assert!(!per[0][k].is_null(), "per_trial.{k}");
+    }
+    // Every reported success is a verified sign flip.
+    for t in per {
+        if t["success"].as_bool().unwrap() {
+            assert!(t["f"].as_f64().unwrap() * t["f_adv"].as_f64().unwrap() < 0.0);
+        }
+    }
+
+    let out = radex()
+        .args([
+            "scaling",
+            "--ds",
+            "64,128,256",
+            "--arch",
+            "d,2d",
+            "--trials",
+            "20",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["slope"].is_f64());
+    assert_eq!(v["slope_ci"].as_array().unwrap().len(), 2);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2]["d"], 256);
+    assert_eq!(rows[2]["arch"], "256,512");
+    assert!(rows[0]["median_rho"].is_f64() && rows[0]["success_rate"].is_f64());
+}
+
+#[test]
+fn csv_per_trial_has_one_row_per_trial() {
+    let out = radex()
+        .args([
+            "attack",
+            "--arch",
+            "100,100",
+            "--trials",
+            "7",
+            "--format",
+            "csv",
+            "--per-trial",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("seed,trial,dead,f,"));
+    assert_eq!(lines.count(), 7);
+}
+
+#[test]
+fn table_prints_measurements_beside_predictions() {
+    radex()
+        .args([
+            "attack",
+            "--arch",
+            "300,300",
+            "--trials",
+            "10",
+            "--precision",
+            "f32",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("rho*sqrt(d) median")
+                .and(predicate::str::contains("1.349"))
+                .and(predicate::str::contains("MATH 3")),
+        );
+}

@@ -1,0 +1,5 @@
+//! Integration tests, one binary (STYLE 5).
+
+mod cli;
+mod distribution;
+mod engine;
