@@ -235,14 +235,45 @@ impl std::fmt::Display for Term {
     }
 }
 
-/// A comma-separated list of terms, e.g. `--arch 1000,d,2d` or `--widths d,d/4`.
+/// Most layers one `TERMxN` entry may repeat.
+pub const MAX_REPEAT: usize = 1_000_000;
+
+/// A comma-separated list of terms, e.g. `--arch 1000,d,2d` or `--widths d,d/4`. An entry
+/// `TERMxN` stands for `N` copies of `TERM` (`32x10000`: 10,000 layers of width 32).
 pub fn parse_terms(flag: &'static str, s: &str) -> Result<Vec<Term>> {
-    s.split(',').map(|t| Term::parse(flag, t)).collect()
+    let mut out = Vec::new();
+    for item in s.split(',') {
+        match item.rsplit_once('x') {
+            Some((t, n)) if n.trim().parse::<u64>().is_ok() => {
+                let n = n.trim().parse::<u64>().unwrap_or(0) as usize;
+                if !(1..=MAX_REPEAT).contains(&n) {
+                    return Err(invalid(
+                        flag,
+                        s,
+                        format!(
+                            "expected a repeat count 1..={MAX_REPEAT} after 'x' in '{item}', e.g. '32x100'"
+                        ),
+                    ));
+                }
+                let term = Term::parse(flag, t)?;
+                out.extend(std::iter::repeat_n(term, n));
+            }
+            _ => out.push(Term::parse(flag, item)?),
+        }
+    }
+    Ok(out)
 }
 
 /// Parses `--arch D,W1,...,WL` for a single architecture: `D` must be a number; widths may be
 /// relative to it.
 pub fn parse_arch(s: &str, init: Init) -> Result<Arch> {
+    if s.split(',').next().is_some_and(|d| d.contains('x')) {
+        return Err(invalid(
+            "--arch",
+            s,
+            "expected the input dimension D (the first entry) to be a positive integer; 'WxN' repeats hidden widths only",
+        ));
+    }
     let terms = parse_terms("--arch", s)?;
     if terms.len() < 2 {
         return Err(invalid(
@@ -364,6 +395,11 @@ mod tests {
         assert!(parse_arch("d,d", Init::Nn).is_err());
         assert!(parse_arch("10,0,5", Init::Nn).is_err());
         assert!(parse_arch("10,,5", Init::Nn).is_err());
+        let deep = parse_arch("32,64,32x3,d/2", Init::Nn).unwrap();
+        assert_eq!(deep.dims(), vec![32, 64, 32, 32, 32, 16]);
+        assert!(parse_arch("32,32x0", Init::Nn).is_err());
+        assert!(parse_arch("32,32xy", Init::Nn).is_err());
+        assert!(parse_arch("32x2,32", Init::Nn).is_err());
     }
 
     #[test]

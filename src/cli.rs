@@ -84,7 +84,8 @@ pub struct Common {
 #[derive(Args, Debug)]
 pub struct AttackArgs {
     /// Architecture D,W1,...,WL: input dimension, then hidden widths (output is one number).
-    /// Widths may be relative to D: d, 2d, d/4, d^0.5, 3d^1.5.
+    /// Widths may be relative to D: d, 2d, d/4, d^0.5, 3d^1.5; WxN repeats W N times
+    /// (32,32x10000 is depth 10,000).
     #[arg(long, default_value = "2000,2000,2000", value_name = "D,W1,..")]
     pub arch: String,
     /// Independent (network, x) pairs.
@@ -198,6 +199,9 @@ fn check_writable(out: &std::path::Path) -> Result<()> {
         })
 }
 
+/// Bytes kept per trial for the summary (a `TrialRecord`, with margin).
+const RECORD_BYTES: u128 = 256;
+
 fn check_trials(trials: usize) -> Result<()> {
     if trials == 0 {
         return Err(invalid("--trials", "0", "expected trials >= 1, got 0"));
@@ -219,7 +223,9 @@ impl AttackArgs {
             precision,
             with_c: true,
         };
-        arch::check_memory("--arch", &self.arch, p.bytes_per_trial(), max_memory)?;
+        // One network at a time at least, plus the per-trial records kept for the summary.
+        let bytes = p.bytes_per_trial() + RECORD_BYTES * self.trials as u128;
+        arch::check_memory("--arch", &self.arch, bytes, max_memory)?;
         Ok((p, exec))
     }
 }
@@ -281,7 +287,8 @@ impl ScalingArgs {
         };
         for &d in &p.ds {
             let a = p.attack(d)?;
-            arch::check_memory("--ds", &a.arch.spec(), a.bytes_per_trial(), max_memory)?;
+            let bytes = a.bytes_per_trial() + RECORD_BYTES * self.trials as u128;
+            arch::check_memory("--ds", &a.arch.spec(), bytes, max_memory)?;
         }
         Ok((p, exec))
     }

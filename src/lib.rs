@@ -15,6 +15,27 @@
 //! | [`measure`] | statistics: quantiles, Wilson intervals, regression | 3 |
 //! | [`experiment`] | `attack` and `scaling` runs | 3 |
 //! | [`report`] | tables, JSON, CSV, atomic output, progress | - |
+//!
+//! The one-step attack of Theorem 1.1 on one sampled network, from the library:
+//!
+//! ```
+//! use faer::Par;
+//! use radex::arch::{Arch, Init};
+//! use radex::attack::one_step;
+//! use radex::net::DenseNet;
+//! use radex::rng;
+//!
+//! let arch = Arch::new(500, vec![500, 500], Init::Nn)?;
+//! let (seed, trial) = (1, 0);
+//! let mut net = DenseNet::<f64>::sample(&arch, seed, trial);
+//! let x = rng::input(seed, trial, arch.d); // uniform direction, ||x|| = sqrt(d)
+//! let r = one_step::<f64, _>(&mut net, &x, true, Par::Seq);
+//! // rho = ||x' - x|| / ||x|| = 2 |f| / (||grad f|| ||x||), about 1.35 / sqrt(d).
+//! let expected = 2.0 * r.f.ratio(r.grad_norm).abs() / (arch.d as f64).sqrt();
+//! assert!((r.rho - expected).abs() <= 1e-12 * expected);
+//! println!("rho*sqrt(d) = {:.3}, flipped: {}", r.rho * (arch.d as f64).sqrt(), r.success);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod arch;
 pub mod attack;

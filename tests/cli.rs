@@ -46,6 +46,12 @@ fn bad_input_is_rejected_before_work() {
     rejects(&["attack", "--arch", "d,d"], "--arch", "input dimension");
     rejects(&["attack", "--arch", "100,d^x"], "--arch", "exponent");
     rejects(&["attack", "--trials", "0"], "--trials", "trials >= 1");
+    rejects(&["attack", "--arch", "32,32x0"], "--arch", "repeat count");
+    rejects(
+        &["attack", "--trials", "100000000000000"],
+        "--arch",
+        "fewer trials",
+    );
     rejects(&["attack", "--max-memory", "8X"], "--max-memory", "unit");
     // 10^6 x 10^6 f64 weights: 8 TB, beyond any MemAvailable.
     rejects(
@@ -73,13 +79,13 @@ fn bad_input_is_rejected_before_work() {
 #[test]
 fn memory_error_names_estimate_and_available() {
     // (2,001,000 weights + 16 line-search columns x (3,000 units + 3 x 1,000 work)) x 8 bytes
-    // + 4 f64 vectors of d = 16,808,000 B = 16.03 MiB.
+    // + 4 f64 vectors of d + 100 records x 256 B = 16,833,600 B = 16.05 MiB.
     radex()
         .args(["attack", "--arch", "1000,1000,1000", "--max-memory", "10M"])
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("estimated peak memory 16.03 MiB")
+            predicate::str::contains("estimated peak memory 16.05 MiB")
                 .and(predicate::str::contains("10.00 MiB available")),
         );
 }
@@ -271,4 +277,36 @@ fn table_prints_measurements_beside_predictions() {
                 .and(predicate::str::contains("1.349"))
                 .and(predicate::str::contains("MATH 3")),
         );
+}
+
+#[test]
+fn depth_ten_thousand_through_the_cli_is_finite() {
+    let out = radex()
+        .args([
+            "attack",
+            "--arch",
+            "32,32x10000",
+            "--trials",
+            "3",
+            "--format",
+            "json",
+            "--per-trial",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["depth"], 10_000);
+    for t in v["per_trial"].as_array().unwrap() {
+        if !t["dead"].as_bool().unwrap() {
+            // f ~ 2^{-5000} underflows f64, but its logarithm and every ratio are finite.
+            assert!(t["log2_abs_f"].as_f64().unwrap() < -4000.0);
+            assert!(t["rho"].as_f64().unwrap().is_finite());
+            assert!(t["f_ratio"].as_f64().unwrap().is_finite());
+        }
+    }
 }

@@ -281,7 +281,8 @@ pub struct AttackReport {
     pub success_rate: f64,
     /// 95% Wilson interval of the success rate.
     pub success_ci: [f64; 2],
-    /// Relative perturbation of the reported attack times `sqrt(d)`, over its successes.
+    /// Relative perturbation of the reported attack times `sqrt(d)`: the one-step size over
+    /// every live trial, or the ray's flipping step over the trials where it found one.
     pub rho_sqrt_d: Summary,
     /// One-step success rate (equals `success_rate` for `--attack onestep`).
     pub onestep_success_rate: f64,
@@ -307,10 +308,8 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
     let (successes, rho_sqrt_d) = match p.attack {
         AttackKind::Onestep => (
             onestep_successes,
-            live.iter()
-                .filter(|r| r.success)
-                .map(|r| r.rho_sqrt_d)
-                .collect::<Vec<_>>(),
+            // The step is taken on every live trial; its law (2|Z|) is unconditional.
+            live.iter().map(|r| r.rho_sqrt_d).collect::<Vec<_>>(),
         ),
         AttackKind::Ray => {
             let sqrt_d = (p.arch.d as f64).sqrt();
