@@ -114,13 +114,22 @@ impl Arch {
         (self.n_weights() + activations) * elem_bytes as u128 + 4 * 8 * self.d as u128
     }
 
-    /// The architecture as `D,W1,...,WL`.
+    /// The architecture as `D,W1,...,WL`, with runs of four or more equal hidden widths
+    /// written `WxN` (as `--arch` accepts them).
     pub fn spec(&self) -> String {
-        self.dims()
-            .iter()
-            .map(|w| w.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        let mut parts = vec![self.d.to_string()];
+        let mut i = 0;
+        while i < self.widths.len() {
+            let w = self.widths[i];
+            let run = self.widths[i..].iter().take_while(|&&v| v == w).count();
+            if run >= 4 {
+                parts.push(format!("{w}x{run}"));
+            } else {
+                parts.extend(std::iter::repeat_n(w.to_string(), run));
+            }
+            i += run;
+        }
+        parts.join(",")
     }
 }
 
@@ -397,6 +406,10 @@ mod tests {
         assert!(parse_arch("10,,5", Init::Nn).is_err());
         let deep = parse_arch("32,64,32x3,d/2", Init::Nn).unwrap();
         assert_eq!(deep.dims(), vec![32, 64, 32, 32, 32, 16]);
+        assert_eq!(deep.spec(), "32,64,32,32,32,16");
+        let deeper = parse_arch("32,64,32x300,16", Init::Nn).unwrap();
+        assert_eq!(deeper.spec(), "32,64,32x300,16");
+        assert_eq!(parse_arch(&deeper.spec(), Init::Nn).unwrap(), deeper);
         assert!(parse_arch("32,32x0", Init::Nn).is_err());
         assert!(parse_arch("32,32xy", Init::Nn).is_err());
         assert!(parse_arch("32x2,32", Init::Nn).is_err());

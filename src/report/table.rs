@@ -211,7 +211,7 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
 /// The attack summary as a table.
 pub fn attack_table(r: &AttackReport) -> String {
     let scale = match r.init {
-        crate::arch::Init::Nn => format!("s = 2^(-l/2) = {}", num(r.lemma_2_2.scale)),
+        crate::arch::Init::Nn => format!("s = 2^(-l/2) = 2^{}", r.lemma_2_2.log2_scale),
         crate::arch::Init::He => format!("s = sqrt(2) = {}", num(r.lemma_2_2.scale)),
     };
     let mut out = format!(
