@@ -8,7 +8,7 @@ use super::runner::Exec;
 use crate::arch::{Arch, Init};
 use crate::attack::onestep::{linearise, one_step_from};
 use crate::attack::{LINE_BATCH, ray_flip};
-use crate::measure::stats::{Summary, normal_quantile, quantile_sorted, wilson};
+use crate::measure::stats::{Band, Summary, normal_quantile, wilson};
 use crate::net::DenseNet;
 use crate::report::progress::Progress;
 use crate::rng;
@@ -153,29 +153,6 @@ pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &Progress) -> Vec<Tri
     }
 }
 
-/// Median and 10th/90th percentiles.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Spread {
-    /// 10th percentile.
-    pub p10: f64,
-    /// Median.
-    pub median: f64,
-    /// 90th percentile.
-    pub p90: f64,
-}
-
-impl Spread {
-    fn of(v: &[f64]) -> Spread {
-        let mut s = v.to_vec();
-        s.sort_by(|a, b| a.total_cmp(b));
-        Spread {
-            p10: quantile_sorted(&s, 0.1),
-            median: quantile_sorted(&s, 0.5),
-            p90: quantile_sorted(&s, 0.9),
-        }
-    }
-}
-
 /// Lemma 2.2 scales: `f(x) ~ N(0, s^2)` and `||grad f(x)|| ~ s`, with `s = 2^{-l/2}` under
 /// NN-DEF and `s = sqrt 2` under He (MATH 1, 3). Ratios to `s` are computed from the carried
 /// logarithms, so they are finite at any depth.
@@ -212,11 +189,11 @@ pub struct RayBlock {
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Clause {
     /// Quantiles of `|f(x')| / |f(x)|` at the one-step point (prediction: tends to 1 from below).
-    pub abs_f_ratio: Spread,
+    pub abs_f_ratio: Band,
     /// Fraction of live trials where the clause holds at the one-step point (`c = 2`).
     pub holds_at_one_step: f64,
     /// Quantiles of the smallest step factor `c >= 2` at which it holds (prediction: tends to 2).
-    pub c_min: Spread,
+    pub c_min: Band,
     /// Live trials where no such `c <= 2048` was found.
     pub c_not_found: usize,
 }
@@ -347,8 +324,8 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         .map(|r| r.f.signum() * (r.log2_abs_f - log2_scale).exp2())
         .collect();
     let f_rms_over_scale = (f_rel.iter().map(|v| v * v).sum::<f64>() / n_live as f64).sqrt();
-    let f_rel_spread = Spread::of(&f_rel);
-    let g_med_log2 = Spread::of(&live.iter().map(|r| r.log2_grad_norm).collect::<Vec<_>>()).median;
+    let f_rel_spread = Band::of(&f_rel);
+    let g_med_log2 = Band::of(&live.iter().map(|r| r.log2_grad_norm).collect::<Vec<_>>()).median;
     let lemma = Lemma22 {
         scale: log2_scale.exp2(),
         log2_scale,
@@ -396,9 +373,9 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         rho_sqrt_d: Summary::of(&rho_sqrt_d),
         onestep_success_rate: rate(onestep_successes),
         clause: Clause {
-            abs_f_ratio: Spread::of(&abs_ratio),
+            abs_f_ratio: Band::of(&abs_ratio),
             holds_at_one_step: rate(holds),
-            c_min: Spread::of(&c),
+            c_min: Band::of(&c),
             c_not_found: if p.with_c { n_live - c.len() } else { 0 },
         },
         lemma_2_2: lemma,

@@ -1,5 +1,7 @@
 //! Experiments: validated parameters in, records out. One file per subcommand.
 
 pub mod attack;
+pub mod bottleneck;
+pub mod linearity;
 pub mod runner;
 pub mod scaling;

@@ -1,3 +1,5 @@
 //! Measurements gathered over trials.
 
+pub mod bottleneck;
+pub mod linearity;
 pub mod stats;

@@ -55,6 +55,28 @@ impl Summary {
     }
 }
 
+/// Median with the 10th and 90th percentiles.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Band {
+    /// Median over networks.
+    pub median: f64,
+    /// 10th percentile.
+    pub p10: f64,
+    /// 90th percentile.
+    pub p90: f64,
+}
+
+impl Band {
+    /// Median, 10th and 90th percentiles of `v`.
+    pub fn of(v: &[f64]) -> Band {
+        Band {
+            median: quantile(v, 0.5),
+            p10: quantile(v, 0.1),
+            p90: quantile(v, 0.9),
+        }
+    }
+}
+
 /// Standard normal quantile `Phi^{-1}(p)` (Acklam's rational approximation refined by one
 /// Halley step on `erfc`; absolute error below 1e-12 on `(0, 1)`).
 pub fn normal_quantile(p: f64) -> f64 {

@@ -4,6 +4,7 @@
 //! on demand behind the same trait.
 
 pub mod dense;
+pub mod jacobian;
 pub mod trace;
 
 use faer::{MatMut, MatRef, Par};
@@ -12,7 +13,7 @@ use crate::arch::Arch;
 use crate::scalar::Real;
 
 pub use dense::DenseNet;
-pub use trace::{Grad, Scaled, Trace, backward, forward};
+pub use trace::{Grad, Scaled, Trace, backward, forward, forward_keep};
 
 /// Products with the weight matrices `W_1, ..., W_{l+1}` of one network.
 ///

@@ -85,6 +85,9 @@ pub struct Trace<T> {
     pub out: Vec<T>,
     /// `dead[b]`: some `h_i(x_b)` is exactly zero, so `f = 0` and `grad f = 0` near `x_b`.
     pub dead: Vec<bool>,
+    /// Pre-activations when asked for ([`forward_keep`]): `pre[i - 1]` holds `z_i`, `d_i x B`,
+    /// in the scale of `h_{i-1}`: `z_i[:, b] = pre[i - 1][:, b] * 2^log2[i - 1][b]`.
+    pub pre: Vec<Vec<T>>,
 }
 
 impl<T: Real> Trace<T> {
@@ -102,6 +105,11 @@ impl<T: Real> Trace<T> {
     /// The rescaled activations `h_i` of the batch, `d_i x B`.
     pub fn act(&self, i: usize) -> MatRef<'_, T> {
         MatRef::from_column_major_slice(&self.acts[i], self.dims[i], self.batch)
+    }
+    /// Whether unit `j` of layer `i` is on for input `b` (`D_i(x_b)[j]`).
+    #[inline]
+    pub fn on(&self, i: usize, b: usize, j: usize) -> bool {
+        positive(self.acts[i][b * self.dims[i] + j])
     }
     /// `||h_i(x_b)||`, carried.
     pub fn act_norm(&self, i: usize, b: usize) -> Scaled {
@@ -185,6 +193,16 @@ pub fn forward<T: Real, N: Layers<T> + ?Sized>(
     x: MatRef<'_, T>,
     par: Par,
 ) -> Trace<T> {
+    forward_keep(net, x, par, false)
+}
+
+/// [`forward`], also keeping the pre-activations `z_i` when `keep_pre` (Lemma 2.5 needs them).
+pub fn forward_keep<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    x: MatRef<'_, T>,
+    par: Par,
+    keep_pre: bool,
+) -> Trace<T> {
     let dims = net.arch().dims();
     let l = dims.len() - 1;
     let batch = x.ncols();
@@ -201,6 +219,7 @@ pub fn forward<T: Real, N: Layers<T> + ?Sized>(
     acts.push(x0);
     let mut log2 = vec![vec![0i64; batch]];
     let mut dead = vec![false; batch];
+    let mut pre = Vec::new();
     for i in 1..=l {
         let mut h = vec![T::ZERO; dims[i] * batch];
         net.right(
@@ -209,6 +228,9 @@ pub fn forward<T: Real, N: Layers<T> + ?Sized>(
             MatMut::from_column_major_slice_mut(&mut h, dims[i], batch),
             par,
         );
+        if keep_pre {
+            pre.push(h.clone());
+        }
         let zero = T::ZERO;
         for v in h.iter_mut() {
             if !positive(*v) {
@@ -243,6 +265,7 @@ pub fn forward<T: Real, N: Layers<T> + ?Sized>(
         log2,
         out,
         dead,
+        pre,
     }
 }
 

@@ -1,0 +1,168 @@
+//! `radex bottleneck` (MATH 5, Lemmas 2.3 and 2.5): per layer, the bottleneck index and width,
+//! `||h_i(x)||`, the exact and sampled local expansion beside `sqrt(d_i / d_b(i))` and the
+//! random-direction value `sqrt(d_i / (d_0 2^i))`, and the fraction of small pre-activations
+//! beside `2 Phi(a) - 1`; medians and spreads over networks.
+
+use serde::Serialize;
+
+use super::runner::Exec;
+use crate::arch::Arch;
+use crate::measure::bottleneck::{
+    LayerMeasure, bottleneck_index, measure, predictions, segment_records,
+};
+use crate::measure::stats::Band;
+use crate::net::DenseNet;
+use crate::report::progress::Progress;
+use crate::rng;
+use crate::scalar::{Precision, Real};
+
+/// Parameters of a bottleneck run.
+#[derive(Clone, Debug)]
+pub struct BottleneckParams {
+    /// Architecture.
+    pub arch: Arch,
+    /// Networks.
+    pub trials: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Radius of the sampled points, relative to `||x||`.
+    pub radius: f64,
+    /// Sampled points per network.
+    pub samples: usize,
+    /// Lemma 2.5 threshold `a`.
+    pub a: f64,
+    /// Element type.
+    pub precision: Precision,
+}
+
+/// One layer over networks.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerRow {
+    /// Layer index `i` (1..=l).
+    pub layer: usize,
+    /// Width `d_i`.
+    pub width: usize,
+    /// Bottleneck index `b(i)`.
+    pub bottleneck: usize,
+    /// Bottleneck width `d_b(i)`.
+    pub bottleneck_width: usize,
+    /// `||h_i(x)||`.
+    pub h_norm: Band,
+    /// Prediction `sqrt(d_i 2^{-i})` (NN-DEF; `sqrt(d_i)` under He).
+    pub h_norm_prediction: f64,
+    /// Exact local expansion: top singular value of `J_i(x)`.
+    pub top_singular: Band,
+    /// `sqrt(d_i / d_b(i))`: the bound up to a polylog factor, which the top singular value
+    /// follows up to a constant (MATH 5 measured 0.6 to 1.7).
+    pub expansion_bound: f64,
+    /// Max over sampled `y` of `||h_i(x) - h_i(y)|| / ||x - y||` (at most the top singular
+    /// value when no unit changes sign).
+    pub sampled_max: Band,
+    /// Mean over sampled `y` (a random direction's expansion).
+    pub random_expansion: Band,
+    /// Prediction `sqrt(d_i / (d_0 2^i))`.
+    pub random_expansion_prediction: f64,
+    /// Median of `top_singular / random_expansion`: the bottleneck effect, which jumps after a
+    /// narrow layer.
+    pub bottleneck_effect: f64,
+    /// Lemma 2.5 fraction of units with `|z_ij| <= a ||h_{i-1}|| / sqrt(d_{i-1})`.
+    pub small_fraction: Band,
+    /// Prediction `2 Phi(a) - 1`.
+    pub small_fraction_prediction: f64,
+}
+
+/// The summary `radex bottleneck` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct BottleneckReport {
+    /// `"bottleneck"`.
+    pub command: &'static str,
+    /// radex version.
+    pub version: &'static str,
+    /// MATH.md section.
+    pub math: &'static str,
+    /// Architecture.
+    pub arch: String,
+    /// Initialisation.
+    pub init: crate::arch::Init,
+    /// Seed.
+    pub seed: u64,
+    /// Networks requested.
+    pub trials: usize,
+    /// Live networks measured.
+    pub live: usize,
+    /// Sampling radius relative to `||x||`.
+    pub radius: f64,
+    /// Points sampled per network.
+    pub samples: usize,
+    /// Lemma 2.5 threshold.
+    pub a: f64,
+    /// Element type.
+    pub precision: Precision,
+    /// The paper's bottleneck indices (prefix-minimum records of the widths).
+    pub segments: Vec<usize>,
+    /// One row per hidden layer.
+    pub layers: Vec<LayerRow>,
+}
+
+/// Runs the measurement.
+pub fn run(p: &BottleneckParams, exec: &Exec, progress: &Progress) -> BottleneckReport {
+    fn go<T: Real>(p: &BottleneckParams, exec: &Exec, progress: &Progress) -> Vec<Option<Vec<LayerMeasure>>> {
+        let bytes = p.arch.dense_bytes(p.precision.bytes(), p.samples + 1 + p.arch.depth());
+        exec.run(p.trials, bytes, progress, || (), |_, t, par| {
+            let mut net = DenseNet::<T>::sample(&p.arch, p.seed, t);
+            let x = rng::input(p.seed, t, p.arch.d);
+            measure(&mut net, &x, p.seed, t, p.radius, p.samples, p.a, par)
+        })
+    }
+    let outs: Vec<Vec<LayerMeasure>> = match p.precision {
+        Precision::F64 => go::<f64>(p, exec, progress),
+        Precision::F32 => go::<f32>(p, exec, progress),
+    }
+    .into_iter()
+    .flatten()
+    .collect();
+    let dims = p.arch.dims();
+    let b = bottleneck_index(&dims);
+    let pred = predictions(&p.arch, p.a);
+    let layers = (1..dims.len())
+        .map(|i| {
+            let col = |f: fn(&LayerMeasure) -> f64| outs.iter().map(|o| f(&o[i - 1])).collect::<Vec<_>>();
+            let effect: Vec<f64> = outs
+                .iter()
+                .map(|o| o[i - 1].top_singular / o[i - 1].sampled_mean)
+                .collect();
+            LayerRow {
+                layer: i,
+                width: dims[i],
+                bottleneck: b[i],
+                bottleneck_width: dims[b[i]],
+                h_norm: Band::of(&col(|m| m.h_norm)),
+                h_norm_prediction: pred[i - 1].h_norm,
+                top_singular: Band::of(&col(|m| m.top_singular)),
+                expansion_bound: pred[i - 1].expansion_bound,
+                sampled_max: Band::of(&col(|m| m.sampled_max)),
+                random_expansion: Band::of(&col(|m| m.sampled_mean)),
+                random_expansion_prediction: pred[i - 1].random_expansion,
+                bottleneck_effect: Band::of(&effect).median,
+                small_fraction: Band::of(&col(|m| m.small_fraction)),
+                small_fraction_prediction: pred[i - 1].small_fraction,
+            }
+        })
+        .collect();
+    BottleneckReport {
+        command: "bottleneck",
+        version: env!("CARGO_PKG_VERSION"),
+        math: "MATH 5: NN-DECOMP, Lemma 2.3 (expansion), Lemma 2.5 (small pre-activations)",
+        arch: p.arch.spec(),
+        init: p.arch.init,
+        seed: p.seed,
+        trials: p.trials,
+        live: outs.len(),
+        radius: p.radius,
+        samples: p.samples,
+        a: p.a,
+        precision: p.precision,
+        segments: segment_records(&dims),
+        layers,
+    }
+}

@@ -1,0 +1,294 @@
+//! `radex linearity` (MATH 4: GD-DECOMP, Lemmas 2.6, 2.8): how far from `x` the network stays
+//! nearly linear. For radii `r` (relative to `||x||`), the relative gradient change at
+//! `y = x + r ||x|| u` for uniform directions `u` and for the attack direction
+//! `-sign(f(x)) grad f(x) / ||grad f(x)||`, the per-layer terms of GD-DECOMP with the residual of
+//! their sum, the fraction of units per layer that changed sign, and the linearity radius.
+
+use faer::Par;
+use serde::Serialize;
+
+use super::runner::Exec;
+use crate::arch::Arch;
+use crate::attack::norm64;
+use crate::attack::onestep::linearise;
+use crate::measure::linearity::{Comparison, compare};
+use crate::measure::stats::{Band, quantile};
+use crate::net::DenseNet;
+use crate::report::progress::Progress;
+use crate::rng::{self, Purpose};
+use crate::scalar::{Precision, Real};
+
+/// Parameters of a linearity run.
+#[derive(Clone, Debug)]
+pub struct LinearityParams {
+    /// Architectures, one curve each.
+    pub archs: Vec<Arch>,
+    /// Radii relative to `||x||`, increasing.
+    pub radii: Vec<f64>,
+    /// Uniform directions per radius.
+    pub directions: usize,
+    /// Networks per architecture.
+    pub trials: usize,
+    /// Seed (architecture `a` uses `derive_seed(seed, [a])`).
+    pub seed: u64,
+    /// Threshold of the median relative change that defines the linearity radius.
+    pub threshold: f64,
+    /// Element type.
+    pub precision: Precision,
+}
+
+/// Default radii: `10^(-3 + k/4)`, `k = 0..=12` (1e-3 to 1).
+pub fn default_radii() -> Vec<f64> {
+    (0..=12).map(|k| 10f64.powf(-3.0 + k as f64 / 4.0)).collect()
+}
+
+/// Bracket of the linearity-radius search, relative to `||x||`.
+pub const RADIUS_BRACKET: (f64, f64) = (1e-7, 4.0);
+
+/// One trial's measurements at one radius.
+#[derive(Clone, Debug)]
+struct AtRadius {
+    mean_change: f64,
+    max_change: f64,
+    attack_change: f64,
+    attack_terms: Vec<f64>,
+    random_terms: Vec<f64>,
+    residual: f64,
+    flipped_random: Vec<f64>,
+    flipped_attack: Vec<f64>,
+}
+
+/// One trial.
+#[derive(Clone, Debug)]
+struct TrialOut {
+    rows: Vec<AtRadius>,
+    radius: f64,
+    censored: bool,
+}
+
+/// One radius, over networks.
+#[derive(Clone, Debug, Serialize)]
+pub struct RadiusRow {
+    /// Radius relative to `||x||`.
+    pub r: f64,
+    /// Mean over the uniform directions of the relative gradient change.
+    pub mean_change: Band,
+    /// Max over the uniform directions.
+    pub max_change: Band,
+    /// Along the attack direction.
+    pub attack_change: Band,
+    /// Median `||A_j|| / ||grad f(x)||` per layer, along the attack direction.
+    pub attack_terms: Vec<f64>,
+    /// Median over networks of the mean over directions of `||A_j|| / ||grad f(x)||`.
+    pub random_terms: Vec<f64>,
+    /// Largest GD-DECOMP residual `||sum_j A_j - (grad f(x) - grad f(y))|| / ||grad f(x)||`
+    /// over every network and direction (rounding level).
+    pub decomp_residual: f64,
+    /// Median fraction of units per layer whose sign differs (uniform directions).
+    pub flipped: Vec<f64>,
+    /// The same along the attack direction.
+    pub flipped_attack: Vec<f64>,
+}
+
+/// One architecture.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArchCurve {
+    /// Architecture.
+    pub arch: String,
+    /// Seed of its networks.
+    pub seed: u64,
+    /// Live networks measured.
+    pub live: usize,
+    /// One row per radius.
+    pub rows: Vec<RadiusRow>,
+    /// Largest `r` at which the median change over uniform directions stays below the
+    /// threshold, found by bisection in `log r`; over networks.
+    pub linearity_radius: Band,
+    /// Networks whose change stayed below the threshold up to the bracket's end (4 ||x||).
+    pub radius_censored: usize,
+}
+
+/// The summary `radex linearity` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinearityReport {
+    /// `"linearity"`.
+    pub command: &'static str,
+    /// radex version.
+    pub version: &'static str,
+    /// MATH.md section.
+    pub math: &'static str,
+    /// Seed.
+    pub seed: u64,
+    /// Networks per architecture.
+    pub trials: usize,
+    /// Uniform directions per radius.
+    pub directions: usize,
+    /// Threshold of the linearity radius.
+    pub threshold: f64,
+    /// Element type.
+    pub precision: Precision,
+    /// One entry per architecture.
+    pub archs: Vec<ArchCurve>,
+}
+
+/// Unit directions `u_1..u_K` of a trial.
+fn directions(seed: u64, trial: u64, d: usize, k: usize) -> Vec<Vec<f64>> {
+    (0..k)
+        .map(|i| {
+            let mut r = rng::stream(seed, trial, Purpose::Direction, 0, i as u64);
+            rng::sphere(&mut r, d, 1.0)
+        })
+        .collect()
+}
+
+fn points(x: &[f64], dirs: &[Vec<f64>], step: f64) -> Vec<Vec<f64>> {
+    dirs.iter()
+        .map(|u| x.iter().zip(u).map(|(a, b)| a + step * b).collect())
+        .collect()
+}
+
+fn mean_vecs(v: &[Comparison], f: impl Fn(&Comparison) -> &Vec<f64>) -> Vec<f64> {
+    let n = f(&v[0]).len();
+    (0..n)
+        .map(|j| v.iter().map(|c| f(c)[j]).sum::<f64>() / v.len() as f64)
+        .collect()
+}
+
+fn trial<T: Real>(
+    p: &LinearityParams,
+    arch: &Arch,
+    seed: u64,
+    t: u64,
+    par: Par,
+) -> Option<TrialOut> {
+    let mut net = DenseNet::<T>::sample(arch, seed, t);
+    let x = rng::input(seed, t, arch.d);
+    let lin = linearise::<T, _>(&mut net, &x, par);
+    if lin.dead {
+        return None;
+    }
+    let nx = norm64(&x);
+    let dirs = directions(seed, t, arch.d, p.directions);
+    let mut all_dirs = vec![lin.direction.clone()];
+    all_dirs.extend(dirs.iter().cloned());
+    let mut rows = Vec::with_capacity(p.radii.len());
+    for &r in &p.radii {
+        let cmp = compare(&mut net, &x, &points(&x, &all_dirs, r * nx), true, par)?;
+        let (att, rnd) = (&cmp[0], &cmp[1..]);
+        let changes: Vec<f64> = rnd.iter().map(|c| c.rel_change).collect();
+        rows.push(AtRadius {
+            mean_change: changes.iter().sum::<f64>() / changes.len() as f64,
+            max_change: changes.iter().cloned().fold(0.0, f64::max),
+            attack_change: att.rel_change,
+            attack_terms: att.terms.clone(),
+            random_terms: mean_vecs(rnd, |c| &c.terms),
+            residual: cmp.iter().map(|c| c.residual).fold(0.0, f64::max),
+            flipped_random: mean_vecs(rnd, |c| &c.flipped),
+            flipped_attack: att.flipped.clone(),
+        });
+    }
+    // Linearity radius: bisection in log r on the median change over the uniform directions.
+    let mut median_change = |r: f64| -> f64 {
+        let c = compare(&mut net, &x, &points(&x, &dirs, r * nx), false, par)
+            .expect("live at x");
+        quantile(&c.iter().map(|c| c.rel_change).collect::<Vec<_>>(), 0.5)
+    };
+    let (mut lo, mut hi) = RADIUS_BRACKET;
+    let (radius, censored) = if median_change(hi) < p.threshold {
+        (hi, true)
+    } else if median_change(lo) >= p.threshold {
+        (lo, false)
+    } else {
+        // 30 halvings of log(hi/lo) = ln(4e7): relative precision 1.6e-8.
+        for _ in 0..30 {
+            let mid = (lo * hi).sqrt();
+            if median_change(mid) < p.threshold {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo, false)
+    };
+    Some(TrialOut {
+        rows,
+        radius,
+        censored,
+    })
+}
+
+/// Runs every architecture.
+pub fn run(p: &LinearityParams, exec: &Exec, progress: &Progress) -> LinearityReport {
+    let archs = p
+        .archs
+        .iter()
+        .enumerate()
+        .map(|(a, arch)| {
+            let seed = rng::derive_seed(p.seed, &[a as u64]);
+            let bytes = arch.dense_bytes(p.precision.bytes(), p.directions + 1);
+            let outs: Vec<Option<TrialOut>> = match p.precision {
+                Precision::F64 => exec.run(p.trials, bytes, progress, || (), |_, t, par| {
+                    trial::<f64>(p, arch, seed, t, par)
+                }),
+                Precision::F32 => exec.run(p.trials, bytes, progress, || (), |_, t, par| {
+                    trial::<f32>(p, arch, seed, t, par)
+                }),
+            };
+            summarise(arch, seed, p, outs.into_iter().flatten().collect())
+        })
+        .collect();
+    LinearityReport {
+        command: "linearity",
+        version: env!("CARGO_PKG_VERSION"),
+        math: "MATH 4: GD-DECOMP, Lemmas 2.6 and 2.8 (near-linearity around x)",
+        seed: p.seed,
+        trials: p.trials,
+        directions: p.directions,
+        threshold: p.threshold,
+        precision: p.precision,
+        archs,
+    }
+}
+
+fn median_vecs(v: &[&Vec<f64>]) -> Vec<f64> {
+    if v.is_empty() {
+        return Vec::new();
+    }
+    (0..v[0].len())
+        .map(|j| quantile(&v.iter().map(|x| x[j]).collect::<Vec<_>>(), 0.5))
+        .collect()
+}
+
+fn summarise(arch: &Arch, seed: u64, p: &LinearityParams, outs: Vec<TrialOut>) -> ArchCurve {
+    let rows = p
+        .radii
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| {
+            let at: Vec<&AtRadius> = outs.iter().map(|o| &o.rows[i]).collect();
+            let col = |f: fn(&AtRadius) -> f64| at.iter().map(|a| f(a)).collect::<Vec<_>>();
+            RadiusRow {
+                r,
+                mean_change: Band::of(&col(|a| a.mean_change)),
+                max_change: Band::of(&col(|a| a.max_change)),
+                attack_change: Band::of(&col(|a| a.attack_change)),
+                attack_terms: median_vecs(&at.iter().map(|a| &a.attack_terms).collect::<Vec<_>>()),
+                random_terms: median_vecs(&at.iter().map(|a| &a.random_terms).collect::<Vec<_>>()),
+                decomp_residual: col(|a| a.residual).into_iter().fold(0.0, f64::max),
+                flipped: median_vecs(&at.iter().map(|a| &a.flipped_random).collect::<Vec<_>>()),
+                flipped_attack: median_vecs(
+                    &at.iter().map(|a| &a.flipped_attack).collect::<Vec<_>>(),
+                ),
+            }
+        })
+        .collect();
+    let radii: Vec<f64> = outs.iter().map(|o| o.radius).collect();
+    ArchCurve {
+        arch: arch.spec(),
+        seed,
+        live: outs.len(),
+        rows,
+        linearity_radius: Band::of(&radii),
+        radius_censored: outs.iter().filter(|o| o.censored).count(),
+    }
+}
