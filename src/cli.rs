@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use radex::arch::{self, Init, Term};
 use radex::error::{Result, invalid};
 use radex::experiment::attack::{AttackKind, AttackParams};
+use radex::experiment::bottleneck::BottleneckParams;
+use radex::experiment::linearity::{LinearityParams, default_radii};
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::ScalingParams;
 use radex::report::Format;
@@ -34,6 +36,14 @@ pub enum Command {
     ///
     /// Example: radex scaling --ds 256,512,1024,2048 --arch d,d,d
     Scaling(ScalingArgs),
+    /// Gradient change around x against the radius, GD-DECOMP terms, linearity radius (MATH 4).
+    ///
+    /// Example: radex linearity --arch 1000,1000,1000 --arch 1000,1000,50,1000 --plot lin.svg
+    Linearity(LinearityArgs),
+    /// Per-layer bottlenecks, exact and sampled expansion, small pre-activations (MATH 5).
+    ///
+    /// Example: radex bottleneck --arch 4000,4000,50,4000
+    Bottleneck(BottleneckArgs),
 }
 
 /// `--init` values.
@@ -97,6 +107,68 @@ pub struct AttackArgs {
     /// Add every trial's raw record (JSON: `per_trial`; CSV: one row per trial).
     #[arg(long)]
     pub per_trial: bool,
+    /// PGD budgets relative to ||x|| [default: 0.25,0.5,1,2,4 divided by sqrt(D)].
+    #[arg(long, value_name = "E1,E2,..")]
+    pub eps: Option<String>,
+    /// PGD gradient steps per budget (step size 2.5 eps / steps).
+    #[arg(long, default_value_t = 20)]
+    pub pgd_steps: usize,
+    /// Start PGD from a uniform point of the ball instead of x.
+    #[arg(long)]
+    pub random_start: bool,
+    /// DeepFool overshoot of each step.
+    #[arg(long, default_value_t = 0.02)]
+    pub overshoot: f64,
+    /// DeepFool's most iterations.
+    #[arg(long, default_value_t = 50)]
+    pub max_iter: usize,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `radex linearity`.
+#[derive(Args, Debug)]
+pub struct LinearityArgs {
+    /// Architecture D,W1,..,WL (as for attack); repeat the flag for one curve per architecture.
+    #[arg(long, value_name = "D,W1,..", default_value = "1000,1000,1000")]
+    pub arch: Vec<String>,
+    /// Radii relative to ||x|| [default: 10^(-3 + k/4), k = 0..12, i.e. 1e-3 to 1].
+    #[arg(long, value_name = "R1,R2,..")]
+    pub radii: Option<String>,
+    /// Uniform directions per radius.
+    #[arg(long, default_value_t = 16)]
+    pub directions: usize,
+    /// Networks per architecture.
+    #[arg(long, default_value_t = 10)]
+    pub trials: usize,
+    /// Median relative gradient change that defines the linearity radius.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
+    /// Write an SVG plot of the change against the radius (log-log) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `radex bottleneck`.
+#[derive(Args, Debug)]
+pub struct BottleneckArgs {
+    /// Architecture D,W1,..,WL (as for attack).
+    #[arg(long, value_name = "D,W1,..", default_value = "2000,2000,50,2000")]
+    pub arch: String,
+    /// Networks.
+    #[arg(long, default_value_t = 5)]
+    pub trials: usize,
+    /// Radius of the sampled points, relative to ||x||.
+    #[arg(long, default_value_t = 1e-3)]
+    pub radius: f64,
+    /// Points sampled per network for the sampled expansion.
+    #[arg(long, default_value_t = 32)]
+    pub samples: usize,
+    /// Lemma 2.5 threshold a: fraction of |z_ij| <= a ||h_{i-1}|| / sqrt(d_{i-1}).
+    #[arg(long, default_value_t = 0.1)]
+    pub a: f64,
     #[command(flatten)]
     pub common: Common,
 }
@@ -161,13 +233,18 @@ impl Common {
 
 /// Fails early if `--out` cannot be created, so no work is wasted.
 fn check_writable(out: &std::path::Path) -> Result<()> {
+    check_writable_as("--out", out)
+}
+
+/// Fails early if the file `out` given to `flag` cannot be created.
+fn check_writable_as(flag: &'static str, out: &std::path::Path) -> Result<()> {
     if out.as_os_str() == "-" {
         return Ok(());
     }
     let shown = out.display().to_string();
     if out.is_dir() {
         return Err(invalid(
-            "--out",
+            flag,
             shown,
             "expected a file path, got a directory",
         ));
@@ -178,7 +255,7 @@ fn check_writable(out: &std::path::Path) -> Result<()> {
     };
     if !dir.is_dir() {
         return Err(invalid(
-            "--out",
+            flag,
             shown,
             format!(
                 "directory '{}' does not exist; create it first",
@@ -192,11 +269,38 @@ fn check_writable(out: &std::path::Path) -> Result<()> {
         .map(|_| ())
         .map_err(|e| {
             invalid(
-                "--out",
+                flag,
                 shown,
                 format!("cannot write in '{}': {e}", dir.display()),
             )
         })
+}
+
+/// Parses a comma-separated list of positive finite numbers.
+fn parse_positive_list(flag: &'static str, s: &str) -> Result<Vec<f64>> {
+    s.split(',')
+        .map(|t| match t.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+            _ => Err(invalid(
+                flag,
+                s,
+                format!("expected positive numbers separated by commas, got '{t}'"),
+            )),
+        })
+        .collect()
+}
+
+/// A positive finite number.
+fn positive(flag: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(invalid(
+            flag,
+            v.to_string(),
+            "expected a positive finite number",
+        ))
+    }
 }
 
 /// Bytes kept per trial for the summary (a `TrialRecord`, with margin).
@@ -215,14 +319,27 @@ impl AttackArgs {
         let (init, precision, exec, max_memory) = self.common.resolve()?;
         check_trials(self.trials)?;
         let arch = arch::parse_arch(&self.arch, init)?;
-        let p = AttackParams {
-            arch,
-            seed: self.common.seed,
-            trials: self.trials,
-            attack: self.attack,
-            precision,
-            with_c: true,
-        };
+        let mut p = AttackParams::new(arch, self.common.seed, self.trials, self.attack, precision);
+        if let Some(e) = &self.eps {
+            p.pgd.eps = parse_positive_list("--eps", e)?;
+        }
+        if self.pgd_steps == 0 {
+            return Err(invalid("--pgd-steps", "0", "expected at least 1 step"));
+        }
+        p.pgd.steps = self.pgd_steps;
+        p.pgd.random_start = self.random_start;
+        if !(self.overshoot.is_finite() && self.overshoot >= 0.0) {
+            return Err(invalid(
+                "--overshoot",
+                self.overshoot.to_string(),
+                "expected a finite number >= 0, e.g. 0.02",
+            ));
+        }
+        if self.max_iter == 0 {
+            return Err(invalid("--max-iter", "0", "expected at least 1 iteration"));
+        }
+        p.deepfool.overshoot = self.overshoot;
+        p.deepfool.max_iter = self.max_iter;
         // One network at a time at least, plus the per-trial records kept for the summary.
         let bytes = p.bytes_per_trial() + RECORD_BYTES * self.trials as u128;
         arch::check_memory("--arch", &self.arch, bytes, max_memory)?;
@@ -291,5 +408,83 @@ impl ScalingArgs {
             arch::check_memory("--ds", &a.arch.spec(), bytes, max_memory)?;
         }
         Ok((p, exec))
+    }
+}
+
+impl LinearityArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(LinearityParams, Exec)> {
+        let (init, precision, exec, max_memory) = self.common.resolve()?;
+        check_trials(self.trials)?;
+        let archs = self
+            .arch
+            .iter()
+            .map(|a| arch::parse_arch(a, init))
+            .collect::<Result<Vec<_>>>()?;
+        let radii = match &self.radii {
+            Some(r) => {
+                let mut v = parse_positive_list("--radii", r)?;
+                v.sort_by(|a, b| a.total_cmp(b));
+                v.dedup();
+                v
+            }
+            None => default_radii(),
+        };
+        if self.directions == 0 {
+            return Err(invalid(
+                "--directions",
+                "0",
+                "expected at least 1 direction",
+            ));
+        }
+        positive("--threshold", self.threshold)?;
+        if let Some(plot) = &self.plot {
+            check_writable_as("--plot", plot)?;
+        }
+        for (a, s) in archs.iter().zip(&self.arch) {
+            let bytes = a.dense_bytes(precision.bytes(), self.directions + 1)
+                + RECORD_BYTES * (self.trials * radii.len() * (a.depth() + 4)) as u128;
+            arch::check_memory("--arch", s, bytes, max_memory)?;
+        }
+        Ok((
+            LinearityParams {
+                archs,
+                radii,
+                directions: self.directions,
+                trials: self.trials,
+                seed: self.common.seed,
+                threshold: self.threshold,
+                precision,
+            },
+            exec,
+        ))
+    }
+}
+
+impl BottleneckArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(BottleneckParams, Exec)> {
+        let (init, precision, exec, max_memory) = self.common.resolve()?;
+        check_trials(self.trials)?;
+        let arch = arch::parse_arch(&self.arch, init)?;
+        positive("--radius", self.radius)?;
+        positive("--a", self.a)?;
+        if self.samples == 0 {
+            return Err(invalid("--samples", "0", "expected at least 1 sample"));
+        }
+        let bytes = arch.dense_bytes(precision.bytes(), self.samples + 1 + arch.depth());
+        arch::check_memory("--arch", &self.arch, bytes, max_memory)?;
+        Ok((
+            BottleneckParams {
+                arch,
+                trials: self.trials,
+                seed: self.common.seed,
+                radius: self.radius,
+                samples: self.samples,
+                a: self.a,
+                precision,
+            },
+            exec,
+        ))
     }
 }

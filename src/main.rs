@@ -8,8 +8,9 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use radex::experiment::{attack, scaling};
+use radex::experiment::{attack, bottleneck, linearity, scaling};
 use radex::report::progress::Progress;
+use radex::report::rows;
 use radex::report::{self, Format, table};
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -43,6 +44,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             (text, s.common.out.clone())
+        }
+        Command::Linearity(a) => {
+            let (p, exec) = a.params()?;
+            let progress = Progress::new("linearity", (p.trials * p.archs.len()) as u64, true);
+            let rep = linearity::run(&p, &exec, &progress);
+            progress.finish();
+            let text = match a.common.format {
+                Format::Table => table::linearity_table(&rep),
+                Format::Json => report::to_json(&rep),
+                Format::Csv => report::to_csv(&rows::linearity(&rep)),
+            };
+            (text, a.common.out.clone())
+        }
+        Command::Bottleneck(a) => {
+            let (p, exec) = a.params()?;
+            let progress = Progress::new("bottleneck", p.trials as u64, true);
+            let rep = bottleneck::run(&p, &exec, &progress);
+            progress.finish();
+            let text = match a.common.format {
+                Format::Table => table::bottleneck_table(&rep),
+                Format::Json => report::to_json(&rep),
+                Format::Csv => report::to_csv(&rows::bottleneck(&rep)),
+            };
+            (text, a.common.out.clone())
         }
     };
     report::emit(&content, out.as_deref()).with_context(|| match &out {

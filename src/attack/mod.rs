@@ -2,7 +2,9 @@
 //! backward products, and every point it reports as adversarial has been evaluated and flips
 //! the sign of `f`.
 
+pub mod deepfool;
 pub mod onestep;
+pub mod pgd;
 pub mod ray;
 
 use faer::{MatMut, Par};
@@ -10,7 +12,9 @@ use faer::{MatMut, Par};
 use crate::net::{Layers, Scaled, forward};
 use crate::scalar::Real;
 
+pub use deepfool::{DeepFool, l2_deepfool};
 pub use onestep::{OneStep, one_step};
+pub use pgd::{PgdRun, PgdSettings, l2_pgd, project_l2};
 pub use ray::{RayFlip, ray_flip};
 
 /// Points evaluated per batched forward pass in line searches.

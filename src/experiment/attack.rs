@@ -1,5 +1,6 @@
 //! `radex attack` (MATH 3, Theorem 1.1, Lemma 2.2): independent `(network, x)` pairs, the
-//! one-step attack on each (and optionally the ray attack), summarised beside the predictions.
+//! one-step attack on each and optionally the standard attacks (ray, DeepFool, PGD-L2) on the
+//! same pairs, summarised beside the predictions.
 
 use faer::Par;
 use serde::Serialize;
@@ -7,8 +8,8 @@ use serde::Serialize;
 use super::runner::Exec;
 use crate::arch::{Arch, Init};
 use crate::attack::onestep::{linearise, one_step_from};
-use crate::attack::{LINE_BATCH, ray_flip};
-use crate::measure::stats::{Band, Summary, normal_quantile, wilson};
+use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
+use crate::measure::stats::{Band, Summary, normal_cdf, normal_quantile, wilson};
 use crate::net::DenseNet;
 use crate::report::progress::Progress;
 use crate::rng;
@@ -22,6 +23,27 @@ pub enum AttackKind {
     Onestep,
     /// The minimal flip along the gradient ray (bracketing and bisection).
     Ray,
+    /// L2 DeepFool for one output (iterated linearisation, stops at the flip).
+    Deepfool,
+    /// L2 PGD with the budgets of `--eps` (success rate against eps).
+    Pgd,
+    /// Every attack on the same pairs, with the best perturbation per pair.
+    All,
+}
+
+impl AttackKind {
+    fn runs(self, other: AttackKind) -> bool {
+        self == other || self == AttackKind::All
+    }
+}
+
+/// DeepFool settings.
+#[derive(Clone, Copy, Debug)]
+pub struct DeepFoolSettings {
+    /// Overshoot of each step (default 0.02).
+    pub overshoot: f64,
+    /// Most iterations (default 50).
+    pub max_iter: usize,
 }
 
 /// Parameters of an attack run.
@@ -39,12 +61,57 @@ pub struct AttackParams {
     pub precision: Precision,
     /// Search the smallest step factor `c` (costs a few batched forward passes per trial).
     pub with_c: bool,
+    /// DeepFool settings.
+    pub deepfool: DeepFoolSettings,
+    /// PGD settings (budgets relative to `||x||`).
+    pub pgd: PgdSettings,
 }
 
 impl AttackParams {
-    /// Peak bytes of one trial (its network and the batch of a line search).
+    /// Parameters with the default DeepFool and PGD settings: overshoot 0.02, 50 iterations;
+    /// budgets `{0.25, 0.5, 1, 2, 4} / sqrt(d)` relative to `||x||` (around the one-step size
+    /// `1.35 / sqrt(d)`), 20 steps, no random start.
+    pub fn new(
+        arch: Arch,
+        seed: u64,
+        trials: usize,
+        attack: AttackKind,
+        precision: Precision,
+    ) -> Self {
+        let eps = default_eps(arch.d);
+        AttackParams {
+            arch,
+            seed,
+            trials,
+            attack,
+            precision,
+            with_c: true,
+            deepfool: DeepFoolSettings {
+                overshoot: 0.02,
+                max_iter: 50,
+            },
+            pgd: PgdSettings {
+                eps,
+                steps: 20,
+                random_start: false,
+            },
+        }
+    }
+}
+
+/// Default PGD budgets relative to `||x||`: `{0.25, 0.5, 1, 2, 4} / sqrt(d)`.
+pub fn default_eps(d: usize) -> Vec<f64> {
+    [0.25, 0.5, 1.0, 2.0, 4.0]
+        .iter()
+        .map(|c| c / (d as f64).sqrt())
+        .collect()
+}
+
+impl AttackParams {
+    /// Peak bytes of one trial (its network and the batch of a line search or of PGD).
     pub fn bytes_per_trial(&self) -> u128 {
-        self.arch.dense_bytes(self.precision.bytes(), LINE_BATCH)
+        self.arch
+            .dense_bytes(self.precision.bytes(), LINE_BATCH.max(self.pgd.eps.len()))
     }
 }
 
@@ -83,6 +150,22 @@ pub struct TrialRecord {
     pub ray_rho: Option<f64>,
     /// Ray attack found a verified flip.
     pub ray_success: Option<bool>,
+    /// DeepFool: `||x' - x|| / ||x||` at its flip.
+    pub deepfool_rho: Option<f64>,
+    /// DeepFool found a verified flip.
+    pub deepfool_success: Option<bool>,
+    /// DeepFool iterations.
+    pub deepfool_iterations: Option<usize>,
+    /// PGD: one character per budget of `--eps` (in order), `1` for a verified flip.
+    pub pgd_success: Option<String>,
+    /// PGD: the smallest budget with a flip.
+    pub pgd_min_eps: Option<f64>,
+    /// PGD: `||x' - x|| / ||x||` of the flip at that budget.
+    pub pgd_rho: Option<f64>,
+    /// Smallest verified flipping perturbation `||x' - x|| / ||x||` over the attacks run.
+    pub best_rho: Option<f64>,
+    /// The attack that found it.
+    pub best_attack: Option<String>,
 }
 
 /// Runs one trial on a freshly sampled network.
@@ -96,10 +179,41 @@ pub fn trial_on<T: Real>(p: &AttackParams, net: &mut DenseNet<T>, t: u64, par: P
     let net = &mut *net;
     let x = rng::input(p.seed, t, p.arch.d);
     let lin = linearise::<T, _>(net, &x, par);
-    let ray = (p.attack == AttackKind::Ray).then(|| ray_flip(net, &x, &lin, par));
+    let ray = p
+        .attack
+        .runs(AttackKind::Ray)
+        .then(|| ray_flip(net, &x, &lin, par));
+    let df = p.attack.runs(AttackKind::Deepfool).then(|| {
+        l2_deepfool(
+            net,
+            &x,
+            &lin,
+            p.deepfool.overshoot,
+            p.deepfool.max_iter,
+            par,
+        )
+    });
+    let pgd = p
+        .attack
+        .runs(AttackKind::Pgd)
+        .then(|| l2_pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
     let s = one_step_from(net, &x, lin, p.with_c, par);
     let norm_x = crate::attack::norm64(&x);
     let sqrt_d = (p.arch.d as f64).sqrt();
+    let pgd_best = pgd
+        .as_ref()
+        .and_then(|runs| runs.iter().find(|r| r.rho.is_some()));
+    let ray_rho = ray.and_then(|r| r.t.map(|t| t / norm_x));
+    // Every candidate below is a verified flip.
+    let best = [
+        ("onestep", s.success.then_some(s.rho)),
+        ("ray", ray_rho),
+        ("deepfool", df.as_ref().and_then(|d| d.rho)),
+        ("pgd", pgd_best.and_then(|r| r.rho)),
+    ]
+    .into_iter()
+    .filter_map(|(name, rho)| rho.map(|r| (name, r)))
+    .min_by(|a, b| a.1.total_cmp(&b.1));
     TrialRecord {
         seed: p.seed,
         trial: t,
@@ -115,8 +229,20 @@ pub fn trial_on<T: Real>(p: &AttackParams, net: &mut DenseNet<T>, t: u64, par: P
         success: s.success,
         c_min: s.c_min,
         ray_t_ratio: ray.and_then(|r| r.t_ratio),
-        ray_rho: ray.and_then(|r| r.t.map(|t| t / norm_x)),
+        ray_rho,
         ray_success: ray.map(|r| r.f_adv.is_some()),
+        deepfool_rho: df.as_ref().and_then(|d| d.rho),
+        deepfool_success: df.as_ref().map(|d| d.rho.is_some()),
+        deepfool_iterations: df.as_ref().map(|d| d.iterations),
+        pgd_success: pgd.as_ref().map(|runs| {
+            runs.iter()
+                .map(|r| if r.rho.is_some() { '1' } else { '0' })
+                .collect()
+        }),
+        pgd_min_eps: pgd_best.map(|r| r.eps),
+        pgd_rho: pgd_best.and_then(|r| r.rho),
+        best_rho: best.map(|b| b.1),
+        best_attack: best.map(|b| b.0.to_string()),
     }
 }
 
@@ -198,18 +324,66 @@ pub struct Clause {
     pub c_not_found: usize,
 }
 
+/// One attack over the live pairs.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackBlock {
+    /// `onestep`, `ray`, `deepfool` or `pgd`.
+    pub name: &'static str,
+    /// Verified sign flips.
+    pub successes: usize,
+    /// `successes / live`.
+    pub success_rate: f64,
+    /// 95% Wilson interval.
+    pub success_ci: [f64; 2],
+    /// `||x' - x|| / ||x||` over the successes (PGD: at the smallest successful budget).
+    pub rel_pert: Summary,
+    /// The same times `sqrt(d)`.
+    pub rel_pert_sqrt_d: Summary,
+}
+
+/// PGD success at one budget: the curve attack libraries call robust accuracy against epsilon.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PgdPoint {
+    /// Budget relative to `||x||`.
+    pub eps: f64,
+    /// `eps * sqrt(d)`.
+    pub eps_sqrt_d: f64,
+    /// Fraction of live pairs flipped within the budget.
+    pub success_rate: f64,
+    /// 95% Wilson interval.
+    pub success_ci: [f64; 2],
+    /// Linear-model prediction: a flip needs `eps >= |f| / (||grad|| ||x||) ~ |Z| / sqrt(d)`,
+    /// so the rate is `P(|Z| <= eps sqrt(d)) = 2 Phi(eps sqrt(d)) - 1`.
+    pub prediction: f64,
+}
+
+/// The smallest verified flip per pair over the attacks run (`--attack all`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Best {
+    /// Pairs where some attack flipped the sign.
+    pub found: usize,
+    /// `||x' - x|| / ||x||` of the best flip per pair.
+    pub rel_pert: Summary,
+    /// The same times `sqrt(d)` (the linear prediction of the minimal flip is `|Z|`: median
+    /// 0.674).
+    pub rel_pert_sqrt_d: Summary,
+    /// How often each attack gave the best flip.
+    pub wins: std::collections::BTreeMap<String, usize>,
+}
+
 /// Predictions printed beside the measurements (MATH 3).
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Prediction {
     /// Success rate tends to 1.
     pub success_rate: f64,
-    /// Median of `rho sqrt(d)`: `2 Phi^{-1}(3/4)` for one step, half that for the ray.
+    /// Median of `rho sqrt(d)`: `2 Phi^{-1}(3/4)` for one step, half that for the minimal
+    /// flips (ray, DeepFool); none for PGD.
     pub rho_sqrt_d_median: f64,
-    /// Mean: `2 sqrt(2/pi)` for one step, `sqrt(2/pi)` for the ray.
+    /// Mean: `2 sqrt(2/pi)` for one step, `sqrt(2/pi)` for the minimal flips.
     pub rho_sqrt_d_mean: f64,
-    /// 10th percentile: `2 Phi^{-1}(0.55)` (one step).
+    /// 10th percentile: `2 Phi^{-1}(0.55)` (one step), half for the minimal flips.
     pub rho_sqrt_d_p10: f64,
-    /// 90th percentile: `2 Phi^{-1}(0.95)` (one step).
+    /// 90th percentile: `2 Phi^{-1}(0.95)` (one step), half for the minimal flips.
     pub rho_sqrt_d_p90: f64,
     /// `|f(x')| / |f(x)|` tends to 1.
     pub abs_f_ratio: f64,
@@ -246,7 +420,7 @@ pub struct AttackReport {
     pub seed: u64,
     /// Number of trials.
     pub trials: usize,
-    /// Reported attack.
+    /// Reported attack (`all`: the one-step attack, with every attack under `attacks`).
     pub attack: AttackKind,
     /// Dead networks (excluded from the statistics).
     pub dead: usize,
@@ -259,17 +433,25 @@ pub struct AttackReport {
     /// 95% Wilson interval of the success rate.
     pub success_ci: [f64; 2],
     /// Relative perturbation of the reported attack times `sqrt(d)`: the one-step size over
-    /// every live trial, or the ray's flipping step over the trials where it found one.
+    /// every live trial, or the flipping perturbation over the trials where one was found.
     pub rho_sqrt_d: Summary,
     /// One-step success rate (equals `success_rate` for `--attack onestep`).
     pub onestep_success_rate: f64,
+    /// Every attack run, on the same pairs.
+    pub attacks: Vec<AttackBlock>,
     /// Theorem 1.1's second clause.
     pub clause: Clause,
     /// Lemma 2.2 scales.
     pub lemma_2_2: Lemma22,
-    /// Ray attack details (`--attack ray`).
+    /// Ray attack details.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ray: Option<RayBlock>,
+    /// PGD success against budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgd_curve: Option<Vec<PgdPoint>>,
+    /// Best flip per pair (`--attack all`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best: Option<Best>,
     /// Predictions.
     pub prediction: Prediction,
     /// Raw records (`--per-trial`).
@@ -277,34 +459,65 @@ pub struct AttackReport {
     pub per_trial: Option<Vec<TrialRecord>>,
 }
 
+fn block(
+    name: &'static str,
+    live: &[&TrialRecord],
+    sqrt_d: f64,
+    rho: impl Fn(&TrialRecord) -> Option<f64>,
+) -> AttackBlock {
+    let r: Vec<f64> = live.iter().filter_map(|t| rho(t)).collect();
+    let (lo, hi) = wilson(r.len(), live.len());
+    AttackBlock {
+        name,
+        successes: r.len(),
+        success_rate: r.len() as f64 / live.len() as f64,
+        success_ci: [lo, hi],
+        rel_pert: Summary::of(&r),
+        rel_pert_sqrt_d: Summary::of(&r.iter().map(|v| v * sqrt_d).collect::<Vec<_>>()),
+    }
+}
+
 /// Summarises trial records.
 pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> AttackReport {
     let live: Vec<&TrialRecord> = recs.iter().filter(|r| !r.dead).collect();
     let n_live = live.len();
-    let onestep_successes = live.iter().filter(|r| r.success).count();
-    let (successes, rho_sqrt_d) = match p.attack {
-        AttackKind::Onestep => (
-            onestep_successes,
-            // The step is taken on every live trial; its law (2|Z|) is unconditional.
-            live.iter().map(|r| r.rho_sqrt_d).collect::<Vec<_>>(),
-        ),
-        AttackKind::Ray => {
-            let sqrt_d = (p.arch.d as f64).sqrt();
-            let rhos: Vec<f64> = live
-                .iter()
-                .filter_map(|r| r.ray_rho)
-                .map(|v| v * sqrt_d)
-                .collect();
-            (rhos.len(), rhos)
-        }
-    };
-    let (lo, hi) = wilson(successes, n_live);
+    let sqrt_d = (p.arch.d as f64).sqrt();
     let rate = |k: usize| {
         if n_live == 0 {
             f64::NAN
         } else {
             k as f64 / n_live as f64
         }
+    };
+
+    let mut attacks = vec![block("onestep", &live, sqrt_d, |t| {
+        t.success.then_some(t.rho)
+    })];
+    if p.attack.runs(AttackKind::Ray) {
+        attacks.push(block("ray", &live, sqrt_d, |t| t.ray_rho));
+    }
+    if p.attack.runs(AttackKind::Deepfool) {
+        attacks.push(block("deepfool", &live, sqrt_d, |t| t.deepfool_rho));
+    }
+    if p.attack.runs(AttackKind::Pgd) {
+        attacks.push(block("pgd", &live, sqrt_d, |t| t.pgd_rho));
+    }
+    let reported = match p.attack {
+        AttackKind::Onestep | AttackKind::All => "onestep",
+        AttackKind::Ray => "ray",
+        AttackKind::Deepfool => "deepfool",
+        AttackKind::Pgd => "pgd",
+    };
+    let main = attacks
+        .iter()
+        .find(|b| b.name == reported)
+        .expect("reported attack ran");
+    let (successes, success_ci) = (main.successes, main.success_ci);
+    let rho_sqrt_d = if reported == "onestep" {
+        // The step is taken on every live trial; its law (2|Z|) is unconditional.
+        Summary::of(&live.iter().map(|r| r.rho_sqrt_d).collect::<Vec<_>>())
+    } else {
+        main.rel_pert_sqrt_d
     };
 
     let abs_ratio: Vec<f64> = live.iter().map(|r| r.f_ratio.abs()).collect();
@@ -324,20 +537,20 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         .map(|r| r.f.signum() * (r.log2_abs_f - log2_scale).exp2())
         .collect();
     let f_rms_over_scale = (f_rel.iter().map(|v| v * v).sum::<f64>() / n_live as f64).sqrt();
-    let f_rel_spread = Band::of(&f_rel);
+    let f_rel_band = Band::of(&f_rel);
     let g_med_log2 = Band::of(&live.iter().map(|r| r.log2_grad_norm).collect::<Vec<_>>()).median;
     let lemma = Lemma22 {
         scale: log2_scale.exp2(),
         log2_scale,
         f_rms: f_rms_over_scale * log2_scale.exp2(),
         f_rms_over_scale,
-        f_over_scale_p10: f_rel_spread.p10,
-        f_over_scale_p90: f_rel_spread.p90,
+        f_over_scale_p10: f_rel_band.p10,
+        f_over_scale_p90: f_rel_band.p90,
         grad_norm_median: g_med_log2.exp2(),
         grad_norm_median_over_scale: (g_med_log2 - log2_scale).exp2(),
     };
 
-    let ray = (p.attack == AttackKind::Ray).then(|| RayBlock {
+    let ray = p.attack.runs(AttackKind::Ray).then(|| RayBlock {
         t_ratio: Summary::of(
             &live
                 .iter()
@@ -346,11 +559,52 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         ),
         not_found: live.iter().filter(|r| r.ray_success == Some(false)).count(),
     });
+    let pgd_curve = p.attack.runs(AttackKind::Pgd).then(|| {
+        p.pgd
+            .eps
+            .iter()
+            .enumerate()
+            .map(|(e, &eps)| {
+                let k = live
+                    .iter()
+                    .filter(|r| {
+                        r.pgd_success
+                            .as_ref()
+                            .is_some_and(|m| m.as_bytes()[e] == b'1')
+                    })
+                    .count();
+                let (lo, hi) = wilson(k, n_live);
+                PgdPoint {
+                    eps,
+                    eps_sqrt_d: eps * sqrt_d,
+                    success_rate: rate(k),
+                    success_ci: [lo, hi],
+                    prediction: 2.0 * normal_cdf(eps * sqrt_d) - 1.0,
+                }
+            })
+            .collect()
+    });
+    let best = (p.attack == AttackKind::All).then(|| {
+        let b: Vec<f64> = live.iter().filter_map(|r| r.best_rho).collect();
+        let mut wins = std::collections::BTreeMap::new();
+        for r in &live {
+            if let Some(a) = &r.best_attack {
+                *wins.entry(a.clone()).or_insert(0) += 1;
+            }
+        }
+        Best {
+            found: b.len(),
+            rel_pert: Summary::of(&b),
+            rel_pert_sqrt_d: Summary::of(&b.iter().map(|v| v * sqrt_d).collect::<Vec<_>>()),
+            wins,
+        }
+    });
     let half = normal_quantile(0.75);
     let mean_abs = (2.0 / std::f64::consts::PI).sqrt();
-    let k = match p.attack {
-        AttackKind::Onestep => 2.0,
-        AttackKind::Ray => 1.0,
+    let k = match reported {
+        "onestep" => 2.0,
+        "pgd" => f64::NAN,
+        _ => 1.0,
     };
     AttackReport {
         command: "attack",
@@ -369,9 +623,10 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         live: n_live,
         successes,
         success_rate: rate(successes),
-        success_ci: [lo, hi],
-        rho_sqrt_d: Summary::of(&rho_sqrt_d),
-        onestep_success_rate: rate(onestep_successes),
+        success_ci,
+        rho_sqrt_d,
+        onestep_success_rate: attacks[0].success_rate,
+        attacks,
         clause: Clause {
             abs_f_ratio: Band::of(&abs_ratio),
             holds_at_one_step: rate(holds),
@@ -380,6 +635,8 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         },
         lemma_2_2: lemma,
         ray,
+        pgd_curve,
+        best,
         prediction: Prediction {
             success_rate: 1.0,
             rho_sqrt_d_median: k * half,

@@ -106,13 +106,25 @@ pub struct BottleneckReport {
 
 /// Runs the measurement.
 pub fn run(p: &BottleneckParams, exec: &Exec, progress: &Progress) -> BottleneckReport {
-    fn go<T: Real>(p: &BottleneckParams, exec: &Exec, progress: &Progress) -> Vec<Option<Vec<LayerMeasure>>> {
-        let bytes = p.arch.dense_bytes(p.precision.bytes(), p.samples + 1 + p.arch.depth());
-        exec.run(p.trials, bytes, progress, || (), |_, t, par| {
-            let mut net = DenseNet::<T>::sample(&p.arch, p.seed, t);
-            let x = rng::input(p.seed, t, p.arch.d);
-            measure(&mut net, &x, p.seed, t, p.radius, p.samples, p.a, par)
-        })
+    fn go<T: Real>(
+        p: &BottleneckParams,
+        exec: &Exec,
+        progress: &Progress,
+    ) -> Vec<Option<Vec<LayerMeasure>>> {
+        let bytes = p
+            .arch
+            .dense_bytes(p.precision.bytes(), p.samples + 1 + p.arch.depth());
+        exec.run(
+            p.trials,
+            bytes,
+            progress,
+            || (),
+            |_, t, par| {
+                let mut net = DenseNet::<T>::sample(&p.arch, p.seed, t);
+                let x = rng::input(p.seed, t, p.arch.d);
+                measure(&mut net, &x, p.seed, t, p.radius, p.samples, p.a, par)
+            },
+        )
     }
     let outs: Vec<Vec<LayerMeasure>> = match p.precision {
         Precision::F64 => go::<f64>(p, exec, progress),
@@ -126,7 +138,8 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &Progress) -> Bottleneck
     let pred = predictions(&p.arch, p.a);
     let layers = (1..dims.len())
         .map(|i| {
-            let col = |f: fn(&LayerMeasure) -> f64| outs.iter().map(|o| f(&o[i - 1])).collect::<Vec<_>>();
+            let col =
+                |f: fn(&LayerMeasure) -> f64| outs.iter().map(|o| f(&o[i - 1])).collect::<Vec<_>>();
             let effect: Vec<f64> = outs
                 .iter()
                 .map(|o| o[i - 1].top_singular / o[i - 1].sampled_mean)

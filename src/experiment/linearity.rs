@@ -39,7 +39,9 @@ pub struct LinearityParams {
 
 /// Default radii: `10^(-3 + k/4)`, `k = 0..=12` (1e-3 to 1).
 pub fn default_radii() -> Vec<f64> {
-    (0..=12).map(|k| 10f64.powf(-3.0 + k as f64 / 4.0)).collect()
+    (0..=12)
+        .map(|k| 10f64.powf(-3.0 + k as f64 / 4.0))
+        .collect()
 }
 
 /// Bracket of the linearity-radius search, relative to `||x||`.
@@ -189,8 +191,7 @@ fn trial<T: Real>(
     }
     // Linearity radius: bisection in log r on the median change over the uniform directions.
     let mut median_change = |r: f64| -> f64 {
-        let c = compare(&mut net, &x, &points(&x, &dirs, r * nx), false, par)
-            .expect("live at x");
+        let c = compare(&mut net, &x, &points(&x, &dirs, r * nx), false, par).expect("live at x");
         quantile(&c.iter().map(|c| c.rel_change).collect::<Vec<_>>(), 0.5)
     };
     let (mut lo, mut hi) = RADIUS_BRACKET;
@@ -227,12 +228,20 @@ pub fn run(p: &LinearityParams, exec: &Exec, progress: &Progress) -> LinearityRe
             let seed = rng::derive_seed(p.seed, &[a as u64]);
             let bytes = arch.dense_bytes(p.precision.bytes(), p.directions + 1);
             let outs: Vec<Option<TrialOut>> = match p.precision {
-                Precision::F64 => exec.run(p.trials, bytes, progress, || (), |_, t, par| {
-                    trial::<f64>(p, arch, seed, t, par)
-                }),
-                Precision::F32 => exec.run(p.trials, bytes, progress, || (), |_, t, par| {
-                    trial::<f32>(p, arch, seed, t, par)
-                }),
+                Precision::F64 => exec.run(
+                    p.trials,
+                    bytes,
+                    progress,
+                    || (),
+                    |_, t, par| trial::<f64>(p, arch, seed, t, par),
+                ),
+                Precision::F32 => exec.run(
+                    p.trials,
+                    bytes,
+                    progress,
+                    || (),
+                    |_, t, par| trial::<f32>(p, arch, seed, t, par),
+                ),
             };
             summarise(arch, seed, p, outs.into_iter().flatten().collect())
         })

@@ -46,14 +46,15 @@ impl ScalingParams {
 
     /// The per-`d` attack parameters.
     pub fn attack(&self, d: usize) -> Result<AttackParams> {
-        Ok(AttackParams {
-            arch: self.arch(d)?,
-            seed: rng::derive_seed(self.seed, &[d as u64]),
-            trials: self.trials,
-            attack: AttackKind::Onestep,
-            precision: self.precision,
-            with_c: false,
-        })
+        let mut p = AttackParams::new(
+            self.arch(d)?,
+            rng::derive_seed(self.seed, &[d as u64]),
+            self.trials,
+            AttackKind::Onestep,
+            self.precision,
+        );
+        p.with_c = false;
+        Ok(p)
     }
 }
 

@@ -139,7 +139,11 @@ pub fn measure<T: Real, N: Layers<T> + ?Sized>(
         let u = rng::sphere(&mut r, d, 1.0);
         pts.extend(x.iter().zip(&u).map(|(a, b)| T::from_f64(a + step * b)));
     }
-    let tr = forward(net, MatRef::from_column_major_slice(&pts, d, samples + 1), par);
+    let tr = forward(
+        net,
+        MatRef::from_column_major_slice(&pts, d, samples + 1),
+        par,
+    );
     // ||x - y|| as the network saw it (after rounding to T).
     let dist: Vec<f64> = (1..=samples)
         .map(|b| {

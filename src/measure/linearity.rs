@@ -73,7 +73,10 @@ pub fn compare<T: Real, N: Layers<T> + ?Sized>(
     let diffs: Vec<Vec<f64>> = (1..=k)
         .map(|b| {
             let s = unit(grad.log2[b]);
-            gx.iter().zip(grad.col(b)).map(|(a, g)| a - g.to_f64() * s).collect()
+            gx.iter()
+                .zip(grad.col(b))
+                .map(|(a, g)| a - g.to_f64() * s)
+                .collect()
         })
         .collect();
 

@@ -12,7 +12,12 @@ use crate::scalar::Real;
 
 /// Zeroes, in each column `b` of `buf` (`d_i` rows), the units that are off at layer `i` for
 /// the trace column `col(b)`.
-pub fn apply_masks<T: Real>(buf: &mut [T], trace: &Trace<T>, i: usize, col: impl Fn(usize) -> usize) {
+pub fn apply_masks<T: Real>(
+    buf: &mut [T],
+    trace: &Trace<T>,
+    i: usize,
+    col: impl Fn(usize) -> usize,
+) {
     let d = trace.dims[i];
     for (b, column) in buf.chunks_exact_mut(d).enumerate() {
         let c = col(b);
