@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use radex::experiment::{attack, scaling};
+use radex::experiment::{attack, export, scaling};
 use radex::report::progress::Progress;
 use radex::report::{self, Format, table};
 
@@ -43,6 +43,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             (text, s.common.out.clone())
+        }
+        Command::Export(e) => {
+            let p = e.params()?;
+            let m = export::export(&p, &e.out)
+                .with_context(|| format!("could not export to '{}'", e.out.display()))?;
+            (table::export_summary(&m, &e.out), None)
         }
     };
     report::emit(&content, out.as_deref()).with_context(|| match &out {
