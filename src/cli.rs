@@ -9,6 +9,7 @@ use radex::arch::{self, Init, Term};
 use radex::error::{Result, invalid};
 use radex::experiment::attack::{AttackKind, AttackParams};
 use radex::experiment::bottleneck::BottleneckParams;
+use radex::experiment::export::{self, ExportParams};
 use radex::experiment::linearity::{LinearityParams, default_radii};
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::ScalingParams;
@@ -44,6 +45,15 @@ pub enum Command {
     ///
     /// Example: radex bottleneck --arch 4000,4000,50,4000
     Bottleneck(BottleneckArgs),
+    /// Write one trial's network and input as .npy files plus manifest.json (MATH 1).
+    ///
+    /// DIR gets W1.npy .. W{l+1}.npy (W_i of shape (d_i, d_{i-1})), x.npy (shape (d,)) and
+    /// manifest.json (architecture, seed, trial, files, radex's f(x) and ||grad f(x)||): the
+    /// network and input of trial T of 'radex attack --seed S', to re-check in numpy or
+    /// PyTorch. h_i = relu(W_i h_{i-1}), f = W_{l+1} h_l.
+    ///
+    /// Example: radex export --arch 500,500,500 --seed 3 --trial 2 --out net-3-2
+    Export(ExportArgs),
 }
 
 /// `--init` values.
@@ -200,17 +210,75 @@ pub struct ScalingArgs {
     pub common: Common,
 }
 
+/// `radex export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Architecture D,W1,...,WL: input dimension, then hidden widths (output is one number).
+    /// Widths may be relative to D: d, 2d, d/4, d^0.5, 3d^1.5; WxN repeats W N times.
+    #[arg(long, default_value = "2000,2000,2000", value_name = "D,W1,..")]
+    pub arch: String,
+    /// Weight initialisation (MATH 1).
+    #[arg(long, value_enum, default_value = "nn")]
+    pub init: InitArg,
+    /// Seed, as given to 'radex attack --seed'.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// Trial index: the network and input of trial T of 'radex attack --seed S'.
+    #[arg(long, default_value_t = 0, value_name = "T")]
+    pub trial: u64,
+    /// Element type of the arrays (f64: '<f8', f32: '<f4').
+    #[arg(long, value_enum, default_value = "f64")]
+    pub precision: PrecisionArg,
+    /// Directory to create (it may exist if empty); written via a temporary directory beside
+    /// it and a rename, so it is complete or absent.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Memory limit for the estimate checked before the run, e.g. 8G (default: MemAvailable).
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<String>,
+}
+
+impl ExportArgs {
+    /// Validated parameters; the output directory is checked too (new or empty, parent
+    /// writable).
+    pub fn params(&self) -> Result<ExportParams> {
+        let max_memory = self
+            .max_memory
+            .as_deref()
+            .map(arch::parse_bytes)
+            .transpose()?;
+        let arch = arch::parse_arch(&self.arch, init_of(self.init))?;
+        let p = ExportParams {
+            arch,
+            seed: self.seed,
+            trial: self.trial,
+            precision: precision_of(self.precision),
+        };
+        arch::check_memory("--arch", &self.arch, p.bytes(), max_memory)?;
+        export::check_dir(&self.out)?;
+        Ok(p)
+    }
+}
+
+fn init_of(a: InitArg) -> Init {
+    match a {
+        InitArg::Nn => Init::Nn,
+        InitArg::He => Init::He,
+    }
+}
+
+fn precision_of(a: PrecisionArg) -> Precision {
+    match a {
+        PrecisionArg::F64 => Precision::F64,
+        PrecisionArg::F32 => Precision::F32,
+    }
+}
+
 impl Common {
     /// Validated init, precision, execution settings.
     pub fn resolve(&self) -> Result<(Init, Precision, Exec, Option<u128>)> {
-        let init = match self.init {
-            InitArg::Nn => Init::Nn,
-            InitArg::He => Init::He,
-        };
-        let precision = match self.precision {
-            PrecisionArg::F64 => Precision::F64,
-            PrecisionArg::F32 => Precision::F32,
-        };
+        let init = init_of(self.init);
+        let precision = precision_of(self.precision);
         if self.threads > 4096 {
             return Err(invalid(
                 "--threads",

@@ -13,8 +13,8 @@
 //! | [`net`] | the `Layers` trait, the dense network, exact forward/backward with rescaling | 1, 2 |
 //! | [`attack`] | one-step attack (Theorem 1.1), ray attack | 3 |
 //! | [`measure`] | statistics: quantiles, Wilson intervals, regression | 3 |
-//! | [`experiment`] | `attack` and `scaling` runs | 3 |
-//! | [`report`] | tables, JSON, CSV, atomic output, progress | - |
+//! | [`experiment`] | `attack` and `scaling` runs, `export` of one trial | 1, 3 |
+//! | [`report`] | tables, JSON, CSV, `.npy`, atomic output, progress | - |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
 //!

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use radex::experiment::{attack, bottleneck, linearity, scaling};
+use radex::experiment::{attack, bottleneck, export, linearity, scaling};
 use radex::report::progress::Progress;
 use radex::report::rows;
 use radex::report::{self, Format, table};
@@ -68,6 +68,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Format::Csv => report::to_csv(&rows::bottleneck(&rep)),
             };
             (text, a.common.out.clone())
+        }
+        Command::Export(e) => {
+            let p = e.params()?;
+            let m = export::export(&p, &e.out)
+                .with_context(|| format!("could not export to '{}'", e.out.display()))?;
+            (table::export_summary(&m, &e.out), None)
         }
     };
     report::emit(&content, out.as_deref()).with_context(|| match &out {

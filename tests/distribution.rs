@@ -17,14 +17,13 @@ fn density_2absz(y: f64) -> f64 {
 #[test]
 fn one_step_attack_at_d_2000_matches_theorem_1_1() {
     let n = 300;
-    let p = AttackParams {
-        arch: Arch::new(2000, vec![2000, 2000], Init::Nn).unwrap(),
-        seed: 2021,
-        trials: n,
-        attack: AttackKind::Onestep,
-        precision: Precision::F64,
-        with_c: true,
-    };
+    let p = AttackParams::new(
+        Arch::new(2000, vec![2000, 2000], Init::Nn).unwrap(),
+        2021,
+        n,
+        AttackKind::Onestep,
+        Precision::F64,
+    );
     let recs = run_trials(&p, &Exec::new(0, None), &Progress::hidden());
     let r = summarise(&p, recs.clone(), false);
     assert_eq!(r.dead, 0);

@@ -268,15 +268,14 @@ fn gemm_and_matvec_are_bitwise_independent_of_parallelism() {
 
 #[test]
 fn trials_are_bitwise_identical_on_one_and_two_threads() {
-    for attack in [AttackKind::Onestep, AttackKind::Ray] {
-        let p = AttackParams {
-            arch: Arch::new(300, vec![300, 300], Init::Nn).unwrap(),
-            seed: 3,
-            trials: 12,
+    for attack in [AttackKind::Onestep, AttackKind::All] {
+        let p = AttackParams::new(
+            Arch::new(300, vec![300, 300], Init::Nn).unwrap(),
+            3,
+            12,
             attack,
-            precision: Precision::F64,
-            with_c: true,
-        };
+            Precision::F64,
+        );
         let one = run_trials(&p, &Exec::new(1, None), &Progress::hidden());
         let two = run_trials(&p, &Exec::new(2, None), &Progress::hidden());
         // One network at a time with parallel products (memory limit forces it).

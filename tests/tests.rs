@@ -3,3 +3,4 @@
 mod cli;
 mod distribution;
 mod engine;
+mod export;

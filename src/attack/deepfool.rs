@@ -1,7 +1,9 @@
 //! DeepFool in L2 for one output (MATH 3; Moosavi-Dezfooli, Fawzi, Frossard, CVPR 2016,
 //! arXiv:1511.04599), a minimal-norm attack by iterated linearisation:
 //!
-//!     x_{k+1} = x_k - (1 + overshoot) f(x_k) grad f(x_k) / ||grad f(x_k)||^2
+//! ```text
+//! x_{k+1} = x_k - (1 + overshoot) f(x_k) grad f(x_k) / ||grad f(x_k)||^2
+//! ```
 //!
 //! until the sign of `f` differs from the sign of `f(x)`. The returned point is the evaluated
 //! iterate at which the sign first flipped.

@@ -2,6 +2,7 @@
 
 pub mod attack;
 pub mod bottleneck;
+pub mod export;
 pub mod linearity;
 pub mod runner;
 pub mod scaling;

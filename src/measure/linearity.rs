@@ -2,8 +2,10 @@
 //!
 //! For `y` near `x` the gradient difference telescopes exactly over layers,
 //!
-//!     grad f(x) - grad f(y) = sum_j A_j,
-//!     A_j = W_{l+1} [D_l(x) W_l ... D_{j+1}(x) W_{j+1}] (D_j(x) - D_j(y)) W_j [D_{j-1}(y) W_{j-1} ... D_1(y) W_1],
+//! ```text
+//! grad f(x) - grad f(y) = sum_j A_j,
+//! A_j = W_{l+1} [D_l(x) W_l ... D_{j+1}(x) W_{j+1}] (D_j(x) - D_j(y)) W_j [D_{j-1}(y) W_{j-1} ... D_1(y) W_1],
+//! ```
 //!
 //! `A_j` being the part of the change caused by the units of layer `j` that changed sign.
 //! [`compare`] evaluates the relative change, every `||A_j||` and the residual of the sum (which

@@ -48,6 +48,12 @@ impl<T: Real> DenseNet<T> {
         MatRef::from_column_major_slice(&self.weights[i - 1], m, n)
     }
 
+    /// The column-major storage of `W_i`, `i` in `1..=l+1`: `d_i * d_{i-1}` entries, entry
+    /// `(r, c)` at index `r + c * d_i` (for writing the weights out, e.g. as `.npy`).
+    pub fn weight_data(&self, i: usize) -> &[T] {
+        &self.weights[i - 1]
+    }
+
     /// Mutable access to `W_i`, for tests that build special networks.
     pub fn weight_mut(&mut self, i: usize) -> MatMut<'_, T> {
         let (m, n) = self.arch.shape(i);

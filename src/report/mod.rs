@@ -1,5 +1,7 @@
-//! Rendering records as a table, JSON or CSV, and writing them whole.
+//! Rendering records as a table, JSON or CSV, and writing them whole; `.npy` arrays for
+//! `radex export`.
 
+pub mod npy;
 pub mod progress;
 pub mod rows;
 pub mod table;

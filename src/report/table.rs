@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::experiment::attack::{AttackKind, AttackReport};
 use crate::experiment::bottleneck::BottleneckReport;
+use crate::experiment::export::{MANIFEST, Manifest};
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::scaling::ScalingReport;
 use crate::measure::stats::normal_quantile;
@@ -473,5 +474,48 @@ pub fn bottleneck_table(r: &BottleneckReport) -> String {
     out.push_str(
         "\ntop sing. J_i: exact local expansion (power iteration); it follows sqrt(d_i/d_b(i)) up to a constant\n(MATH 5: 0.6 to 1.7), while a random direction is expanded by sqrt(d_i/(d_0 2^i)). The bottleneck effect is\nthe jump of top/random after a narrow layer.\n",
     );
+    out
+}
+
+/// What `radex export` prints: the directory, its files with their shapes, and radex's `f(x)`
+/// and `||grad f(x)||` in full precision (to compare with a recomputation).
+pub fn export_summary(m: &Manifest, dir: &std::path::Path) -> String {
+    let mut out = format!(
+        "radex export ({})\narch {}  init {}  precision {}  seed {}  trial {}\n\nwrote {}\n",
+        m.math,
+        m.arch,
+        m.init.name(),
+        precision_name(m.precision),
+        m.seed,
+        m.trial,
+        dir.display()
+    );
+    let shape = |v: &[usize]| match v {
+        [n] => format!("({n},)"),
+        _ => {
+            let parts: Vec<String> = v.iter().map(|n| n.to_string()).collect();
+            format!("({})", parts.join(", "))
+        }
+    };
+    let n = m.files.len();
+    for (k, f) in m.files.iter().enumerate() {
+        // Deep networks: the first and last files only.
+        if n > 8 && (3..n - 3).contains(&k) {
+            if k == 3 {
+                out.push_str(&format!("  ... {} more\n", n - 6));
+            }
+            continue;
+        }
+        out.push_str(&format!("  {:<14} {}\n", f.name, shape(&f.shape)));
+    }
+    out.push_str(&format!("  {MANIFEST}\n\n"));
+    if m.dead {
+        out.push_str("dead network at x (some h_i(x) = 0): f(x) = 0, grad f(x) = 0 (MATH 2)\n");
+    } else {
+        out.push_str(&format!(
+            "f(x)          = {}  (log2 |f(x)| = {:.4})\n||grad f(x)|| = {}  (log2 = {:.4})\n",
+            m.f, m.log2_abs_f, m.grad_norm, m.log2_grad_norm
+        ));
+    }
     out
 }
