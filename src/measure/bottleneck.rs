@@ -99,8 +99,8 @@ pub struct LayerMeasure {
 }
 
 /// Measures one network at `x`: `samples` points at distance `radius ||x||` in uniform
-/// directions (streams `(seed, trial, Direction, 1, k)`), power iteration to relative tolerance
-/// 1e-9 (at most 2000 steps). `None` if the network is dead at `x`.
+/// directions (streams `(seed, trial, Direction, 1, k)`), the top singular values by Lanczos on
+/// `J_i^T J_i` to relative tolerance 1e-12 (at most 1000 steps). `None` if the network is dead at `x`.
 #[allow(clippy::too_many_arguments)]
 pub fn measure<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
@@ -128,7 +128,7 @@ pub fn measure<T: Real, N: Layers<T> + ?Sized>(
             rng::sphere(&mut r, d, 1.0)
         })
         .collect();
-    let sigma = top_singular_values(net, &trace, 0, start, 1e-9, 2000, par);
+    let sigma = top_singular_values(net, &trace, 0, start, 1e-12, 1000, par);
 
     // Sampled expansion.
     let nx = crate::attack::norm64(x);
