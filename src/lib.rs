@@ -14,7 +14,7 @@
 //! | [`attack`] | one-step attack (Theorem 1.1), ray attack | 3 |
 //! | [`measure`] | statistics: quantiles, Wilson intervals, regression | 3 |
 //! | [`experiment`] | `attack` and `scaling` runs | 3 |
-//! | [`report`] | tables, JSON, CSV, atomic output, progress | - |
+//! | [`report`] | tables, JSON, CSV, SVG plots, atomic output, progress | - |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
 //!

@@ -1,6 +1,7 @@
-//! Rendering records as a table, JSON or CSV, and writing them whole.
+//! Rendering records as a table, JSON, CSV or SVG plot, and writing them whole.
 
 pub mod progress;
+pub mod svg;
 pub mod table;
 
 use std::io::Write;
