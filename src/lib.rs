@@ -11,10 +11,10 @@
 //! | [`rng`] | seeded streams keyed by `(seed, trial, layer, block)` | 1 |
 //! | [`scalar`] | the `f64`/`f32` element type | 1 |
 //! | [`net`] | the `Layers` trait, the dense network, exact forward/backward with rescaling | 1, 2 |
-//! | [`attack`] | one-step attack (Theorem 1.1), ray attack | 3 |
-//! | [`measure`] | statistics: quantiles, Wilson intervals, regression | 3 |
-//! | [`experiment`] | `attack` and `scaling` runs, `export` of one trial | 1, 3 |
-//! | [`report`] | tables, JSON, CSV, `.npy`, atomic output, progress | - |
+//! | [`attack`] | one-step, ray, DeepFool and PGD-L2 attacks | 3 |
+//! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks | 3, 4, 5 |
+//! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck` runs, `export` of one trial | 1, 3, 4, 5 |
+//! | [`report`] | tables, JSON, CSV, SVG plots, `.npy`, atomic output, progress | - |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
 //!

@@ -1,9 +1,10 @@
-//! Rendering records as a table, JSON or CSV, and writing them whole; `.npy` arrays for
-//! `radex export`.
+//! Rendering records as a table, JSON, CSV or SVG plot, and writing them whole; `.npy` arrays
+//! for `radex export`.
 
 pub mod npy;
 pub mod progress;
 pub mod rows;
+pub mod svg;
 pub mod table;
 
 use std::io::Write;
