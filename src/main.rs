@@ -50,6 +50,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let progress = Progress::new("linearity", (p.trials * p.archs.len()) as u64, true);
             let rep = linearity::run(&p, &exec, &progress);
             progress.finish();
+            if let Some(path) = &a.plot {
+                let svg = report::figures::linearity(&rep)?;
+                report::emit(&svg, Some(path))
+                    .with_context(|| format!("could not write '{}'", path.display()))?;
+            }
             let text = match a.common.format {
                 Format::Table => table::linearity_table(&rep),
                 Format::Json => report::to_json(&rep),

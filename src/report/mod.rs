@@ -1,6 +1,7 @@
 //! Rendering records as a table, JSON, CSV or SVG plot, and writing them whole; `.npy` arrays
 //! for `radex export`.
 
+pub mod figures;
 pub mod npy;
 pub mod progress;
 pub mod rows;
