@@ -310,3 +310,160 @@ fn depth_ten_thousand_through_the_cli_is_finite() {
         }
     }
 }
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = radex().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn attack_all_reports_every_attack_on_the_same_pairs() {
+    let v = json(&[
+        "attack",
+        "--arch",
+        "300,300,300",
+        "--trials",
+        "12",
+        "--attack",
+        "all",
+        "--format",
+        "json",
+        "--per-trial",
+        "--eps",
+        "0.01,0.05,0.2",
+    ]);
+    let names: Vec<&str> = v["attacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["onestep", "ray", "deepfool", "pgd"]);
+    for a in v["attacks"].as_array().unwrap() {
+        assert!(a["success_rate"].is_f64() && a["success_ci"].as_array().unwrap().len() == 2);
+        for k in ["median", "mean", "p10", "p90"] {
+            assert!(a["rel_pert"][k].is_number() || a["rel_pert"][k].is_null());
+        }
+    }
+    let curve = v["pgd_curve"].as_array().unwrap();
+    assert_eq!(curve.len(), 3);
+    assert!(curve[0]["eps"].as_f64().unwrap() < curve[2]["eps"].as_f64().unwrap());
+    assert!(v["best"]["found"].as_u64().unwrap() <= 12);
+    for t in v["per_trial"].as_array().unwrap() {
+        let best = t["best_rho"].as_f64();
+        for k in ["ray_rho", "deepfool_rho", "pgd_rho"] {
+            if let (Some(b), Some(r)) = (best, t[k].as_f64()) {
+                assert!(b <= r, "best {b} above {k} {r}");
+            }
+        }
+        assert_eq!(t["pgd_success"].as_str().unwrap().len(), 3);
+    }
+}
+
+#[test]
+fn linearity_json_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("lin.svg");
+    let v = json(&[
+        "linearity",
+        "--arch",
+        "200,200,200",
+        "--arch",
+        "200,200,20,200",
+        "--trials",
+        "3",
+        "--radii",
+        "0.001,0.01,0.1,1",
+        "--directions",
+        "4",
+        "--format",
+        "json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(v["command"], "linearity");
+    let archs = v["archs"].as_array().unwrap();
+    assert_eq!(archs.len(), 2);
+    assert_eq!(archs[1]["arch"], "200,200,20,200");
+    let rows = archs[0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        assert!(row["decomp_residual"].as_f64().unwrap() < 1e-10);
+        assert_eq!(row["attack_terms"].as_array().unwrap().len(), 2);
+        assert_eq!(row["flipped"].as_array().unwrap().len(), 2);
+        for k in ["mean_change", "max_change", "attack_change"] {
+            assert!(row[k]["median"].is_f64(), "{k}");
+        }
+    }
+    let radius = archs[0]["linearity_radius"]["median"].as_f64().unwrap();
+    assert!(radius > 0.0 && radius <= 4.0);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("200,200,20,200"));
+}
+
+#[test]
+fn bottleneck_json_and_csv() {
+    let v = json(&[
+        "bottleneck",
+        "--arch",
+        "300,300,20,300",
+        "--trials",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["segments"], serde_json::json!([0, 2]));
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    assert_eq!(layers[2]["bottleneck"], 2);
+    assert_eq!(layers[2]["bottleneck_width"], 20);
+    for k in [
+        "top_singular",
+        "sampled_max",
+        "random_expansion",
+        "small_fraction",
+        "h_norm",
+    ] {
+        assert!(layers[2][k]["median"].is_f64(), "{k}");
+    }
+    let out = radex()
+        .args([
+            "bottleneck",
+            "--arch",
+            "300,300,20,300",
+            "--trials",
+            "2",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("layer,width,bottleneck,bottleneck_width,"));
+    assert_eq!(text.lines().count(), 4);
+}
+
+#[test]
+fn neighbourhood_flags_are_validated() {
+    rejects(&["attack", "--eps", "0.1,-2"], "--eps", "positive");
+    rejects(&["attack", "--overshoot", "nan"], "--overshoot", "finite");
+    rejects(&["attack", "--max-iter", "0"], "--max-iter", "at least 1");
+    rejects(&["linearity", "--radii", "0.1,x"], "--radii", "positive");
+    rejects(
+        &["linearity", "--directions", "0"],
+        "--directions",
+        "at least 1",
+    );
+    rejects(
+        &["linearity", "--plot", "/no/such/dir/p.svg"],
+        "--plot",
+        "does not exist",
+    );
+    rejects(&["bottleneck", "--radius", "0"], "--radius", "positive");
+    rejects(&["bottleneck", "--arch", "100,0"], "--arch", "width >= 1");
+}

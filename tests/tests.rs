@@ -4,3 +4,4 @@ mod cli;
 mod distribution;
 mod engine;
 mod export;
+mod neighbourhood;

@@ -188,18 +188,18 @@ pub fn top_eigenvalue_tridiagonal(a: &[f64], b: &[f64]) -> f64 {
     let off = |k: usize| if k < n - 1 { b[k].abs() } else { 0.0 };
     // Gershgorin bounds.
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for k in 0..n {
+    for (k, &ak) in a.iter().enumerate() {
         let r = off(k) + if k > 0 { off(k - 1) } else { 0.0 };
-        lo = lo.min(a[k] - r);
-        hi = hi.max(a[k] + r);
+        lo = lo.min(ak - r);
+        hi = hi.max(ak + r);
     }
     // Number of eigenvalues below x.
     let below = |x: f64| {
         let mut count = 0;
         let mut q = 1.0f64;
-        for k in 0..n {
+        for (k, &ak) in a.iter().enumerate() {
             let prev = if k > 0 { off(k - 1).powi(2) / q } else { 0.0 };
-            q = a[k] - x - prev;
+            q = ak - x - prev;
             if q == 0.0 {
                 q = -f64::EPSILON * (x.abs() + 1.0);
             }

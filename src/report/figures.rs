@@ -11,12 +11,18 @@ pub fn linearity(r: &LinearityReport) -> Result<String, PlotError> {
     for a in &r.archs {
         series.push(Series::new(
             format!("{} (uniform directions)", a.arch),
-            a.rows.iter().map(|row| (row.r, row.mean_change.median)).collect(),
+            a.rows
+                .iter()
+                .map(|row| (row.r, row.mean_change.median))
+                .collect(),
             Style::LineAndPoints,
         ));
         series.push(Series::new(
             format!("{} (attack direction)", a.arch),
-            a.rows.iter().map(|row| (row.r, row.attack_change.median)).collect(),
+            a.rows
+                .iter()
+                .map(|row| (row.r, row.attack_change.median))
+                .collect(),
             Style::Dashed,
         ));
     }
