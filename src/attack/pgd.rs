@@ -126,7 +126,7 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
                 continue;
             }
             let g = grad.col(c);
-            let gn = norm64(&g.iter().map(|v| v.to_f64()).collect::<Vec<_>>());
+            let gn = crate::net::trace::norm(g);
             if gn == 0.0 {
                 continue;
             }

@@ -472,7 +472,7 @@ pub fn bottleneck_table(r: &BottleneckReport) -> String {
     }
     out.push_str(&align(&cells));
     out.push_str(
-        "\ntop sing. J_i: exact local expansion (power iteration); it follows sqrt(d_i/d_b(i)) up to a constant\n(MATH 5: 0.6 to 1.7), while a random direction is expanded by sqrt(d_i/(d_0 2^i)). The bottleneck effect is\nthe jump of top/random after a narrow layer.\n",
+        "\ntop sing. J_i: exact local expansion (Lanczos on J_i^T J_i from forward and backward products); it follows\nsqrt(d_i/d_b(i)) up to a constant (MATH 5: 0.6 to 1.7), while a random direction is expanded by\nsqrt(d_i/(d_0 2^i)). The bottleneck effect is the jump of top/random after a narrow layer.\n",
     );
     out
 }
