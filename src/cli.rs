@@ -11,8 +11,10 @@ use radex::experiment::attack::{AttackKind, AttackParams};
 use radex::experiment::bottleneck::BottleneckParams;
 use radex::experiment::export::{self, ExportParams};
 use radex::experiment::linearity::{LinearityParams, default_radii};
+use radex::experiment::minpert::MinPertParams;
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::ScalingParams;
+use radex::measure::minpert::Method;
 use radex::report::Format;
 use radex::scalar::Precision;
 
@@ -45,6 +47,10 @@ pub enum Command {
     ///
     /// Example: radex bottleneck --arch 4000,4000,50,4000
     Bottleneck(BottleneckArgs),
+    /// Min-Pert of the paper's Figure 1: ||W_1^+ W_1 x|| / ||x|| against k (MATH 7).
+    ///
+    /// Example: radex minpert --d 10000 --ks 10,100,1000 --runs 10 --plot fig1.svg
+    Minpert(MinPertArgs),
     /// Write one trial's network and input as .npy files plus manifest.json (MATH 1).
     ///
     /// DIR gets W1.npy .. W{l+1}.npy (W_i of shape (d_i, d_{i-1})), x.npy (shape (d,)) and
@@ -155,6 +161,32 @@ pub struct LinearityArgs {
     #[arg(long, default_value_t = 0.5)]
     pub threshold: f64,
     /// Write an SVG plot of the change against the radius (log-log) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `radex minpert`.
+#[derive(Args, Debug)]
+pub struct MinPertArgs {
+    /// Input dimension d.
+    #[arg(long, default_value_t = 10_000)]
+    pub d: usize,
+    /// Hidden widths k.
+    #[arg(
+        long,
+        default_value = "10,50,100,500,1000,5000,10000",
+        value_name = "K1,K2,.."
+    )]
+    pub ks: String,
+    /// Runs per k.
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// qr: thin QR of W_1^T (literal); gram: Cholesky of the Gram matrix (about half the flops).
+    #[arg(long, value_enum, default_value = "gram")]
+    pub method: Method,
+    /// Write an SVG replica of Figure 1 to FILE.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     #[command(flatten)]
@@ -554,5 +586,44 @@ impl BottleneckArgs {
             },
             exec,
         ))
+    }
+}
+
+impl MinPertArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(MinPertParams, Exec)> {
+        let (_, _, exec, max_memory) = self.common.resolve()?;
+        if self.d == 0 {
+            return Err(invalid("--d", "0", "expected d >= 1"));
+        }
+        let mut ks = Vec::new();
+        for t in self.ks.split(',') {
+            match t.trim().parse::<usize>() {
+                Ok(k) if k >= 1 => ks.push(k),
+                _ => {
+                    return Err(invalid(
+                        "--ks",
+                        self.ks.clone(),
+                        format!("expected widths >= 1 separated by commas, got '{t}'"),
+                    ));
+                }
+            }
+        }
+        if self.runs == 0 {
+            return Err(invalid("--runs", "0", "expected runs >= 1, got 0"));
+        }
+        if let Some(plot) = &self.plot {
+            check_writable_as("--plot", plot)?;
+        }
+        let p = MinPertParams {
+            d: self.d,
+            ks,
+            runs: self.runs,
+            seed: self.common.seed,
+            method: self.method,
+        };
+        let big = *p.ks.iter().max().unwrap();
+        arch::check_memory("--ks", &self.ks, p.bytes(big), max_memory)?;
+        Ok((p, exec))
     }
 }

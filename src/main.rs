@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use radex::experiment::{attack, bottleneck, export, linearity, scaling};
+use radex::experiment::{attack, bottleneck, export, linearity, minpert, scaling};
 use radex::report::progress::Progress;
 use radex::report::rows;
 use radex::report::{self, Format, table};
@@ -71,6 +71,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Format::Table => table::bottleneck_table(&rep),
                 Format::Json => report::to_json(&rep),
                 Format::Csv => report::to_csv(&rows::bottleneck(&rep)),
+            };
+            (text, a.common.out.clone())
+        }
+        Command::Minpert(a) => {
+            let (p, exec) = a.params()?;
+            let progress = Progress::new("minpert", (p.runs * p.ks.len()) as u64, true);
+            let rep = minpert::run(&p, &exec, &progress);
+            progress.finish();
+            if let Some(path) = &a.plot {
+                let svg = report::figures::minpert(&rep)?;
+                report::emit(&svg, Some(path))
+                    .with_context(|| format!("could not write '{}'", path.display()))?;
+            }
+            let text = match a.common.format {
+                Format::Table => table::minpert_table(&rep),
+                Format::Json => report::to_json(&rep),
+                Format::Csv => report::to_csv(&rows::minpert(&rep)),
             };
             (text, a.common.out.clone())
         }

@@ -467,3 +467,43 @@ fn neighbourhood_flags_are_validated() {
     rejects(&["bottleneck", "--radius", "0"], "--radius", "positive");
     rejects(&["bottleneck", "--arch", "100,0"], "--arch", "width >= 1");
 }
+
+#[test]
+fn minpert_json_and_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("fig1.svg");
+    let v = json(&[
+        "minpert",
+        "--d",
+        "300",
+        "--ks",
+        "3,30,300,600",
+        "--runs",
+        "4",
+        "--method",
+        "qr",
+        "--format",
+        "json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        for k in [
+            "k",
+            "mean",
+            "sd",
+            "runs",
+            "sqrt_k_over_d",
+            "beta_expectation",
+        ] {
+            assert!(row[k].is_number(), "{k}");
+        }
+    }
+    assert!((rows[3]["mean"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("sqrt(k/d)"));
+    rejects(&["minpert", "--ks", "10,0"], "--ks", "widths >= 1");
+    rejects(&["minpert", "--runs", "0"], "--runs", "runs >= 1");
+}

@@ -4,4 +4,5 @@ mod cli;
 mod distribution;
 mod engine;
 mod export;
+mod minpert;
 mod neighbourhood;

@@ -4,5 +4,6 @@ pub mod attack;
 pub mod bottleneck;
 pub mod export;
 pub mod linearity;
+pub mod minpert;
 pub mod runner;
 pub mod scaling;

@@ -2,4 +2,5 @@
 
 pub mod bottleneck;
 pub mod linearity;
+pub mod minpert;
 pub mod stats;

@@ -2,6 +2,7 @@
 
 use super::svg::{Plot, PlotError, Series, Style, render};
 use crate::experiment::linearity::LinearityReport;
+use crate::experiment::minpert::MinPertReport;
 
 /// MATH 4: relative gradient change against the radius (log-log), one line per architecture
 /// (median over networks of the mean over uniform directions) and a dashed line along the
@@ -33,5 +34,39 @@ pub fn linearity(r: &LinearityReport) -> Result<String, PlotError> {
         log_x: true,
         log_y: true,
         series,
+    })
+}
+
+/// MATH 7, a replica of the paper's Figure 1: measured mean `||delta*|| / ||x||` against `k`
+/// (log x), the curve `sqrt(k/d)` and the exact Beta expectation.
+pub fn minpert(r: &MinPertReport) -> Result<String, PlotError> {
+    let pts = |f: fn(&crate::experiment::minpert::MinPertRow) -> f64| {
+        r.rows
+            .iter()
+            .map(|row| (row.k as f64, f(row)))
+            .collect::<Vec<_>>()
+    };
+    render(&Plot {
+        title: format!("Min-Pert, d = {} (paper Figure 1, MATH 7)", r.d),
+        x_label: "hidden width k".into(),
+        y_label: "||delta*|| / ||x||".into(),
+        log_x: true,
+        log_y: false,
+        series: vec![
+            Series::new("sqrt(k/d)", pts(|row| row.sqrt_k_over_d), Style::Dashed),
+            Series::new(
+                "exact E (Beta law)",
+                pts(|row| row.beta_expectation),
+                Style::Line,
+            ),
+            Series::new(
+                format!(
+                    "measured (mean of {} runs)",
+                    r.rows.first().map_or(0, |x| x.runs)
+                ),
+                pts(|row| row.mean),
+                Style::Points,
+            ),
+        ],
     })
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::linearity::LinearityReport;
+use crate::experiment::minpert::MinPertReport;
 
 fn join(v: &[f64]) -> String {
     v.iter()
@@ -120,6 +121,38 @@ pub fn bottleneck(r: &BottleneckReport) -> Vec<BottleneckRow> {
             bottleneck_effect: l.bottleneck_effect,
             small_fraction_median: l.small_fraction.median,
             small_fraction_prediction: l.small_fraction_prediction,
+        })
+        .collect()
+}
+
+/// One width of `radex minpert`.
+#[derive(Serialize)]
+pub struct MinPertRow {
+    /// Hidden width.
+    pub k: usize,
+    /// Mean over runs.
+    pub mean: f64,
+    /// Standard deviation over runs.
+    pub sd: f64,
+    /// Runs.
+    pub runs: usize,
+    /// `sqrt(k/d)`.
+    pub sqrt_k_over_d: f64,
+    /// Exact expectation.
+    pub beta_expectation: f64,
+}
+
+/// CSV rows of a Min-Pert report.
+pub fn minpert(r: &MinPertReport) -> Vec<MinPertRow> {
+    r.rows
+        .iter()
+        .map(|row| MinPertRow {
+            k: row.k,
+            mean: row.mean,
+            sd: row.sd,
+            runs: row.runs,
+            sqrt_k_over_d: row.sqrt_k_over_d,
+            beta_expectation: row.beta_expectation,
         })
         .collect()
 }

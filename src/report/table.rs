@@ -6,6 +6,7 @@ use crate::experiment::attack::{AttackKind, AttackReport};
 use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::export::{MANIFEST, Manifest};
 use crate::experiment::linearity::LinearityReport;
+use crate::experiment::minpert::MinPertReport;
 use crate::experiment::scaling::ScalingReport;
 use crate::measure::stats::normal_quantile;
 
@@ -517,5 +518,40 @@ pub fn export_summary(m: &Manifest, dir: &std::path::Path) -> String {
             m.f, m.log2_abs_f, m.grad_norm, m.log2_grad_norm
         ));
     }
+    out
+}
+
+/// The Min-Pert summary as a table.
+pub fn minpert_table(r: &MinPertReport) -> String {
+    let mut out = format!(
+        "radex minpert ({})\nd {}  seed {}  method {:?}\n\n",
+        r.math, r.d, r.seed, r.method
+    );
+    let mut cells = vec![vec![
+        "k".to_string(),
+        "runs".into(),
+        "mean ||delta*||/||x||".into(),
+        "sd".into(),
+        "sqrt(k/d)".into(),
+        "exact E (Beta)".into(),
+        "(mean - E) / SE".into(),
+    ]];
+    for row in &r.rows {
+        let z = if row.beta_standard_error > 0.0 {
+            num((row.mean - row.beta_expectation) / row.beta_standard_error)
+        } else {
+            "-".into()
+        };
+        cells.push(vec![
+            row.k.to_string(),
+            row.runs.to_string(),
+            num(row.mean),
+            num(row.sd),
+            num(row.sqrt_k_over_d),
+            num(row.beta_expectation),
+            z,
+        ]);
+    }
+    out.push_str(&align(&cells));
     out
 }

@@ -1,0 +1,126 @@
+//! `radex minpert` (MATH 7, Appendix D, Figure 1): `||W_1^+ W_1 x|| / ||x||` for `W_1` with
+//! `N(0, 1)` entries, `k x d`, averaged over runs, beside `sqrt(k/d)` and the exact Beta
+//! expectation. Run `r` at size `k` uses the weight streams `(derive_seed(seed, [k]), r, 1, *)`
+//! and the input of trial `r`.
+
+use serde::Serialize;
+
+use super::runner::Exec;
+use crate::measure::minpert::{Method, beta_expectation, beta_variance, min_pert};
+use crate::net::DenseNet;
+use crate::report::progress::Progress;
+use crate::rng;
+
+/// Parameters of a Min-Pert run.
+#[derive(Clone, Debug)]
+pub struct MinPertParams {
+    /// Input dimension.
+    pub d: usize,
+    /// Widths `k`.
+    pub ks: Vec<usize>,
+    /// Runs per `k`.
+    pub runs: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Method.
+    pub method: Method,
+}
+
+impl MinPertParams {
+    /// Peak bytes of one run at width `k`: `W_1`, its copy or Gram matrix, the input.
+    pub fn bytes(&self, k: usize) -> u128 {
+        let (k, d) = (k as u128, self.d as u128);
+        let n = k.min(d);
+        (2 * k * d + n * n + 4 * d) * 8
+    }
+}
+
+/// One width.
+#[derive(Clone, Debug, Serialize)]
+pub struct MinPertRow {
+    /// Hidden width `k`.
+    pub k: usize,
+    /// Mean of `||delta*|| / ||x||` over the runs.
+    pub mean: f64,
+    /// Sample standard deviation over the runs.
+    pub sd: f64,
+    /// Runs.
+    pub runs: usize,
+    /// `sqrt(k / d)`.
+    pub sqrt_k_over_d: f64,
+    /// Exact expectation `E sqrt(Beta(k/2, (d-k)/2))` (1 for `k >= d`).
+    pub beta_expectation: f64,
+    /// Its standard error over `runs` (from the exact variance `k/d - E^2`).
+    pub beta_standard_error: f64,
+    /// Every run's value.
+    pub values: Vec<f64>,
+}
+
+/// The summary `radex minpert` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct MinPertReport {
+    /// `"minpert"`.
+    pub command: &'static str,
+    /// radex version.
+    pub version: &'static str,
+    /// MATH.md section.
+    pub math: &'static str,
+    /// Input dimension.
+    pub d: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Method.
+    pub method: Method,
+    /// One row per `k`.
+    pub rows: Vec<MinPertRow>,
+}
+
+/// Runs every width.
+pub fn run(p: &MinPertParams, exec: &Exec, progress: &Progress) -> MinPertReport {
+    let rows =
+        p.ks.iter()
+            .map(|&k| {
+                let arch = crate::arch::Arch::new(p.d, vec![k], crate::arch::Init::Nn)
+                    .expect("validated sizes");
+                let seed = rng::derive_seed(p.seed, &[k as u64]);
+                let values: Vec<f64> = exec.run(
+                    p.runs,
+                    p.bytes(k),
+                    progress,
+                    || (),
+                    |_, r, par| {
+                        // N(0, 1/d) entries: the scale does not change the projection.
+                        let net = DenseNet::<f64>::sample(&arch, seed, r);
+                        let x = rng::input(seed, r, p.d);
+                        min_pert(net.weight(1), &x, p.method, par).unwrap_or(f64::NAN)
+                    },
+                );
+                let n = values.len() as f64;
+                let mean = values.iter().sum::<f64>() / n;
+                let sd = if values.len() > 1 {
+                    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+                } else {
+                    f64::NAN
+                };
+                MinPertRow {
+                    k,
+                    mean,
+                    sd,
+                    runs: values.len(),
+                    sqrt_k_over_d: (k as f64 / p.d as f64).sqrt(),
+                    beta_expectation: beta_expectation(k, p.d),
+                    beta_standard_error: (beta_variance(k, p.d) / n).sqrt(),
+                    values,
+                }
+            })
+            .collect();
+    MinPertReport {
+        command: "minpert",
+        version: env!("CARGO_PKG_VERSION"),
+        math: "MATH 7: Min-Pert, Appendix D, Figure 1",
+        d: p.d,
+        seed: p.seed,
+        method: p.method,
+        rows,
+    }
+}
