@@ -46,6 +46,16 @@ pub fn minpert(r: &MinPertReport) -> Result<String, PlotError> {
             .map(|row| (row.k as f64, f(row)))
             .collect::<Vec<_>>()
     };
+    // The two curves on a fine log grid of k, the measurements at the k that were run.
+    let (lo, hi) = r.rows.iter().fold((f64::INFINITY, 0.0f64), |(a, b), row| {
+        (a.min(row.k as f64), b.max(row.k as f64))
+    });
+    let grid: Vec<usize> = (0..=80)
+        .map(|i| (lo * (hi / lo).powf(i as f64 / 80.0)).round().max(1.0) as usize)
+        .collect();
+    let d = r.d;
+    let curve =
+        |f: &dyn Fn(usize) -> f64| grid.iter().map(|&k| (k as f64, f(k))).collect::<Vec<_>>();
     render(&Plot {
         title: format!("Min-Pert, d = {} (paper Figure 1, MATH 7)", r.d),
         x_label: "hidden width k".into(),
@@ -53,10 +63,14 @@ pub fn minpert(r: &MinPertReport) -> Result<String, PlotError> {
         log_x: true,
         log_y: false,
         series: vec![
-            Series::new("sqrt(k/d)", pts(|row| row.sqrt_k_over_d), Style::Dashed),
+            Series::new(
+                "sqrt(k/d)",
+                curve(&|k| (k as f64 / d as f64).sqrt()),
+                Style::Dashed,
+            ),
             Series::new(
                 "exact E (Beta law)",
-                pts(|row| row.beta_expectation),
+                curve(&|k| crate::measure::minpert::beta_expectation(k, d)),
                 Style::Line,
             ),
             Series::new(
