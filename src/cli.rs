@@ -9,6 +9,7 @@ use radex::arch::{self, Init, Term};
 use radex::error::{Result, invalid};
 use radex::experiment::attack::{AttackKind, AttackParams};
 use radex::experiment::bottleneck::BottleneckParams;
+use radex::experiment::depth::{DepthParams, default_depths};
 use radex::experiment::export::{self, ExportParams};
 use radex::experiment::linearity::{LinearityParams, default_radii};
 use radex::experiment::minpert::MinPertParams;
@@ -51,6 +52,10 @@ pub enum Command {
     ///
     /// Example: radex minpert --d 10000 --ks 10,100,1000 --runs 10 --plot fig1.svg
     Minpert(MinPertArgs),
+    /// He networks of constant width against depth: kappa cosines, spread of f, flips (MATH 6).
+    ///
+    /// Example: radex depth --width 256 --depths 1,4,16,64,256,1024 --plot depth.svg
+    Depth(DepthArgs),
     /// Write one trial's network and input as .npy files plus manifest.json (MATH 1).
     ///
     /// DIR gets W1.npy .. W{l+1}.npy (W_i of shape (d_i, d_{i-1})), x.npy (shape (d,)) and
@@ -83,9 +88,9 @@ pub enum PrecisionArg {
 /// Flags shared by every experiment.
 #[derive(Args, Debug)]
 pub struct Common {
-    /// Weight initialisation (MATH 1).
-    #[arg(long, value_enum, default_value = "nn")]
-    pub init: InitArg,
+    /// Weight initialisation (MATH 1) [default: nn; depth: he].
+    #[arg(long, value_enum)]
+    pub init: Option<InitArg>,
     /// Seed; trial t of seed s always gets the same network and input.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -187,6 +192,35 @@ pub struct MinPertArgs {
     #[arg(long, value_enum, default_value = "gram")]
     pub method: Method,
     /// Write an SVG replica of Figure 1 to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `radex depth`.
+#[derive(Args, Debug)]
+pub struct DepthArgs {
+    /// Hidden width k of every layer.
+    #[arg(long, default_value_t = 256, value_name = "K")]
+    pub width: usize,
+    /// Input dimension [default: the width].
+    #[arg(long)]
+    pub d: Option<usize>,
+    /// Depths to measure [default: 1,2,4,...,1024].
+    #[arg(long, value_name = "L1,L2,..")]
+    pub depths: Option<String>,
+    /// Angle between the pair x, y whose layer-wise cosine is compared with kappa, in degrees.
+    #[arg(long, default_value_t = 90.0, value_name = "DEGREES")]
+    pub theta: f64,
+    /// Pairs of uniform inputs per network for max|f(x)-f(y)| / mean|f(x)| (taken over all
+    /// 2P inputs).
+    #[arg(long, default_value_t = 16, value_name = "P")]
+    pub pairs: usize,
+    /// Networks per depth.
+    #[arg(long, default_value_t = 20)]
+    pub trials: usize,
+    /// Write an SVG plot against depth (log x): smallest flip, spread of f, cosine and kappa.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     #[command(flatten)]
@@ -309,7 +343,7 @@ fn precision_of(a: PrecisionArg) -> Precision {
 impl Common {
     /// Validated init, precision, execution settings.
     pub fn resolve(&self) -> Result<(Init, Precision, Exec, Option<u128>)> {
-        let init = init_of(self.init);
+        let init = init_of(self.init.unwrap_or(InitArg::Nn));
         let precision = precision_of(self.precision);
         if self.threads > 4096 {
             return Err(invalid(
@@ -626,4 +660,76 @@ impl MinPertArgs {
         arch::check_memory("--ks", &self.ks, p.bytes(big), max_memory)?;
         Ok((p, exec))
     }
+}
+
+impl DepthArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(DepthParams, Exec)> {
+        let (_, precision, exec, max_memory) = self.common.resolve()?;
+        if let Some(InitArg::Nn) = self.common.init {
+            return Err(invalid(
+                "--init",
+                "nn",
+                "depth uses the he initialisation (MATH 6, Appendix B), which keeps ||h_i|| ~ ||x||",
+            ));
+        }
+        check_trials(self.trials)?;
+        if self.width == 0 {
+            return Err(invalid("--width", "0", "expected a width >= 1"));
+        }
+        let d = self.d.unwrap_or(self.width);
+        if d == 0 {
+            return Err(invalid("--d", "0", "expected d >= 1"));
+        }
+        let depths = match &self.depths {
+            Some(s) => parse_count_list("--depths", s)?,
+            None => default_depths(),
+        };
+        if !(self.theta.is_finite() && (0.0..=180.0).contains(&self.theta)) {
+            return Err(invalid(
+                "--theta",
+                self.theta.to_string(),
+                "expected an angle in degrees between 0 and 180",
+            ));
+        }
+        if self.pairs == 0 {
+            return Err(invalid("--pairs", "0", "expected at least 1 pair"));
+        }
+        if let Some(plot) = &self.plot {
+            check_writable_as("--plot", plot)?;
+        }
+        let p = DepthParams {
+            width: self.width,
+            d,
+            depths,
+            theta: self.theta.to_radians(),
+            pairs: self.pairs,
+            trials: self.trials,
+            seed: self.common.seed,
+            precision,
+        };
+        let deepest = *p.depths.iter().max().unwrap();
+        let shown = format!("width {} depth {deepest}", self.width);
+        let bytes = p.bytes_per_trial(deepest)? + RECORD_BYTES * (self.trials * deepest) as u128;
+        arch::check_memory("--depths", &shown, bytes, max_memory)?;
+        Ok((p, exec))
+    }
+}
+
+/// Parses a comma-separated list of positive integers (sorted, duplicates removed).
+fn parse_count_list(flag: &'static str, s: &str) -> Result<Vec<usize>> {
+    let mut v = s
+        .split(',')
+        .map(|t| match t.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(invalid(
+                flag,
+                s,
+                format!("expected positive integers separated by commas, got '{t}'"),
+            )),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use radex::experiment::{attack, bottleneck, export, linearity, minpert, scaling};
+use radex::experiment::{attack, bottleneck, depth, export, linearity, minpert, scaling};
 use radex::report::progress::Progress;
 use radex::report::rows;
 use radex::report::{self, Format, table};
@@ -88,6 +88,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Format::Table => table::minpert_table(&rep),
                 Format::Json => report::to_json(&rep),
                 Format::Csv => report::to_csv(&rows::minpert(&rep)),
+            };
+            (text, a.common.out.clone())
+        }
+        Command::Depth(a) => {
+            let (p, exec) = a.params()?;
+            let progress = Progress::new("depth", (p.trials * p.depths.len()) as u64, true);
+            let rep = depth::run(&p, &exec, &progress)?;
+            progress.finish();
+            if let Some(path) = &a.plot {
+                let svg = report::figures::depth(&rep)?;
+                report::emit(&svg, Some(path))
+                    .with_context(|| format!("could not write '{}'", path.display()))?;
+            }
+            let text = match a.common.format {
+                Format::Table => table::depth_table(&rep),
+                Format::Json => report::to_json(&rep),
+                Format::Csv => report::to_csv(&rows::depth(&rep)),
             };
             (text, a.common.out.clone())
         }

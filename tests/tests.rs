@@ -1,6 +1,7 @@
 //! Integration tests, one binary (STYLE 5).
 
 mod cli;
+mod depth;
 mod distribution;
 mod engine;
 mod export;

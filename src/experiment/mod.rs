@@ -2,6 +2,7 @@
 
 pub mod attack;
 pub mod bottleneck;
+pub mod depth;
 pub mod export;
 pub mod linearity;
 pub mod minpert;

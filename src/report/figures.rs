@@ -1,6 +1,7 @@
 //! The figures of each experiment, built from its report and rendered by [`super::svg`].
 
 use super::svg::{Plot, PlotError, Series, Style, render};
+use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
 
@@ -79,6 +80,90 @@ pub fn minpert(r: &MinPertReport) -> Result<String, PlotError> {
                     r.rows.first().map_or(0, |x| x.runs)
                 ),
                 pts(|row| row.mean),
+                Style::Points,
+            ),
+        ],
+    })
+}
+
+/// MATH 6 against depth (log-log): the median smallest verified flip relative to `||x||`, the
+/// median spread of `f` with its infinite-width law, and the median cosine of the pair beside
+/// the `kappa` iteration at every depth.
+pub fn depth(r: &DepthReport) -> Result<String, PlotError> {
+    let pts = |f: &dyn Fn(&crate::experiment::depth::DepthRow) -> f64| {
+        r.rows
+            .iter()
+            .map(|row| (row.depth as f64, f(row)))
+            .collect::<Vec<_>>()
+    };
+    let max_depth = r.rows.iter().map(|row| row.depth).max().unwrap_or(1);
+    let kappa: Vec<(f64, f64)> = crate::measure::depth::kappa_iterates(r.cos_theta, max_depth)
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| ((i + 1) as f64, k))
+        .collect();
+    render(&Plot {
+        title: format!(
+            "Depth at width {} (He init, MATH 6): sensitivity and kappa",
+            r.width
+        ),
+        x_label: "depth l".into(),
+        y_label: "value (log scale)".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![
+            Series::new(
+                "smallest flip ||x'-x||/||x|| (median, best attack)",
+                pts(&|row| row.min_flip_median_all.unwrap_or(f64::NAN)),
+                Style::LineAndPoints,
+            ),
+            Series::new(
+                "max|f(x)-f(y)| / mean|f| (median)",
+                pts(&|row| row.spread.median),
+                Style::LineAndPoints,
+            ),
+            Series::new(
+                "same, infinite width (GP)",
+                pts(&|row| row.spread_prediction.median),
+                Style::Dashed,
+            ),
+            Series::new(
+                format!("cos(h_l(x), h_l(y)), theta = {} deg", r.theta_degrees),
+                pts(&|row| row.cosine.median),
+                Style::Points,
+            ),
+            Series::new("kappa iteration (Lemma 3.2)", kappa, Style::Line),
+        ],
+    })
+}
+
+/// Lemma 3.2 layer by layer (log-log): `1 - cos(h_i(x), h_i(y))` pooled over networks beside
+/// `1 - kappa^i(cos theta)`, which falls off roughly like `1 / i^2`.
+pub fn depth_cosine(r: &DepthReport) -> Result<String, PlotError> {
+    render(&Plot {
+        title: format!(
+            "Cosine of two inputs layer by layer, width {} (Lemma 3.2)",
+            r.width
+        ),
+        x_label: "layer i".into(),
+        y_label: "1 - cos(h_i(x), h_i(y))".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![
+            Series::new(
+                "1 - kappa^i(cos theta) (infinite width)",
+                r.layers
+                    .iter()
+                    .map(|l| (l.layer as f64, 1.0 - l.kappa))
+                    .collect(),
+                Style::Line,
+            ),
+            Series::new(
+                "measured (mean over networks)",
+                r.layers
+                    .iter()
+                    .map(|l| (l.layer as f64, 1.0 - l.mean))
+                    .collect(),
                 Style::Points,
             ),
         ],

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::experiment::bottleneck::BottleneckReport;
+use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
 
@@ -153,6 +154,71 @@ pub fn minpert(r: &MinPertReport) -> Vec<MinPertRow> {
             runs: row.runs,
             sqrt_k_over_d: row.sqrt_k_over_d,
             beta_expectation: row.beta_expectation,
+        })
+        .collect()
+}
+
+/// One depth of `radex depth`.
+#[derive(Serialize)]
+pub struct DepthCsvRow {
+    /// Depth `l`.
+    pub depth: usize,
+    /// Width `k`.
+    pub width: usize,
+    /// Input dimension.
+    pub d: usize,
+    /// Derived seed of this depth.
+    pub seed: u64,
+    /// Live networks.
+    pub live: usize,
+    /// Cosine between `h_l(x)` and `h_l(y)`: median.
+    pub cosine_median: f64,
+    /// Mean.
+    pub cosine_mean: f64,
+    /// Standard error of the mean.
+    pub cosine_se: f64,
+    /// `kappa^l(cos theta)`.
+    pub kappa: f64,
+    /// Spread of `f`: median over networks.
+    pub spread_median: f64,
+    /// 10th percentile.
+    pub spread_p10: f64,
+    /// 90th percentile.
+    pub spread_p90: f64,
+    /// Infinite-width median of the spread.
+    pub spread_prediction_median: f64,
+    /// One-step success rate.
+    pub onestep_success_rate: f64,
+    /// Networks with a verified flip.
+    pub flip_found: usize,
+    /// Smallest flip relative to `||x||`: median over networks with a flip.
+    pub min_flip_median: f64,
+    /// Median over all live networks, no flip counted as infinite (empty when undefined).
+    pub min_flip_median_all: Option<f64>,
+}
+
+/// One row per depth.
+pub fn depth(r: &DepthReport) -> Vec<DepthCsvRow> {
+    r.rows
+        .iter()
+        .map(|row| DepthCsvRow {
+            depth: row.depth,
+            width: r.width,
+            d: r.d,
+            seed: row.seed,
+            live: row.live,
+            cosine_median: row.cosine.median,
+            cosine_mean: row.cosine_mean,
+            cosine_se: row.cosine_se,
+            kappa: row.kappa,
+            spread_median: row.spread.median,
+            spread_p10: row.spread.p10,
+            spread_p90: row.spread.p90,
+            spread_prediction_median: row.spread_prediction.median,
+            onestep_success_rate: row.onestep_success_rate,
+            flip_found: row.flip_found,
+            min_flip_median: row.min_flip.median,
+            min_flip_median_all: row.min_flip_median_all,
         })
         .collect()
 }
