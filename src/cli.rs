@@ -56,6 +56,11 @@ pub enum Command {
     ///
     /// Example: radex depth --width 256 --depths 1,4,16,64,256,1024 --plot depth.svg
     Depth(DepthArgs),
+    /// The main job: every claim of the paper measured beside its prediction, with verdicts,
+    /// plots and a report directory (MATH 3-7). Exit code 0 when every verdict agrees, else 1.
+    ///
+    /// Example: radex reproduce --quick --out report-quick
+    Reproduce(ReproduceArgs),
     /// Write one trial's network and input as .npy files plus manifest.json (MATH 1).
     ///
     /// DIR gets W1.npy .. W{l+1}.npy (W_i of shape (d_i, d_{i-1})), x.npy (shape (d,)) and
@@ -225,6 +230,29 @@ pub struct DepthArgs {
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `radex reproduce`.
+#[derive(Args, Debug)]
+pub struct ReproduceArgs {
+    /// Small sizes: under a minute on 2 cores.
+    #[arg(long, conflicts_with = "full")]
+    pub quick: bool,
+    /// The paper's sizes (Figure 1 at d = 10^4; widths up to 10^4): about an hour on 2 cores.
+    #[arg(long)]
+    pub full: bool,
+    /// Report directory: created, or replaced if it holds an earlier radex report.
+    #[arg(long, value_name = "DIR", default_value = "radex-report")]
+    pub out: PathBuf,
+    /// Seed of every experiment.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (0 = all cores). Results are identical for any value.
+    #[arg(short = 'j', long, default_value_t = 0)]
+    pub threads: usize,
+    /// Memory limit for the estimates checked before the run, e.g. 8G (default: MemAvailable).
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<String>,
 }
 
 /// `radex bottleneck`.

@@ -12,9 +12,10 @@
 //! | [`scalar`] | the `f64`/`f32` element type | 1 |
 //! | [`net`] | the `Layers` trait, the dense network, exact forward/backward with rescaling | 1, 2 |
 //! | [`attack`] | one-step, ray, DeepFool and PGD-L2 attacks | 3 |
-//! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks | 3, 4, 5 |
-//! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck` runs, `export` of one trial | 1, 3, 4, 5 |
+//! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks, kappa, Min-Pert | 3-7 |
+//! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs, `export` of one trial | 1, 3-7 |
 //! | [`report`] | tables, JSON, CSV, SVG plots, `.npy`, atomic output, progress | - |
+//! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
 //!
@@ -44,6 +45,7 @@ pub mod experiment;
 pub mod measure;
 pub mod net;
 pub mod report;
+pub mod reproduce;
 pub mod rng;
 pub mod scalar;
 

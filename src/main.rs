@@ -1,6 +1,7 @@
 //! The `radex` binary: parse flags, validate, run, render, write.
 
 mod cli;
+mod run_reproduce;
 
 use std::process::ExitCode;
 
@@ -13,8 +14,17 @@ use radex::report::progress::Progress;
 use radex::report::rows;
 use radex::report::{self, Format, table};
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let (content, out) = match &cli.command {
+        Command::Reproduce(a) => {
+            // Exit code 1 when some verdict disagrees.
+            let ok = run_reproduce::run(a)?;
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
         Command::Attack(a) => {
             let (p, exec) = a.params()?;
             let progress = Progress::new("attack", p.trials as u64, true);
@@ -118,7 +128,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     report::emit(&content, out.as_deref()).with_context(|| match &out {
         Some(p) => format!("could not write '{}'", p.display()),
         None => "could not write to stdout".into(),
-    })
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Flat CSV row of `scaling` (the CI is split into two columns).
@@ -156,7 +167,7 @@ impl<'a> From<&'a scaling::ScalingRow> for ScalingCsv<'a> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("radex: error: {e:#}");
             // Bad input (validated before any work) exits 2, like clap's own usage errors.

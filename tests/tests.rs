@@ -7,3 +7,4 @@ mod engine;
 mod export;
 mod minpert;
 mod neighbourhood;
+mod reproduce;
