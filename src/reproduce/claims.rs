@@ -587,13 +587,12 @@ pub fn depth(r: &DepthReport, command: String) -> Result<Section, PlotError> {
         "Theorem 3.1, Lemma 3.2, Appendix B; MATH 6",
         vec![command],
     );
-    let k = r.width as f64;
+    let bias = 1.0 / r.width as f64;
     for l in r
         .layers
         .iter()
-        .filter(|l| r.rows.iter().any(|row| row.depth == l.layer) && (l.layer as f64) <= k / 4.0)
+        .filter(|l| r.rows.iter().any(|row| row.depth == l.layer))
     {
-        let bias = l.layer as f64 / k;
         s.verdicts.push(Verdict::new(
             format!("layer {}: mean cos(h_i(x), h_i(y))", l.layer),
             l.mean,
@@ -601,8 +600,9 @@ pub fn depth(r: &DepthReport, command: String) -> Result<Section, PlotError> {
             Check::Within,
             Z * l.se + bias,
             format!(
-                "4 standard errors over {} networks (SE {}) plus i/k = {} for the O(1/k) \
-                 finite-width bias of each layer, added over i layers (0 <= kappa' <= 1)",
+                "4 standard errors over {} networks (SE {}) plus 1/k = {} for the finite-width \
+                 bias: each layer's cosine is a ratio of sums over k units, biased by \
+                 O((1 - rho_i)/k), and 1 - rho_i falls like 1/i^2, so the biases sum to O(1/k)",
                 l.n,
                 num(l.se),
                 num(bias)

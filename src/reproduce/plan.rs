@@ -109,7 +109,7 @@ impl Plan {
                     "bottleneck_narrow",
                     "bottleneck --arch 2000,2000,50,2000 --trials 5 --a 0.25",
                 ),
-                depth: j("depth", "depth --width 256 --trials 20"),
+                depth: j("depth", "depth --width 128 --trials 20"),
                 minpert: j(
                     "minpert",
                     "minpert --d 4000 --ks 4,20,40,200,400,2000,4000 --runs 10",
@@ -134,7 +134,7 @@ impl Plan {
                     "bottleneck_narrow",
                     "bottleneck --arch 4000,4000,50,4000 --trials 10 --a 0.25",
                 ),
-                depth: j("depth", "depth --width 1024 --trials 20"),
+                depth: j("depth", "depth --width 512 --trials 20"),
                 minpert: j("minpert", "minpert"),
             },
         }

@@ -235,3 +235,44 @@ pub fn write(dir: &Path, results: &Results<'_>, summary: &str) -> io::Result<Pat
     }
     Ok(dir.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reproduce::plan::Mode;
+
+    #[test]
+    fn a_previous_report_is_replaced_and_anything_else_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("report");
+        let plan = Plan::of(Mode::Quick);
+        let seconds = serde_json::json!({"total": 1.0});
+        let experiments = serde_json::json!({});
+        let results = Results {
+            command: "reproduce",
+            version: "test",
+            seed: 3,
+            plan: &plan,
+            all_agree: true,
+            seconds: &seconds,
+            sections: &[],
+            experiments: &experiments,
+        };
+        check_out(&dir).unwrap();
+        write(&dir, &results, "summary\n").unwrap();
+        std::fs::write(dir.join("stale.svg"), "<svg/>").unwrap();
+        // An earlier report may be replaced, as a whole.
+        check_out(&dir).unwrap();
+        write(&dir, &results, "summary\n").unwrap();
+        assert!(!dir.join("stale.svg").exists());
+        assert!(dir.join("report.md").exists() && dir.join(MARKER).exists());
+        let names: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "temporary directories left behind");
+        // A directory that is not a report, or a file, is refused.
+        let other = root.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("data.csv"), "1").unwrap();
+        assert!(check_out(&other).is_err());
+        assert!(check_out(&other.join("data.csv")).is_err());
+    }
+}
