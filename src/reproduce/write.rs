@@ -97,6 +97,11 @@ pub fn check_out(dir: &Path) -> Result<()> {
         })
 }
 
+/// A Markdown table cell: a bare `|` (as in `|f(x)|`) would end the cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
 /// `report.md`.
 pub fn markdown(results: &Results<'_>, summary: &str) -> String {
     let mut md = String::new();
@@ -128,10 +133,10 @@ pub fn markdown(results: &Results<'_>, summary: &str) -> String {
         for v in &s.verdicts {
             md.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",
-                v.quantity,
+                cell(&v.quantity),
                 num(v.measured),
                 num(v.predicted),
-                v.rule(),
+                cell(&v.rule()),
                 if v.agrees { "agrees" } else { "**disagrees**" }
             ));
         }
