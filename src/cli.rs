@@ -253,6 +253,9 @@ pub struct ReproduceArgs {
     /// Memory limit for the estimates checked before the run, e.g. 8G (default: MemAvailable).
     #[arg(long, value_name = "BYTES")]
     pub max_memory: Option<String>,
+    /// Validate every experiment and print their commands; run nothing, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `radex bottleneck`.

@@ -150,6 +150,14 @@ pub fn run(a: &ReproduceArgs) -> Result<bool> {
         .iter()
         .map(|j| prepare(j, a))
         .collect::<Result<Vec<_>>>()?;
+    if a.dry_run {
+        let text: String = jobs
+            .iter()
+            .map(|j| format!("{}\n", j.command(a.seed)))
+            .collect();
+        radex::report::emit(&text, None).context("could not write to stdout")?;
+        return Ok(true);
+    }
     let start = Instant::now();
     let mut reports = Reports::default();
     let mut experiments = Map::new();

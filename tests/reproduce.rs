@@ -153,3 +153,43 @@ fn reproduce_quick_writes_a_complete_report() {
         "keep"
     );
 }
+
+#[test]
+fn every_mode_validates_and_prints_its_commands() {
+    for mode in [None, Some("--quick"), Some("--full")] {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("r");
+        let mut cmd = radex();
+        cmd.args([
+            "reproduce",
+            "--dry-run",
+            "--seed",
+            "7",
+            "--max-memory",
+            "20G",
+        ]);
+        cmd.args(["--out", out_dir.to_str().unwrap()]);
+        if let Some(m) = mode {
+            cmd.arg(m);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{mode:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 7, "{text}");
+        for l in &lines {
+            assert!(l.starts_with("radex ") && l.ends_with("--seed 7"), "{l}");
+        }
+        assert!(!out_dir.exists(), "a dry run wrote the report");
+    }
+    // Memory for the whole plan is checked before any experiment starts.
+    let out = radex()
+        .args(["reproduce", "--quick", "--dry-run", "--max-memory", "1K"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
