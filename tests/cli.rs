@@ -55,12 +55,20 @@ fn bad_input_is_rejected_before_work() {
     rejects(&["attack", "--max-memory", "8X"], "--max-memory", "unit");
     // 10^6 x 10^6 f64 weights: 8 TB, beyond any MemAvailable.
     rejects(
-        &["attack", "--arch", "1000000,1000000"],
+        &["attack", "--arch", "1000000,1000000", "--sampler", "dense"],
         "--arch",
         "MemAvailable",
     );
     rejects(
-        &["attack", "--arch", "1000,1000", "--max-memory", "1M"],
+        &[
+            "attack",
+            "--arch",
+            "1000,1000",
+            "--max-memory",
+            "1M",
+            "--sampler",
+            "dense",
+        ],
         "--arch",
         "--max-memory",
     );
@@ -81,7 +89,15 @@ fn memory_error_names_estimate_and_available() {
     // (2,001,000 weights + 16 line-search columns x (3,000 units + 3 x 1,000 work)) x 8 bytes
     // + 4 f64 vectors of d + 100 records x 256 B = 16,833,600 B = 16.05 MiB.
     radex()
-        .args(["attack", "--arch", "1000,1000,1000", "--max-memory", "10M"])
+        .args([
+            "attack",
+            "--arch",
+            "1000,1000,1000",
+            "--max-memory",
+            "10M",
+            "--sampler",
+            "dense",
+        ])
         .assert()
         .code(2)
         .stderr(
