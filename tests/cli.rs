@@ -523,3 +523,103 @@ fn minpert_json_and_figure() {
     rejects(&["minpert", "--ks", "10,0"], "--ks", "widths >= 1");
     rejects(&["minpert", "--runs", "0"], "--runs", "runs >= 1");
 }
+
+#[test]
+fn sampler_flag_runs_every_experiment_lazily_and_is_recorded() {
+    let v = json(&[
+        "attack",
+        "--sampler",
+        "lazy",
+        "--attack",
+        "all",
+        "--arch",
+        "80,60,60",
+        "--trials",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["sampler"], "lazy");
+    assert_eq!(v["attacks"].as_array().unwrap().len(), 4);
+    assert!(v["live"].as_u64().unwrap() >= 3);
+    let v = json(&[
+        "scaling",
+        "--sampler",
+        "lazy",
+        "--ds",
+        "64,128",
+        "--trials",
+        "8",
+        "--format",
+        "json",
+    ]);
+    for row in v["rows"].as_array().unwrap() {
+        assert_eq!(row["sampler"], "lazy");
+    }
+    let v = json(&[
+        "linearity",
+        "--sampler",
+        "lazy",
+        "--arch",
+        "50,40,40",
+        "--trials",
+        "2",
+        "--directions",
+        "3",
+        "--radii",
+        "0.01,0.1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["archs"][0]["sampler"], "lazy");
+    assert_eq!(v["archs"][0]["rows"].as_array().unwrap().len(), 2);
+    // The default: the dense sampler for a small network asked many PGD queries.
+    let v = json(&[
+        "attack", "--attack", "pgd", "--arch", "40,40,40", "--trials", "2", "--format", "json",
+    ]);
+    assert_eq!(v["sampler"], "dense");
+}
+
+#[test]
+fn auto_sampler_goes_lazy_when_dense_weights_do_not_fit() {
+    // Dense: 2 x 9e6 f64 weights = 144 MB > 50 MiB; lazy: a few MB.
+    let v = json(&[
+        "attack",
+        "--arch",
+        "3000,3000,3000",
+        "--trials",
+        "2",
+        "--max-memory",
+        "50M",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["sampler"], "lazy");
+    // A dense layer of 10^14 entries is refused before any work, naming the estimate.
+    rejects(
+        &[
+            "attack",
+            "--arch",
+            "10000000,10000000",
+            "--sampler",
+            "dense",
+        ],
+        "--arch",
+        "estimated peak memory",
+    );
+}
+
+#[test]
+fn bad_sampler_is_rejected() {
+    let out = radex()
+        .args(["attack", "--sampler", "sparse"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid value 'sparse'") && err.contains("--sampler"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

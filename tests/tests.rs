@@ -4,5 +4,6 @@ mod cli;
 mod distribution;
 mod engine;
 mod export;
+mod lazy;
 mod minpert;
 mod neighbourhood;
