@@ -56,8 +56,8 @@ pub enum Command {
     ///
     /// DIR gets W1.npy .. W{l+1}.npy (W_i of shape (d_i, d_{i-1})), x.npy (shape (d,)) and
     /// manifest.json (architecture, seed, trial, files, radex's f(x) and ||grad f(x)||): the
-    /// network and input of trial T of 'radex attack --seed S', to re-check in numpy or
-    /// PyTorch. h_i = relu(W_i h_{i-1}), f = W_{l+1} h_l.
+    /// network and input of trial T of 'radex attack --seed S --sampler dense', to re-check in
+    /// numpy or PyTorch. h_i = relu(W_i h_{i-1}), f = W_{l+1} h_l.
     ///
     /// Example: radex export --arch 500,500,500 --seed 3 --trial 2 --out net-3-2
     Export(ExportArgs),
@@ -142,8 +142,9 @@ pub struct AttackArgs {
     /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
     /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
     /// instead of O(d_i d_{i-1})), or auto: lazy when the dense estimate exceeds the memory
-    /// limit, or when sum (d_i + d_{i-1}) k^2 < sum d_i d_{i-1} (few queries per network, e.g.
-    /// the one-step attack on fresh weights); dense otherwise.
+    /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
+    /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
+    /// linearity); dense otherwise.
     #[arg(long, value_enum, default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
@@ -174,8 +175,9 @@ pub struct LinearityArgs {
     /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
     /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
     /// instead of O(d_i d_{i-1})), or auto: lazy when the dense estimate exceeds the memory
-    /// limit, or when sum (d_i + d_{i-1}) k^2 < sum d_i d_{i-1} (few queries per network, e.g.
-    /// the one-step attack on fresh weights); dense otherwise.
+    /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
+    /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
+    /// linearity); dense otherwise.
     #[arg(long, value_enum, default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
@@ -256,8 +258,9 @@ pub struct ScalingArgs {
     /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
     /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
     /// instead of O(d_i d_{i-1})), or auto: lazy when the dense estimate exceeds the memory
-    /// limit, or when sum (d_i + d_{i-1}) k^2 < sum d_i d_{i-1} (few queries per network, e.g.
-    /// the one-step attack on fresh weights); dense otherwise.
+    /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
+    /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
+    /// linearity); dense otherwise.
     #[arg(long, value_enum, default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
@@ -277,7 +280,7 @@ pub struct ExportArgs {
     /// Seed, as given to 'radex attack --seed'.
     #[arg(long, default_value_t = 1, value_name = "S")]
     pub seed: u64,
-    /// Trial index: the network and input of trial T of 'radex attack --seed S'.
+    /// Trial index: the network and input of trial T of 'radex attack --seed S --sampler dense'.
     #[arg(long, default_value_t = 0, value_name = "T")]
     pub trial: u64,
     /// Element type of the arrays (f64: '<f8', f32: '<f4').

@@ -124,11 +124,17 @@ impl AttackParams {
             Sampler::Dense => self
                 .arch
                 .dense_bytes(elem, LINE_BATCH.max(self.pgd.eps.len())),
-            Sampler::Lazy => self.arch.lazy_bytes(
-                elem,
-                self.queries_per_network(),
-                LAZY_LINE_BATCH.max(self.pgd.eps.len()),
-            ),
+            Sampler::Lazy => {
+                // Refinement passes evaluate 3 points; PGD one per budget.
+                let pgd = if self.attack.runs(AttackKind::Pgd) {
+                    self.pgd.eps.len()
+                } else {
+                    0
+                };
+                let batch = LAZY_LINE_BATCH.max(3).max(pgd);
+                self.arch
+                    .lazy_bytes(elem, self.queries_per_network(), batch)
+            }
         }
     }
 

@@ -92,6 +92,22 @@ pub struct LazyNet<T> {
 impl<T: Real> LazyNet<T> {
     /// The network of `(seed, trial)`, nothing revealed yet. Its law is that of
     /// [`DenseNet::sample`](super::DenseNet::sample) (not its numbers: the streams differ).
+    ///
+    /// ```
+    /// use faer::Par;
+    /// use radex::arch::{Arch, Init};
+    /// use radex::attack::one_step;
+    /// use radex::net::LazyNet;
+    ///
+    /// // A dense first layer would hold 10^10 weights; the lazy one reveals a few directions.
+    /// let arch = Arch::new(100_000, vec![100_000, 1_000], Init::Nn)?;
+    /// let mut net = LazyNet::<f64>::sample(&arch, 1, 0);
+    /// let x = radex::rng::input(1, 0, arch.d);
+    /// let r = one_step::<f64, _>(&mut net, &x, false, Par::Seq);
+    /// assert!(r.success);
+    /// assert!(net.revealed(1).0 <= 2); // x and the gradient direction
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sample(arch: &Arch, seed: u64, trial: u64) -> Self {
         let layers = (1..=arch.depth() + 1)
             .map(|i| {
