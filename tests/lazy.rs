@@ -295,3 +295,29 @@ fn auto_picks_lazy_for_few_queries_or_no_room() {
         Sampler::Dense
     );
 }
+
+#[test]
+fn line_searches_reveal_no_spurious_first_layer_directions() {
+    // Every point x + t v of the one-step attack's line searches lies in span{x, v}: the first
+    // layer must reveal two right directions, also when the points are rounded to f32.
+    fn first_layer<T: Real>(arch: &Arch, trial: u64) -> (usize, usize) {
+        let mut net = LazyNet::<T>::sample(arch, 14, trial);
+        let x = rng::input(14, trial, arch.d);
+        let r = radex::attack::one_step::<T, _>(&mut net, &x, true, Par::Seq);
+        assert!(r.dead || r.c_min.is_some());
+        net.revealed(1)
+    }
+    let arch = Arch::new(3000, vec![500, 400], Init::Nn).unwrap();
+    for trial in 0..4 {
+        assert_eq!(
+            first_layer::<f64>(&arch, trial),
+            (2, 1),
+            "f64 trial {trial}"
+        );
+        assert_eq!(
+            first_layer::<f32>(&arch, trial),
+            (2, 1),
+            "f32 trial {trial}"
+        );
+    }
+}

@@ -21,14 +21,17 @@
 //! `f64` and rounds: orthogonality of `Q` and `P` to `f64` rounding keeps the conditioning exact
 //! for `f32` networks too, and a query is converted to `f64` exactly. `Q` and `P` are built by
 //! classical Gram-Schmidt with one re-orthogonalisation (CGS2, "twice is enough"). A residual
-//! with `||r|| <= 8 sqrt(n) u_T ||u||` (`u_T` the unit roundoff of the element type) is treated
-//! as zero: dropping it moves the answer by at most that relative amount, the typical rounding
-//! of a length-`n` dot product in `T`, so the answer is as exact as the dense product, while
-//! the rounding residue of a query already in the span (CGS2 leaves about `u_64 ||u||`, and an
-//! `f32` point `x + t v` rounded entrywise about `u_32 ||u||`) never reveals a spurious
-//! direction. Every reduction runs over fixed chunks summed in order, and the `k`-th Gaussian
-//! vector of layer `i` comes from the streams `(seed, trial, Lazy, i, k, block)`, so the answers
-//! are bitwise the same on any thread count.
+//! with `||r|| <= 8 (sqrt(n) u_64 + u_T) ||u||` (`u_T` the unit roundoff of the element type)
+//! is treated as zero. That is 8 times the rounding residue of a query already in the span:
+//! CGS2 in `f64` leaves about `sqrt(n) u_64 ||u||` (the random-walk error of length-`n` sums),
+//! and a point of the span rounded to `T` (a line-search point `x + t v` in `f32`) is off by at
+//! most `u_T ||u||`. So such queries never reveal a spurious direction, and dropping a residual
+//! moves the answer by no more than 8 times what rounding the query to `T` already does; any
+//! larger residual is revealed, which is always exact in law and only costs memory.
+//!
+//! Every reduction runs over fixed chunks summed in order, and the `k`-th Gaussian vector of
+//! layer `i` comes from the streams `(seed, trial, Lazy, i, k, block)`, so the answers are
+//! bitwise the same on any thread count.
 
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -155,7 +158,7 @@ impl<T: Real> LazyNet<T> {
 
     /// The threshold below which a residual counts as zero (see the module notes).
     fn tol(n: usize) -> f64 {
-        8.0 * (n as f64).sqrt() * T::UNIT_ROUNDOFF
+        8.0 * ((n as f64).sqrt() * f64::EPSILON / 2.0 + T::UNIT_ROUNDOFF)
     }
 }
 
