@@ -66,9 +66,9 @@ pub struct Target<P, H> {
     pub holds: H,
 }
 
-/// Scans `grid` (increasing steps, [`Layers::line_batch`] points per forward pass) for the first `t`
-/// where the target holds. Returns `f` at `grid[0]` and, if some grid point holds, the last
-/// failing step with its `phi` (or `lo0` with `phi_lo0`) and the first crossing.
+/// Scans `grid` (increasing steps, [`Layers::line_batch`] points per forward pass) for the
+/// first `t` where the target holds. Returns `f` at `grid[0]` and, if some grid point holds,
+/// the last failing step with its `phi` (or `lo0` with `phi_lo0`) and the first crossing.
 #[allow(clippy::too_many_arguments)]
 pub fn scan<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
@@ -95,11 +95,11 @@ pub fn scan<T: Real, N: Layers<T> + ?Sized>(
 }
 
 /// Bracketing and bisection: shrinks `[lo, hi]` (the target fails at `lo`, holds at `hi`)
-/// until `hi - lo <= rel_tol * hi`. Each forward pass evaluates [`Layers::line_batch`] points: two at
-/// `t* (1 -+ rel_tol / 4)` around the root `t*` of the linear interpolation of `phi` (exact
-/// when one linear piece of the piecewise-linear `f` spans the bracket, so the search usually
-/// ends after one pass) and the rest evenly across the bracket (the bisection that guarantees
-/// progress).
+/// until `hi - lo <= rel_tol * hi`. Each forward pass evaluates [`Layers::line_batch`] points
+/// (at least 3): two at `t* (1 -+ rel_tol / 4)` around the root `t*` of the linear
+/// interpolation of `phi` (exact when one linear piece of the piecewise-linear `f` spans the
+/// bracket, so the search usually ends after one pass) and the rest evenly across the bracket
+/// (the bisection that guarantees progress).
 #[allow(clippy::too_many_arguments)]
 pub fn refine<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,

@@ -36,9 +36,9 @@ pub trait Layers<T: Real> {
     /// On a shape mismatch or `i` outside `1..=l+1`.
     fn left(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par);
 
-    /// Points a line search should evaluate per forward pass (at least 3). Stored weights
-    /// answer a wide batch with one GEMM; a lazy network pays a reveal per new point, so it
-    /// asks for few.
+    /// Points a line scan should evaluate per forward pass (refinement takes at least 3).
+    /// Stored weights answer a wide batch with one GEMM; a lazy network pays a reveal per new
+    /// point, so it asks for few.
     fn line_batch(&self) -> usize {
         DENSE_LINE_BATCH
     }
