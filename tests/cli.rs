@@ -623,3 +623,33 @@ fn bad_sampler_is_rejected() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn lazy_sampler_gives_the_same_bytes_on_one_and_two_threads() {
+    let run = |j: &str| {
+        let out = radex()
+            .args([
+                "attack",
+                "--sampler",
+                "lazy",
+                "--attack",
+                "all",
+                "--arch",
+                "9000,200,200",
+                "--trials",
+                "6",
+                "--seed",
+                "5",
+                "--format",
+                "json",
+                "--per-trial",
+                "-j",
+                j,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    assert_eq!(run("1"), run("2"));
+}
