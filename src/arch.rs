@@ -114,6 +114,29 @@ impl Arch {
         (self.n_weights() + activations) * elem_bytes as u128 + 4 * 8 * self.d as u128
     }
 
+    /// Peak bytes of one lazy network (MATH 8) answering `queries` queries per layer, with
+    /// batches of `batch` inputs: each reveal keeps two `f64` vectors, `8 (d_i + d_{i-1})` bytes
+    /// (the output row stops revealing after one right and one left query), plus the
+    /// activations of a batch as in [`Arch::dense_bytes`] and a few `f64` vectors of scratch.
+    pub fn lazy_bytes(&self, elem_bytes: usize, queries: usize, batch: usize) -> u128 {
+        let dims = self.dims();
+        let sum: u128 = dims.iter().map(|&w| w as u128).sum();
+        let max = *dims.iter().max().unwrap() as u128;
+        let revealed: u128 = (1..=self.depth() + 1)
+            .map(|i| {
+                let (m, n) = self.shape(i);
+                let k = if m == 1 {
+                    queries.min(2)
+                } else {
+                    queries.min(m + n)
+                };
+                8 * (m + n) as u128 * k as u128
+            })
+            .sum();
+        let activations = batch as u128 * (sum + 3 * max) * elem_bytes as u128;
+        revealed + activations + 4 * 8 * max + 4 * 8 * self.d as u128
+    }
+
     /// The architecture as `D,W1,...,WL`, with runs of four or more equal hidden widths
     /// written `WxN` (as `--arch` accepts them).
     pub fn spec(&self) -> String {

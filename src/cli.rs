@@ -16,6 +16,7 @@ use radex::experiment::minpert::MinPertParams;
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::ScalingParams;
 use radex::measure::minpert::Method;
+use radex::net::{Sampler, SamplerChoice};
 use radex::report::Format;
 use radex::scalar::Precision;
 
@@ -65,8 +66,8 @@ pub enum Command {
     ///
     /// DIR gets W1.npy .. W{l+1}.npy (W_i of shape (d_i, d_{i-1})), x.npy (shape (d,)) and
     /// manifest.json (architecture, seed, trial, files, radex's f(x) and ||grad f(x)||): the
-    /// network and input of trial T of 'radex attack --seed S', to re-check in numpy or
-    /// PyTorch. h_i = relu(W_i h_{i-1}), f = W_{l+1} h_l.
+    /// network and input of trial T of 'radex attack --seed S --sampler dense', to re-check in
+    /// numpy or PyTorch. h_i = relu(W_i h_{i-1}), f = W_{l+1} h_l.
     ///
     /// Example: radex export --arch 500,500,500 --seed 3 --trial 2 --out net-3-2
     Export(ExportArgs),
@@ -148,6 +149,14 @@ pub struct AttackArgs {
     /// DeepFool's most iterations.
     #[arg(long, default_value_t = 50)]
     pub max_iter: usize,
+    /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
+    /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
+    /// instead of O(d_i d_{i-1})), or auto: lazy when the dense estimate exceeds the memory
+    /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
+    /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
+    /// linearity); dense otherwise.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
 }
@@ -173,6 +182,14 @@ pub struct LinearityArgs {
     /// Write an SVG plot of the change against the radius (log-log) to FILE.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
+    /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
+    /// instead of O(d_i d_{i-1})), or auto: lazy when the dense estimate exceeds the memory
+    /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
+    /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
+    /// linearity); dense otherwise.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
 }
@@ -303,6 +320,14 @@ pub struct ScalingArgs {
     /// Bootstrap resamples for the slope's interval.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
+    /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
+    /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
+    /// instead of O(d_i d_{i-1})), or auto: lazy when the dense estimate exceeds the memory
+    /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
+    /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
+    /// linearity); dense otherwise.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
 }
@@ -320,7 +345,7 @@ pub struct ExportArgs {
     /// Seed, as given to 'radex attack --seed'.
     #[arg(long, default_value_t = 1, value_name = "S")]
     pub seed: u64,
-    /// Trial index: the network and input of trial T of 'radex attack --seed S'.
+    /// Trial index: the network and input of trial T of 'radex attack --seed S --sampler dense'.
     #[arg(long, default_value_t = 0, value_name = "T")]
     pub trial: u64,
     /// Element type of the arrays (f64: '<f8', f32: '<f4').
@@ -506,7 +531,14 @@ impl AttackArgs {
         p.deepfool.overshoot = self.overshoot;
         p.deepfool.max_iter = self.max_iter;
         // One network at a time at least, plus the per-trial records kept for the summary.
-        let bytes = p.bytes_per_trial() + RECORD_BYTES * self.trials as u128;
+        let records = RECORD_BYTES * self.trials as u128;
+        p.sampler = self.sampler.resolve(
+            &p.arch,
+            p.queries_per_network(),
+            p.bytes_with(Sampler::Dense) + records,
+            exec.memory_limit,
+        );
+        let bytes = p.bytes_per_trial() + records;
         arch::check_memory("--arch", &self.arch, bytes, max_memory)?;
         Ok((p, exec))
     }
@@ -566,6 +598,8 @@ impl ScalingArgs {
             seed: self.common.seed,
             bootstrap: self.bootstrap,
             precision,
+            sampler: self.sampler,
+            memory_limit: exec.memory_limit,
         };
         for &d in &p.ds {
             let a = p.attack(d)?;
@@ -606,23 +640,23 @@ impl LinearityArgs {
         if let Some(plot) = &self.plot {
             check_writable_as("--plot", plot)?;
         }
-        for (a, s) in archs.iter().zip(&self.arch) {
-            let bytes = a.dense_bytes(precision.bytes(), self.directions + 1)
-                + RECORD_BYTES * (self.trials * radii.len() * (a.depth() + 4)) as u128;
+        let p = LinearityParams {
+            archs,
+            radii,
+            directions: self.directions,
+            trials: self.trials,
+            seed: self.common.seed,
+            threshold: self.threshold,
+            precision,
+            sampler: self.sampler,
+            memory_limit: exec.memory_limit,
+        };
+        for (a, s) in p.archs.iter().zip(&self.arch) {
+            let bytes = p.bytes_with(a, p.sampler_for(a))
+                + RECORD_BYTES * (self.trials * p.radii.len() * (a.depth() + 4)) as u128;
             arch::check_memory("--arch", s, bytes, max_memory)?;
         }
-        Ok((
-            LinearityParams {
-                archs,
-                radii,
-                directions: self.directions,
-                trials: self.trials,
-                seed: self.common.seed,
-                threshold: self.threshold,
-                precision,
-            },
-            exec,
-        ))
+        Ok((p, exec))
     }
 }
 

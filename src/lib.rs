@@ -10,7 +10,7 @@
 //! | [`arch`] | architectures, `--arch` parsing, memory estimate | 1 |
 //! | [`rng`] | seeded streams keyed by `(seed, trial, layer, block)` | 1 |
 //! | [`scalar`] | the `f64`/`f32` element type | 1 |
-//! | [`net`] | the `Layers` trait, the dense network, exact forward/backward with rescaling | 1, 2 |
+//! | [`net`] | the `Layers` trait, the dense and lazy networks, exact forward/backward with rescaling | 1, 2, 8 |
 //! | [`attack`] | one-step, ray, DeepFool and PGD-L2 attacks | 3 |
 //! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks, kappa, Min-Pert | 3-7 |
 //! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs, `export` of one trial | 1, 3-7 |

@@ -1,5 +1,7 @@
 //! The `radex` binary: parse flags, validate, run, render, write.
 
+#[cfg(target_os = "linux")]
+mod alloc;
 mod cli;
 mod run_reproduce;
 
@@ -163,6 +165,10 @@ impl<'a> From<&'a scaling::ScalingRow> for ScalingCsv<'a> {
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static GLOBAL: alloc::HugePages = alloc::HugePages;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -31,6 +31,8 @@ pub enum Purpose {
     Bootstrap = 3,
     /// Random directions around `x` (sampling a ball).
     Direction = 4,
+    /// Fresh Gaussian vectors of the lazy network (MATH 8), keyed also by the reveal index.
+    Lazy = 5,
 }
 
 /// SplitMix64 finaliser: a bijective mixer of 64-bit words.
@@ -51,7 +53,24 @@ pub fn key(words: &[u64]) -> u64 {
 
 /// The stream for `(seed, trial, purpose, layer, block)`.
 pub fn stream(seed: u64, trial: u64, purpose: Purpose, layer: u64, block: u64) -> Stream {
-    let k = key(&[seed, trial, purpose as u64, layer, block]);
+    stream_of_key(key(&[seed, trial, purpose as u64, layer, block]))
+}
+
+/// The stream of block `block` of the `reveal`-th Gaussian vector drawn by layer `layer` of the
+/// lazy network of `(seed, trial)` (MATH 8). Keyed by the reveal index rather than by a running
+/// position in one stream, so every reveal gets the same numbers on any thread count.
+pub fn lazy_stream(seed: u64, trial: u64, layer: u64, reveal: u64, block: u64) -> Stream {
+    stream_of_key(key(&[
+        seed,
+        trial,
+        Purpose::Lazy as u64,
+        layer,
+        reveal,
+        block,
+    ]))
+}
+
+fn stream_of_key(k: u64) -> Stream {
     let mut bytes = [0u8; 32];
     for (i, chunk) in bytes.chunks_exact_mut(8).enumerate() {
         chunk.copy_from_slice(&mix(k.wrapping_add(i as u64)).to_le_bytes());
@@ -70,15 +89,31 @@ pub fn derive_seed(seed: u64, tag: &[u64]) -> u64 {
 /// Fills `buf` with iid `N(0, scale^2)` entries of layer `layer`, block by block in parallel.
 /// Sampled in `f64` and rounded to `T`, so the bytes do not depend on the thread count.
 pub fn fill_gaussian<T: Real>(buf: &mut [T], scale: f64, seed: u64, trial: u64, layer: u64) {
-    buf.par_chunks_mut(BLOCK)
-        .enumerate()
-        .for_each(|(block, chunk)| {
-            let mut rng = stream(seed, trial, Purpose::Weights, layer, block as u64);
-            for v in chunk {
-                let z: f64 = rng.sample(StandardNormal);
-                *v = T::from_f64(z * scale);
-            }
-        });
+    fill_gaussian_blocks(buf, scale, true, |block| {
+        stream(seed, trial, Purpose::Weights, layer, block)
+    });
+}
+
+/// Fills `buf` with iid `N(0, scale^2)` entries, block `b` (of [`BLOCK`] entries) from the
+/// stream `stream_of(b)`; blocks in parallel when `parallel`, with the same bytes either way.
+pub fn fill_gaussian_blocks<T: Real>(
+    buf: &mut [T],
+    scale: f64,
+    parallel: bool,
+    stream_of: impl Fn(u64) -> Stream + Sync,
+) {
+    let fill = |(block, chunk): (usize, &mut [T])| {
+        let mut rng = stream_of(block as u64);
+        for v in chunk {
+            let z: f64 = rng.sample(StandardNormal);
+            *v = T::from_f64(z * scale);
+        }
+    };
+    if parallel {
+        buf.par_chunks_mut(BLOCK).enumerate().for_each(fill);
+    } else {
+        buf.chunks_mut(BLOCK).enumerate().for_each(fill);
+    }
 }
 
 /// A uniformly random direction in `R^d` scaled to norm `radius` (in `f64`).

@@ -55,12 +55,20 @@ fn bad_input_is_rejected_before_work() {
     rejects(&["attack", "--max-memory", "8X"], "--max-memory", "unit");
     // 10^6 x 10^6 f64 weights: 8 TB, beyond any MemAvailable.
     rejects(
-        &["attack", "--arch", "1000000,1000000"],
+        &["attack", "--arch", "1000000,1000000", "--sampler", "dense"],
         "--arch",
         "MemAvailable",
     );
     rejects(
-        &["attack", "--arch", "1000,1000", "--max-memory", "1M"],
+        &[
+            "attack",
+            "--arch",
+            "1000,1000",
+            "--max-memory",
+            "1M",
+            "--sampler",
+            "dense",
+        ],
         "--arch",
         "--max-memory",
     );
@@ -81,7 +89,15 @@ fn memory_error_names_estimate_and_available() {
     // (2,001,000 weights + 16 line-search columns x (3,000 units + 3 x 1,000 work)) x 8 bytes
     // + 4 f64 vectors of d + 100 records x 256 B = 16,833,600 B = 16.05 MiB.
     radex()
-        .args(["attack", "--arch", "1000,1000,1000", "--max-memory", "10M"])
+        .args([
+            "attack",
+            "--arch",
+            "1000,1000,1000",
+            "--max-memory",
+            "10M",
+            "--sampler",
+            "dense",
+        ])
         .assert()
         .code(2)
         .stderr(
@@ -506,4 +522,134 @@ fn minpert_json_and_figure() {
     assert!(svg.contains("<svg") && svg.contains("sqrt(k/d)"));
     rejects(&["minpert", "--ks", "10,0"], "--ks", "widths >= 1");
     rejects(&["minpert", "--runs", "0"], "--runs", "runs >= 1");
+}
+
+#[test]
+fn sampler_flag_runs_every_experiment_lazily_and_is_recorded() {
+    let v = json(&[
+        "attack",
+        "--sampler",
+        "lazy",
+        "--attack",
+        "all",
+        "--arch",
+        "80,60,60",
+        "--trials",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["sampler"], "lazy");
+    assert_eq!(v["attacks"].as_array().unwrap().len(), 4);
+    assert!(v["live"].as_u64().unwrap() >= 3);
+    let v = json(&[
+        "scaling",
+        "--sampler",
+        "lazy",
+        "--ds",
+        "64,128",
+        "--trials",
+        "8",
+        "--format",
+        "json",
+    ]);
+    for row in v["rows"].as_array().unwrap() {
+        assert_eq!(row["sampler"], "lazy");
+    }
+    let v = json(&[
+        "linearity",
+        "--sampler",
+        "lazy",
+        "--arch",
+        "50,40,40",
+        "--trials",
+        "2",
+        "--directions",
+        "3",
+        "--radii",
+        "0.01,0.1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["archs"][0]["sampler"], "lazy");
+    assert_eq!(v["archs"][0]["rows"].as_array().unwrap().len(), 2);
+    // The default: the dense sampler for a small network asked many PGD queries.
+    let v = json(&[
+        "attack", "--attack", "pgd", "--arch", "40,40,40", "--trials", "2", "--format", "json",
+    ]);
+    assert_eq!(v["sampler"], "dense");
+}
+
+#[test]
+fn auto_sampler_goes_lazy_when_dense_weights_do_not_fit() {
+    // Dense: 2 x 9e6 f64 weights = 144 MB > 50 MiB; lazy: a few MB.
+    let v = json(&[
+        "attack",
+        "--arch",
+        "3000,3000,3000",
+        "--trials",
+        "2",
+        "--max-memory",
+        "50M",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["sampler"], "lazy");
+    // A dense layer of 10^14 entries is refused before any work, naming the estimate.
+    rejects(
+        &[
+            "attack",
+            "--arch",
+            "10000000,10000000",
+            "--sampler",
+            "dense",
+        ],
+        "--arch",
+        "estimated peak memory",
+    );
+}
+
+#[test]
+fn bad_sampler_is_rejected() {
+    let out = radex()
+        .args(["attack", "--sampler", "sparse"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid value 'sparse'") && err.contains("--sampler"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn lazy_sampler_gives_the_same_bytes_on_one_and_two_threads() {
+    let run = |j: &str| {
+        let out = radex()
+            .args([
+                "attack",
+                "--sampler",
+                "lazy",
+                "--attack",
+                "all",
+                "--arch",
+                "9000,200,200",
+                "--trials",
+                "6",
+                "--seed",
+                "5",
+                "--format",
+                "json",
+                "--per-trial",
+                "-j",
+                j,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    assert_eq!(run("1"), run("2"));
 }

@@ -6,6 +6,7 @@ use radex::experiment::attack::{AttackKind, AttackParams, run_trials, summarise}
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::{self, ScalingParams};
 use radex::measure::stats::{normal_quantile, quantile};
+use radex::net::SamplerChoice;
 use radex::report::progress::Progress;
 use radex::scalar::Precision;
 
@@ -87,6 +88,8 @@ fn slope_of_median_rho_is_minus_one_half() {
         seed: 7,
         bootstrap: 400,
         precision: Precision::F64,
+        sampler: SamplerChoice::Dense,
+        memory_limit: None,
     };
     let r = scaling::run(&p, &Exec::new(0, None), &Progress::hidden()).unwrap();
     // The bootstrap spread of the slope is its standard error (the 95% interval spans about

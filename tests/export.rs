@@ -228,7 +228,7 @@ fn attack_f(args: &[&str], trial: usize) -> f64 {
     let out = radex()
         .arg("attack")
         .args(args)
-        .args(["--format", "json", "--per-trial"])
+        .args(["--format", "json", "--per-trial", "--sampler", "dense"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -264,7 +264,7 @@ fn exported_files_recompute_radex_f() {
     for w in &load(&dir).ws {
         assert_eq!(w.descr, "<f8");
     }
-    // The same network and input as trial 2 of `radex attack --seed 3`.
+    // The same network and input as trial 2 of `radex attack --seed 3 --sampler dense`.
     let fa = attack_f(&["--arch", "50,40,30", "--seed", "3", "--trials", "3"], 2);
     let (_, grad_norm) = {
         let l = load(&dir);

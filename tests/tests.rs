@@ -5,6 +5,7 @@ mod depth;
 mod distribution;
 mod engine;
 mod export;
+mod lazy;
 mod minpert;
 mod neighbourhood;
 mod reproduce;

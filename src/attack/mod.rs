@@ -17,8 +17,9 @@ pub use onestep::{OneStep, one_step};
 pub use pgd::{PgdRun, PgdSettings, l2_pgd, project_l2};
 pub use ray::{RayFlip, ray_flip};
 
-/// Points evaluated per batched forward pass in line searches.
-pub const LINE_BATCH: usize = 16;
+/// Points evaluated per batched forward pass in line searches on stored weights (a lazy
+/// network asks for fewer: [`Layers::line_batch`]).
+pub const LINE_BATCH: usize = crate::net::DENSE_LINE_BATCH;
 
 /// `f(x + t u)` for every `t` in `ts`, in one batched forward pass.
 pub fn f_along<T: Real, N: Layers<T> + ?Sized>(
@@ -65,9 +66,9 @@ pub struct Target<P, H> {
     pub holds: H,
 }
 
-/// Scans `grid` (increasing steps, [`LINE_BATCH`] points per forward pass) for the first `t`
-/// where the target holds. Returns `f` at `grid[0]` and, if some grid point holds, the last
-/// failing step with its `phi` (or `lo0` with `phi_lo0`) and the first crossing.
+/// Scans `grid` (increasing steps, [`Layers::line_batch`] points per forward pass) for the
+/// first `t` where the target holds. Returns `f` at `grid[0]` and, if some grid point holds,
+/// the last failing step with its `phi` (or `lo0` with `phi_lo0`) and the first crossing.
 #[allow(clippy::too_many_arguments)]
 pub fn scan<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
@@ -80,7 +81,7 @@ pub fn scan<T: Real, N: Layers<T> + ?Sized>(
 ) -> (Scaled, Option<Bracket>) {
     let mut lo = (lo0, phi_lo0);
     let mut first = None;
-    for chunk in grid.chunks(LINE_BATCH) {
+    for chunk in grid.chunks(net.line_batch()) {
         let fs = f_along(net, x, u, chunk, par);
         first.get_or_insert(fs[0]);
         for (&t, &f) in chunk.iter().zip(&fs) {
@@ -94,11 +95,11 @@ pub fn scan<T: Real, N: Layers<T> + ?Sized>(
 }
 
 /// Bracketing and bisection: shrinks `[lo, hi]` (the target fails at `lo`, holds at `hi`)
-/// until `hi - lo <= rel_tol * hi`. Each forward pass evaluates [`LINE_BATCH`] points: two at
-/// `t* (1 -+ rel_tol / 4)` around the root `t*` of the linear interpolation of `phi` (exact
-/// when one linear piece of the piecewise-linear `f` spans the bracket, so the search usually
-/// ends after one pass) and the rest evenly across the bracket (the bisection that guarantees
-/// progress).
+/// until `hi - lo <= rel_tol * hi`. Each forward pass evaluates [`Layers::line_batch`] points
+/// (at least 3): two at `t* (1 -+ rel_tol / 4)` around the root `t*` of the linear
+/// interpolation of `phi` (exact when one linear piece of the piecewise-linear `f` spans the
+/// bracket, so the search usually ends after one pass) and the rest evenly across the bracket
+/// (the bisection that guarantees progress).
 #[allow(clippy::too_many_arguments)]
 pub fn refine<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
@@ -112,21 +113,22 @@ pub fn refine<T: Real, N: Layers<T> + ?Sized>(
 ) -> Crossing {
     let (mut lo, mut phi_lo) = lo;
     let mut best = hi;
-    // Each pass divides the bracket by at least LINE_BATCH - 1; 64 passes is far past f64
-    // resolution.
-    for _ in 0..64 {
+    let batch = net.line_batch().max(3);
+    // Each pass divides the bracket by at least batch - 1 >= 2 (the interpolated points aside);
+    // 64 passes at batch 16 (as many points at smaller batches) is far past f64 resolution.
+    for _ in 0..(64 * 15usize).div_ceil(batch - 1) {
         let hi = best.t;
         if hi - lo <= rel_tol * hi {
             break;
         }
         let phi_hi = (target.phi)(best.f);
-        let mut ts: Vec<f64> = Vec::with_capacity(LINE_BATCH);
+        let mut ts: Vec<f64> = Vec::with_capacity(batch);
         if phi_hi > phi_lo {
             let root = lo + (hi - lo) * (-phi_lo / (phi_hi - phi_lo)).clamp(0.0, 1.0);
             ts.push(root * (1.0 - rel_tol / 4.0));
             ts.push(root * (1.0 + rel_tol / 4.0));
         }
-        let even = LINE_BATCH - ts.len();
+        let even = batch - ts.len();
         let step = (hi - lo) / (even + 1) as f64;
         ts.extend((1..=even).map(|j| lo + step * j as f64));
         ts.retain(|&t| t > lo && t < hi);

@@ -10,7 +10,8 @@ use crate::arch::{Arch, Init};
 use crate::attack::onestep::{linearise, one_step_from};
 use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
 use crate::measure::stats::{Band, Summary, normal_cdf, normal_quantile, wilson};
-use crate::net::DenseNet;
+use crate::net::lazy::LAZY_LINE_BATCH;
+use crate::net::{Layers, Net, Sampler};
 use crate::report::progress::Progress;
 use crate::rng;
 use crate::scalar::{Precision, Real};
@@ -65,12 +66,14 @@ pub struct AttackParams {
     pub deepfool: DeepFoolSettings,
     /// PGD settings (budgets relative to `||x||`).
     pub pgd: PgdSettings,
+    /// Where the networks come from (MATH 8 for `Lazy`).
+    pub sampler: Sampler,
 }
 
 impl AttackParams {
     /// Parameters with the default DeepFool and PGD settings: overshoot 0.02, 50 iterations;
     /// budgets `{0.25, 0.5, 1, 2, 4} / sqrt(d)` relative to `||x||` (around the one-step size
-    /// `1.35 / sqrt(d)`), 20 steps, no random start.
+    /// `1.35 / sqrt(d)`), 20 steps, no random start; dense networks.
     pub fn new(
         arch: Arch,
         seed: u64,
@@ -95,6 +98,7 @@ impl AttackParams {
                 steps: 20,
                 random_start: false,
             },
+            sampler: Sampler::Dense,
         }
     }
 }
@@ -110,8 +114,47 @@ pub fn default_eps(d: usize) -> Vec<f64> {
 impl AttackParams {
     /// Peak bytes of one trial (its network and the batch of a line search or of PGD).
     pub fn bytes_per_trial(&self) -> u128 {
-        self.arch
-            .dense_bytes(self.precision.bytes(), LINE_BATCH.max(self.pgd.eps.len()))
+        self.bytes_with(self.sampler)
+    }
+
+    /// [`AttackParams::bytes_per_trial`] if the networks came from `sampler`.
+    pub fn bytes_with(&self, sampler: Sampler) -> u128 {
+        let elem = self.precision.bytes();
+        match sampler {
+            Sampler::Dense => self
+                .arch
+                .dense_bytes(elem, LINE_BATCH.max(self.pgd.eps.len())),
+            Sampler::Lazy => {
+                // Refinement passes evaluate 3 points; PGD one per budget.
+                let pgd = if self.attack.runs(AttackKind::Pgd) {
+                    self.pgd.eps.len()
+                } else {
+                    0
+                };
+                let batch = LAZY_LINE_BATCH.max(3).max(pgd);
+                self.arch
+                    .lazy_bytes(elem, self.queries_per_network(), batch)
+            }
+        }
+    }
+
+    /// Typical number of query vectors one network answers per layer (points evaluated and
+    /// gradients taken), measured on lazy networks: x and its gradient; x' alone (`with_c`
+    /// off), or the scan and refinement of `c_min` (about 12 points); the ray search (about 12);
+    /// DeepFool (a forward and a backward per iteration, about 4 iterations); PGD (a forward and
+    /// a backward per step and budget). What a lazy layer stores and costs grows with it.
+    pub fn queries_per_network(&self) -> usize {
+        let mut k = 2 + if self.with_c { 12 } else { 1 };
+        if self.attack.runs(AttackKind::Ray) {
+            k += 12;
+        }
+        if self.attack.runs(AttackKind::Deepfool) {
+            k += 8;
+        }
+        if self.attack.runs(AttackKind::Pgd) {
+            k += 2 * self.pgd.steps * self.pgd.eps.len();
+        }
+        k
     }
 }
 
@@ -168,15 +211,19 @@ pub struct TrialRecord {
     pub best_attack: Option<String>,
 }
 
-/// Runs one trial on a freshly sampled network.
+/// Runs one trial on a freshly sampled network (from `p.sampler`).
 pub fn trial<T: Real>(p: &AttackParams, t: u64, par: Par) -> TrialRecord {
-    let mut net = DenseNet::<T>::sample(&p.arch, p.seed, t);
+    let mut net = Net::<T>::sample(p.sampler, &p.arch, p.seed, t);
     trial_on(p, &mut net, t, par)
 }
 
 /// Runs trial `t` on `net`, which must hold the network of `(p.seed, t)`.
-pub fn trial_on<T: Real>(p: &AttackParams, net: &mut DenseNet<T>, t: u64, par: Par) -> TrialRecord {
-    let net = &mut *net;
+pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
+    p: &AttackParams,
+    net: &mut N,
+    t: u64,
+    par: Par,
+) -> TrialRecord {
     let x = rng::input(p.seed, t, p.arch.d);
     let lin = linearise::<T, _>(net, &x, par);
     let ray = p
@@ -246,9 +293,19 @@ pub fn trial_on<T: Real>(p: &AttackParams, net: &mut DenseNet<T>, t: u64, par: P
     }
 }
 
+/// Lazy trials above this estimate run one at a time ([`Exec::one_at_a_time`]).
+pub const LAZY_SOLO_BYTES: u128 = 1 << 30;
+
 /// Runs every trial.
 pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &Progress) -> Vec<TrialRecord> {
     let bytes = p.bytes_per_trial();
+    let solo;
+    let exec = if p.sampler == Sampler::Lazy && bytes > LAZY_SOLO_BYTES {
+        solo = exec.one_at_a_time();
+        &solo
+    } else {
+        exec
+    };
     fn go<T: Real>(
         p: &AttackParams,
         exec: &Exec,
@@ -260,14 +317,14 @@ pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &Progress) -> Vec<Tri
             p.trials,
             bytes,
             progress,
-            || None::<DenseNet<T>>,
+            || None::<Net<T>>,
             |slot, t, par| {
                 let net = match slot {
                     Some(net) => {
                         net.resample(p.seed, t);
                         net
                     }
-                    None => slot.insert(DenseNet::<T>::sample(&p.arch, p.seed, t)),
+                    None => slot.insert(Net::<T>::sample(p.sampler, &p.arch, p.seed, t)),
                 };
                 trial_on(p, net, t, par)
             },
@@ -416,6 +473,8 @@ pub struct AttackReport {
     pub init: Init,
     /// Element type.
     pub precision: Precision,
+    /// Sampler that ran: `dense` (stored weights) or `lazy` (MATH 8, Gaussian conditioning).
+    pub sampler: Sampler,
     /// Seed.
     pub seed: u64,
     /// Number of trials.
@@ -616,6 +675,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         depth,
         init: p.arch.init,
         precision: p.precision,
+        sampler: p.sampler,
         seed: p.seed,
         trials: p.trials,
         attack: p.attack,

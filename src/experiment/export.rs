@@ -2,7 +2,8 @@
 //! JSON manifest, so that anyone can re-check radex's numbers in numpy or PyTorch.
 //!
 //! For trial `t` of seed `s`, the directory holds exactly the network and input of trial `t`
-//! of `radex attack --seed s` (same streams, same element type):
+//! of `radex attack --seed s --sampler dense` (same streams, same element type; a lazy network,
+//! MATH 8, is never stored whole):
 //!
 //! ```text
 //! W1.npy .. W{l+1}.npy   W_i, shape (d_i, d_{i-1}), stored column-major (fortran_order)

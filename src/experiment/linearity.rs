@@ -13,7 +13,7 @@ use crate::attack::norm64;
 use crate::attack::onestep::linearise;
 use crate::measure::linearity::{Comparison, compare};
 use crate::measure::stats::{Band, quantile};
-use crate::net::DenseNet;
+use crate::net::{Net, Sampler, SamplerChoice};
 use crate::report::progress::Progress;
 use crate::rng::{self, Purpose};
 use crate::scalar::{Precision, Real};
@@ -35,6 +35,39 @@ pub struct LinearityParams {
     pub threshold: f64,
     /// Element type.
     pub precision: Precision,
+    /// Sampler, resolved per architecture.
+    pub sampler: SamplerChoice,
+    /// Memory limit that `auto` compares the dense estimate against (None: unknown).
+    pub memory_limit: Option<u128>,
+}
+
+impl LinearityParams {
+    /// Typical query vectors per layer of one network: x and its gradient, a forward, a
+    /// backward and one left product per layer (GD-DECOMP) for every point of every radius,
+    /// and a forward and a backward per point of the 32-step radius bisection.
+    pub fn queries_per_network(&self, arch: &Arch) -> usize {
+        2 + self.radii.len() * (self.directions + 1) * (2 + arch.depth()) + 64 * self.directions
+    }
+
+    /// Peak bytes of one trial on `arch` with networks from `sampler`.
+    pub fn bytes_with(&self, arch: &Arch, sampler: Sampler) -> u128 {
+        let elem = self.precision.bytes();
+        let batch = self.directions + 1;
+        match sampler {
+            Sampler::Dense => arch.dense_bytes(elem, batch),
+            Sampler::Lazy => arch.lazy_bytes(elem, self.queries_per_network(arch), batch),
+        }
+    }
+
+    /// The sampler that runs on `arch`.
+    pub fn sampler_for(&self, arch: &Arch) -> Sampler {
+        self.sampler.resolve(
+            arch,
+            self.queries_per_network(arch),
+            self.bytes_with(arch, Sampler::Dense),
+            self.memory_limit,
+        )
+    }
 }
 
 /// Default radii: `10^(-3 + k/4)`, `k = 0..=12` (1e-3 to 1).
@@ -99,6 +132,8 @@ pub struct ArchCurve {
     pub arch: String,
     /// Seed of its networks.
     pub seed: u64,
+    /// Sampler that ran.
+    pub sampler: Sampler,
     /// Live networks measured.
     pub live: usize,
     /// One row per radius.
@@ -159,11 +194,12 @@ fn mean_vecs(v: &[Comparison], f: impl Fn(&Comparison) -> &Vec<f64>) -> Vec<f64>
 fn trial<T: Real>(
     p: &LinearityParams,
     arch: &Arch,
+    sampler: Sampler,
     seed: u64,
     t: u64,
     par: Par,
 ) -> Option<TrialOut> {
-    let mut net = DenseNet::<T>::sample(arch, seed, t);
+    let mut net = Net::<T>::sample(sampler, arch, seed, t);
     let x = rng::input(seed, t, arch.d);
     let lin = linearise::<T, _>(&mut net, &x, par);
     if lin.dead {
@@ -226,24 +262,25 @@ pub fn run(p: &LinearityParams, exec: &Exec, progress: &Progress) -> LinearityRe
         .enumerate()
         .map(|(a, arch)| {
             let seed = rng::derive_seed(p.seed, &[a as u64]);
-            let bytes = arch.dense_bytes(p.precision.bytes(), p.directions + 1);
+            let sampler = p.sampler_for(arch);
+            let bytes = p.bytes_with(arch, sampler);
             let outs: Vec<Option<TrialOut>> = match p.precision {
                 Precision::F64 => exec.run(
                     p.trials,
                     bytes,
                     progress,
                     || (),
-                    |_, t, par| trial::<f64>(p, arch, seed, t, par),
+                    |_, t, par| trial::<f64>(p, arch, sampler, seed, t, par),
                 ),
                 Precision::F32 => exec.run(
                     p.trials,
                     bytes,
                     progress,
                     || (),
-                    |_, t, par| trial::<f32>(p, arch, seed, t, par),
+                    |_, t, par| trial::<f32>(p, arch, sampler, seed, t, par),
                 ),
             };
-            summarise(arch, seed, p, outs.into_iter().flatten().collect())
+            summarise(arch, seed, sampler, p, outs.into_iter().flatten().collect())
         })
         .collect();
     LinearityReport {
@@ -268,7 +305,13 @@ fn median_vecs(v: &[&Vec<f64>]) -> Vec<f64> {
         .collect()
 }
 
-fn summarise(arch: &Arch, seed: u64, p: &LinearityParams, outs: Vec<TrialOut>) -> ArchCurve {
+fn summarise(
+    arch: &Arch,
+    seed: u64,
+    sampler: Sampler,
+    p: &LinearityParams,
+    outs: Vec<TrialOut>,
+) -> ArchCurve {
     let rows = p
         .radii
         .iter()
@@ -295,6 +338,7 @@ fn summarise(arch: &Arch, seed: u64, p: &LinearityParams, outs: Vec<TrialOut>) -
     ArchCurve {
         arch: arch.spec(),
         seed,
+        sampler,
         live: outs.len(),
         rows,
         linearity_radius: Band::of(&radii),

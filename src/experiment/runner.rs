@@ -33,6 +33,16 @@ impl Exec {
         }
     }
 
+    /// The same threads, one trial at a time (each product on every thread): for trials that
+    /// stream gigabytes through memory, where a second trial beside the first would double the
+    /// resident set and gain nothing on a shared memory bus.
+    pub fn one_at_a_time(&self) -> Exec {
+        Exec {
+            memory_limit: Some(0),
+            ..*self
+        }
+    }
+
     /// How many trials may hold a network at once, given the bytes of one.
     pub fn concurrency(&self, per_trial_bytes: u128, trials: usize) -> usize {
         let fit = match self.memory_limit {

@@ -10,6 +10,7 @@ use super::runner::Exec;
 use crate::arch::{Arch, Init, Term};
 use crate::error::Result;
 use crate::measure::stats::{ols_slope, quantile, quantile_sorted, wilson};
+use crate::net::{Sampler, SamplerChoice};
 use crate::report::progress::Progress;
 use crate::rng::{self, Purpose};
 use crate::scalar::Precision;
@@ -31,6 +32,10 @@ pub struct ScalingParams {
     pub bootstrap: usize,
     /// Element type.
     pub precision: Precision,
+    /// Sampler, resolved per `d` (`auto` may pick dense at small `d` and lazy at large `d`).
+    pub sampler: SamplerChoice,
+    /// Memory limit that `auto` compares the dense estimate against (None: unknown).
+    pub memory_limit: Option<u128>,
 }
 
 impl ScalingParams {
@@ -54,6 +59,12 @@ impl ScalingParams {
             self.precision,
         );
         p.with_c = false;
+        p.sampler = self.sampler.resolve(
+            &p.arch,
+            p.queries_per_network(),
+            p.bytes_with(Sampler::Dense),
+            self.memory_limit,
+        );
         Ok(p)
     }
 }
@@ -67,6 +78,8 @@ pub struct ScalingRow {
     pub arch: String,
     /// Seed of this row's trials (derived from the run's seed and `d`).
     pub seed: u64,
+    /// Sampler that ran at this `d`.
+    pub sampler: Sampler,
     /// Live trials.
     pub live: usize,
     /// Dead networks.
@@ -128,6 +141,7 @@ pub fn run(p: &ScalingParams, exec: &Exec, progress: &Progress) -> Result<Scalin
             d,
             arch: ap.arch.spec(),
             seed: ap.seed,
+            sampler: ap.sampler,
             live: live.len(),
             dead: recs.len() - live.len(),
             median_rho,

@@ -10,6 +10,7 @@ use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
 use crate::experiment::scaling::ScalingReport;
 use crate::measure::stats::normal_quantile;
+use crate::net::Sampler;
 
 /// Formats a number compactly: 4 significant digits, scientific when very small or large.
 pub fn num(v: f64) -> String {
@@ -266,11 +267,12 @@ pub fn attack_table(r: &AttackReport) -> String {
         crate::arch::Init::He => format!("s = sqrt(2) = {}", num(r.lemma_2_2.scale)),
     };
     let mut out = format!(
-        "radex attack ({})\narch {}  init {}  precision {}  seed {}  trials {}  live {}  dead {}\n{}\n\n",
+        "radex attack ({})\narch {}  init {}  precision {}  sampler {}  seed {}  trials {}  live {}  dead {}\n{}\n\n",
         r.math,
         r.arch,
         r.init.name(),
         precision_name(r.precision),
+        sampler_name(r.sampler),
         r.seed,
         r.trials,
         r.live,
@@ -311,6 +313,13 @@ fn precision_name(p: crate::scalar::Precision) -> &'static str {
     }
 }
 
+fn sampler_name(s: Sampler) -> &'static str {
+    match s {
+        Sampler::Dense => "dense",
+        Sampler::Lazy => "lazy",
+    }
+}
+
 /// The scaling summary as a table.
 pub fn scaling_table(r: &ScalingReport) -> String {
     let mut out = format!(
@@ -329,6 +338,7 @@ pub fn scaling_table(r: &ScalingReport) -> String {
         "median rho*sqrt(d)".into(),
         "success rate [95% CI]".into(),
         "dead".into(),
+        "sampler".into(),
     ]];
     for row in &r.rows {
         cells.push(vec![
@@ -343,6 +353,7 @@ pub fn scaling_table(r: &ScalingReport) -> String {
                 num(row.success_ci[1])
             ),
             row.dead.to_string(),
+            sampler_name(row.sampler).into(),
         ]);
     }
     out.push_str(&align(&cells));
@@ -377,7 +388,12 @@ pub fn linearity_table(r: &LinearityReport) -> String {
         "change = ||grad f(x) - grad f(y)|| / ||grad f(x)||, y = x + r ||x|| u; medians over networks [p10, p90]\n",
     );
     for a in &r.archs {
-        out.push_str(&format!("\narch {}  (live networks {})\n", a.arch, a.live));
+        out.push_str(&format!(
+            "\narch {}  (live networks {}, sampler {})\n",
+            a.arch,
+            a.live,
+            sampler_name(a.sampler)
+        ));
         let mut cells = vec![vec![
             "r".to_string(),
             "mean change (uniform u)".into(),
