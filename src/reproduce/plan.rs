@@ -92,10 +92,10 @@ impl Plan {
             },
             Mode::Default => Plan {
                 mode,
-                attack: j("attack", "attack --arch 2000,2000,2000 --trials 300"),
+                attack: j("attack", "attack --arch 2000,2000,2000 --trials 1000"),
                 scaling: j(
                     "scaling",
-                    "scaling --ds 256,512,1024,2048,4096 --trials 100",
+                    "scaling --ds 256,1024,4096,16384,65536,262144 --trials 200",
                 ),
                 linearity: j(
                     "linearity",
@@ -117,10 +117,10 @@ impl Plan {
             },
             Mode::Full => Plan {
                 mode,
-                attack: j("attack", "attack --arch 10000,10000,10000 --trials 200"),
+                attack: j("attack", "attack --arch 10000,10000,10000 --trials 1000"),
                 scaling: j(
                     "scaling",
-                    "scaling --ds 256,512,1024,2048,4096,8192 --trials 200",
+                    "scaling --ds 100,1000,10000,100000,1000000,10000000 --trials 100",
                 ),
                 linearity: j(
                     "linearity",
