@@ -12,6 +12,7 @@
 //! is flagged and never divided by.
 
 use faer::{MatMut, MatRef, Par};
+use rayon::prelude::*;
 
 use super::Layers;
 use crate::scalar::Real;
@@ -164,23 +165,111 @@ pub fn norm<T: Real>(v: &[T]) -> f64 {
         .sqrt()
 }
 
-/// Rescales each column of `buf` (`rows x cols`) so its largest entry lies in `[1, 2)`, adding
-/// the exponent to `log2`. Returns, per column, whether it is entirely zero.
-fn rescale_columns<T: Real>(buf: &mut [T], rows: usize, log2: &mut [i64], zero: &mut [bool]) {
-    for (b, col) in buf.chunks_exact_mut(rows).enumerate() {
-        let max = col.iter().fold(0.0f64, |m, x| m.max(x.to_f64().abs()));
-        if max == 0.0 || !max.is_finite() {
-            zero[b] = max == 0.0;
-            continue;
+/// What [`finish_columns`] does to an entry before rescaling.
+#[derive(Clone, Copy)]
+enum Prep<'a, T> {
+    /// Nothing.
+    None,
+    /// `relu`: keep positive entries (forward).
+    Relu,
+    /// Keep the entries whose unit is on in these activations (backward, `D_i g`).
+    Mask(&'a [T]),
+}
+
+/// One column of [`finish_columns`]: applies `prep`, then rescales so that the largest entry
+/// lies in `[1, 2)`. Returns `Some(zero)` if the column is zero or not finite (left as is),
+/// else `None` after adding the exponent to `log2`.
+#[inline]
+fn finish_column<T: Real>(col: &mut [T], prep: Prep<'_, T>, log2: &mut i64) -> Option<bool> {
+    // The largest magnitude, taken in T (exact, and the maximum does not depend on the order);
+    // NaN entries are skipped as `f64::max` skips them.
+    let mut max = T::ZERO;
+    match prep {
+        Prep::None => {
+            for x in col.iter() {
+                let a = if *x < T::ZERO { -*x } else { *x };
+                if a > max {
+                    max = a;
+                }
+            }
         }
-        let e = max.log2().floor() as i64;
-        if e != 0 {
-            let s = ldexp(1.0, -e);
+        Prep::Relu => {
+            for x in col.iter_mut() {
+                if !positive(*x) {
+                    *x = T::ZERO;
+                }
+                if *x > max {
+                    max = *x;
+                }
+            }
+        }
+        Prep::Mask(on) => {
+            for (x, h) in col.iter_mut().zip(on) {
+                if !positive(*h) {
+                    *x = T::ZERO;
+                }
+                let a = if *x < T::ZERO { -*x } else { *x };
+                if a > max {
+                    max = a;
+                }
+            }
+        }
+    }
+    let max = max.to_f64();
+    if max == 0.0 || !max.is_finite() {
+        return Some(max == 0.0);
+    }
+    let e = max.log2().floor() as i64;
+    if e != 0 {
+        let s = ldexp(1.0, -e);
+        let st = T::from_f64(s);
+        if st.to_f64() == s && st.to_f64().is_normal() {
+            // A normal power of two of T: the product is exact in T as it is in f64.
+            for x in col.iter_mut() {
+                *x *= st;
+            }
+        } else {
             for x in col.iter_mut() {
                 *x = T::from_f64(x.to_f64() * s);
             }
-            log2[b] += e;
         }
+        *log2 += e;
+    }
+    None
+}
+
+/// Applies `prep` to each column of `buf` (`rows x cols`), then rescales it so its largest
+/// entry lies in `[1, 2)`, adding the exponent to `log2`. A column that is entirely zero sets
+/// its `zero` flag (one that is not finite clears it and is left unscaled). Columns are
+/// independent, so they run in parallel unless `par` is sequential, with the same result.
+fn finish_columns<T: Real>(
+    buf: &mut [T],
+    rows: usize,
+    prep: Prep<'_, T>,
+    log2: &mut [i64],
+    zero: &mut [bool],
+    par: Par,
+) {
+    let one = |(b, (col, (e, z))): (usize, (&mut [T], (&mut i64, &mut bool)))| {
+        let prep = match prep {
+            Prep::Mask(on) => Prep::Mask(&on[b * rows..(b + 1) * rows]),
+            p => p,
+        };
+        if let Some(is_zero) = finish_column(col, prep, e) {
+            *z = is_zero;
+        }
+    };
+    match par {
+        Par::Seq => buf
+            .chunks_exact_mut(rows)
+            .zip(log2.iter_mut().zip(zero.iter_mut()))
+            .enumerate()
+            .for_each(one),
+        _ => buf
+            .par_chunks_exact_mut(rows)
+            .zip(log2.par_iter_mut().zip(zero.par_iter_mut()))
+            .enumerate()
+            .for_each(one),
     }
 }
 
@@ -231,15 +320,9 @@ pub fn forward_keep<T: Real, N: Layers<T> + ?Sized>(
         if keep_pre {
             pre.push(h.clone());
         }
-        let zero = T::ZERO;
-        for v in h.iter_mut() {
-            if !positive(*v) {
-                *v = zero;
-            }
-        }
         let mut e = log2[i - 1].clone();
         let mut z = vec![false; batch];
-        rescale_columns(&mut h, dims[i], &mut e, &mut z);
+        finish_columns(&mut h, dims[i], Prep::Relu, &mut e, &mut z, par);
         for b in 0..batch {
             dead[b] |= z[b];
         }
@@ -284,13 +367,6 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
     let mut log2 = vec![0i64; batch];
     let mut zero_col = vec![false; batch];
     let ones = vec![T::from_f64(1.0); batch];
-    let masked = |g: &mut [T], i: usize| {
-        for (v, h) in g.iter_mut().zip(&trace.acts[i]) {
-            if !positive(*h) {
-                *v = T::ZERO;
-            }
-        }
-    };
     // g_l = D_l W_{l+1}^T.
     net.left(
         l + 1,
@@ -298,12 +374,13 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
         MatMut::from_column_major_slice_mut(&mut cur[..dims[l] * batch], dims[l], batch),
         par,
     );
-    masked(&mut cur[..dims[l] * batch], l);
-    rescale_columns(
+    finish_columns(
         &mut cur[..dims[l] * batch],
         dims[l],
+        Prep::Mask(&trace.acts[l]),
         &mut log2,
         &mut zero_col,
+        par,
     );
     // g_{i-1} = D_{i-1} W_i^T g_i.
     for i in (1..=l).rev() {
@@ -314,10 +391,12 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
             MatMut::from_column_major_slice_mut(&mut next[..n * batch], n, batch),
             par,
         );
-        if i > 1 {
-            masked(&mut next[..n * batch], i - 1);
-        }
-        rescale_columns(&mut next[..n * batch], n, &mut log2, &mut zero_col);
+        let prep = if i > 1 {
+            Prep::Mask(&trace.acts[i - 1])
+        } else {
+            Prep::None
+        };
+        finish_columns(&mut next[..n * batch], n, prep, &mut log2, &mut zero_col, par);
         std::mem::swap(&mut cur, &mut next);
     }
     cur.truncate(dims[0] * batch);
@@ -330,5 +409,75 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
         g: cur,
         log2,
         d: dims[0],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unfused passes `finish_columns` replaced: mask or relu, then a rescale computed in
+    /// `f64`. The fused, parallel version must give the same bits.
+    fn reference<T: Real>(buf: &mut [T], rows: usize, prep: Prep<'_, T>, log2: &mut [i64]) {
+        match prep {
+            Prep::None => {}
+            Prep::Relu => buf.iter_mut().for_each(|v| {
+                if !positive(*v) {
+                    *v = T::ZERO
+                }
+            }),
+            Prep::Mask(on) => buf.iter_mut().zip(on).for_each(|(v, h)| {
+                if !positive(*h) {
+                    *v = T::ZERO
+                }
+            }),
+        }
+        for (b, col) in buf.chunks_exact_mut(rows).enumerate() {
+            let max = col.iter().fold(0.0f64, |m, x| m.max(x.to_f64().abs()));
+            if max == 0.0 || !max.is_finite() {
+                continue;
+            }
+            let e = max.log2().floor() as i64;
+            let s = ldexp(1.0, -e);
+            col.iter_mut()
+                .for_each(|x| *x = T::from_f64(x.to_f64() * s));
+            log2[b] += e;
+        }
+    }
+
+    fn check<T: Real>() {
+        let rows = 37;
+        let cols = 9;
+        let mut rng = crate::rng::stream(5, 0, crate::rng::Purpose::Direction, 0, 0);
+        // Column c has entries of size about 2^(40 c - 175): zero, subnormal, normal and infinite
+        // in f32.
+        let data: Vec<T> = (0..rows * cols)
+            .map(|i| {
+                let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
+                T::from_f64(z * ldexp(1.0, 40 * (i / rows) as i64 - 175))
+            })
+            .collect();
+        let mut on = data.clone();
+        on.reverse();
+        for prep in [Prep::None, Prep::Relu, Prep::Mask(&on)] {
+            for par in [Par::Seq, Par::rayon(2)] {
+                let mut a = data.clone();
+                let mut b = data.clone();
+                let mut la = vec![3i64; cols];
+                let mut lb = la.clone();
+                let mut z = vec![false; cols];
+                finish_columns(&mut a, rows, prep, &mut la, &mut z, par);
+                reference(&mut b, rows, prep, &mut lb);
+                let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a), bits(&b));
+                assert_eq!(la, lb);
+            }
+        }
+    }
+
+    #[test]
+    fn fused_column_passes_match_the_unfused_ones_bitwise() {
+        check::<f64>();
+        check::<f32>();
     }
 }
