@@ -14,6 +14,7 @@
 //! | [`attack`] | one-step, ray, DeepFool and PGD-L2 attacks | 3 |
 //! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks | 3, 4, 5 |
 //! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck` runs, `export` of one trial | 1, 3, 4, 5 |
+//! | [`mem`] | large zeroed buffers on transparent huge pages | - |
 //! | [`report`] | tables, JSON, CSV, SVG plots, `.npy`, atomic output, progress | - |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
@@ -42,6 +43,7 @@ pub mod attack;
 pub mod error;
 pub mod experiment;
 pub mod measure;
+pub mod mem;
 pub mod net;
 pub mod report;
 pub mod rng;

@@ -303,14 +303,14 @@ pub fn forward_keep<T: Real, N: Layers<T> + ?Sized>(
         dims[0]
     );
     let mut acts = Vec::with_capacity(l + 1);
-    let mut x0 = vec![T::ZERO; dims[0] * batch];
+    let mut x0 = crate::mem::zeroed(dims[0] * batch);
     MatMut::from_column_major_slice_mut(&mut x0, dims[0], batch).copy_from(x);
     acts.push(x0);
     let mut log2 = vec![vec![0i64; batch]];
     let mut dead = vec![false; batch];
     let mut pre = Vec::new();
     for i in 1..=l {
-        let mut h = vec![T::ZERO; dims[i] * batch];
+        let mut h = crate::mem::zeroed(dims[i] * batch);
         net.right(
             i,
             MatRef::from_column_major_slice(&acts[i - 1], dims[i - 1], batch),
@@ -362,8 +362,8 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
     let l = dims.len() - 1;
     let batch = trace.batch;
     let max = *dims.iter().max().unwrap();
-    let mut cur = vec![T::ZERO; max * batch];
-    let mut next = vec![T::ZERO; max * batch];
+    let mut cur = crate::mem::zeroed(max * batch);
+    let mut next = crate::mem::zeroed(max * batch);
     let mut log2 = vec![0i64; batch];
     let mut zero_col = vec![false; batch];
     let ones = vec![T::from_f64(1.0); batch];
