@@ -13,7 +13,9 @@ use crate::arch::Arch;
 use crate::scalar::Real;
 
 pub use dense::DenseNet;
-pub use trace::{Grad, Scaled, Trace, backward, forward, forward_keep};
+pub use trace::{
+    Grad, Scaled, Trace, backward, backward_into, forward, forward_into, forward_keep,
+};
 
 /// Products with the weight matrices `W_1, ..., W_{l+1}` of one network.
 ///

@@ -182,38 +182,47 @@ enum Prep<'a, T> {
 #[inline]
 fn finish_column<T: Real>(col: &mut [T], prep: Prep<'_, T>, log2: &mut i64) -> Option<bool> {
     // The largest magnitude, taken in T (exact, and the maximum does not depend on the order);
-    // NaN entries are skipped as `f64::max` skips them.
-    let mut max = T::ZERO;
+    // NaN entries are skipped as `f64::max` skips them. Eight running maxima, one per lane, so
+    // the loop vectorises.
+    let mut lanes = [T::ZERO; 8];
+    let abs = |x: T| if x < T::ZERO { -x } else { x };
+    let keep = |m: &mut T, a: T| {
+        if a > *m {
+            *m = a;
+        }
+    };
     match prep {
         Prep::None => {
-            for x in col.iter() {
-                let a = if *x < T::ZERO { -*x } else { *x };
-                if a > max {
-                    max = a;
+            for chunk in col.chunks(8) {
+                for (m, x) in lanes.iter_mut().zip(chunk) {
+                    keep(m, abs(*x));
                 }
             }
         }
         Prep::Relu => {
-            for x in col.iter_mut() {
-                if !positive(*x) {
-                    *x = T::ZERO;
-                }
-                if *x > max {
-                    max = *x;
+            for chunk in col.chunks_mut(8) {
+                for (m, x) in lanes.iter_mut().zip(chunk) {
+                    if !positive(*x) {
+                        *x = T::ZERO;
+                    }
+                    keep(m, *x);
                 }
             }
         }
         Prep::Mask(on) => {
-            for (x, h) in col.iter_mut().zip(on) {
-                if !positive(*h) {
-                    *x = T::ZERO;
-                }
-                let a = if *x < T::ZERO { -*x } else { *x };
-                if a > max {
-                    max = a;
+            for (chunk, on) in col.chunks_mut(8).zip(on.chunks(8)) {
+                for ((m, x), h) in lanes.iter_mut().zip(chunk).zip(on) {
+                    if !positive(*h) {
+                        *x = T::ZERO;
+                    }
+                    keep(m, abs(*x));
                 }
             }
         }
+    }
+    let mut max = T::ZERO;
+    for m in lanes {
+        keep(&mut max, m);
     }
     let max = max.to_f64();
     if max == 0.0 || !max.is_finite() {
@@ -292,6 +301,60 @@ pub fn forward_keep<T: Real, N: Layers<T> + ?Sized>(
     par: Par,
     keep_pre: bool,
 ) -> Trace<T> {
+    let mut trace = Trace::empty();
+    forward_into(net, x, par, keep_pre, &mut trace);
+    trace
+}
+
+/// `v` resized to `n` entries, reusing its storage when large enough (stale values are left
+/// for the caller to overwrite); new storage comes from [`crate::mem::zeroed`].
+fn fit<T: Real>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() < n {
+        *v = crate::mem::zeroed(n);
+    } else {
+        v.truncate(n);
+        v.resize(n, T::ZERO);
+    }
+}
+
+impl<T: Real> Trace<T> {
+    /// A trace with no storage, to be filled by [`forward_into`].
+    pub fn empty() -> Self {
+        Trace {
+            batch: 0,
+            dims: Vec::new(),
+            acts: Vec::new(),
+            log2: Vec::new(),
+            out: Vec::new(),
+            dead: Vec::new(),
+            pre: Vec::new(),
+        }
+    }
+}
+
+impl<T: Real> Grad<T> {
+    /// A gradient with no storage, to be filled by [`backward_into`].
+    pub fn empty() -> Self {
+        Grad {
+            g: Vec::new(),
+            log2: Vec::new(),
+            d: 0,
+        }
+    }
+}
+
+/// [`forward_keep`] into `trace`, reusing its storage: repeated passes of one shape allocate
+/// nothing (and touch no fresh pages). The result is the same as [`forward_keep`]'s.
+///
+/// # Panics
+/// If `x` does not have `d` rows.
+pub fn forward_into<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    x: MatRef<'_, T>,
+    par: Par,
+    keep_pre: bool,
+    trace: &mut Trace<T>,
+) {
     let dims = net.arch().dims();
     let l = dims.len() - 1;
     let batch = x.ncols();
@@ -302,38 +365,52 @@ pub fn forward_keep<T: Real, N: Layers<T> + ?Sized>(
         x.nrows(),
         dims[0]
     );
-    let mut acts = Vec::with_capacity(l + 1);
-    let mut x0 = crate::mem::zeroed(dims[0] * batch);
-    MatMut::from_column_major_slice_mut(&mut x0, dims[0], batch).copy_from(x);
-    acts.push(x0);
-    let mut log2 = vec![vec![0i64; batch]];
-    let mut dead = vec![false; batch];
-    let mut pre = Vec::new();
+    trace.batch = batch;
+    trace.acts.resize_with(l + 1, Vec::new);
+    trace.log2.resize_with(l + 1, Vec::new);
+    let acts = &mut trace.acts;
+    let log2 = &mut trace.log2;
+    fit(&mut acts[0], dims[0] * batch);
+    MatMut::from_column_major_slice_mut(&mut acts[0], dims[0], batch).copy_from(x);
+    log2[0].clear();
+    log2[0].resize(batch, 0);
+    let dead = &mut trace.dead;
+    dead.clear();
+    dead.resize(batch, false);
+    let mut z = vec![false; batch];
+    if keep_pre {
+        trace.pre.resize_with(l, Vec::new);
+    } else {
+        trace.pre.clear();
+    }
     for i in 1..=l {
-        let mut h = crate::mem::zeroed(dims[i] * batch);
+        let (done, rest) = acts.split_at_mut(i);
+        let h = &mut rest[0];
+        fit(h, dims[i] * batch);
         net.right(
             i,
-            MatRef::from_column_major_slice(&acts[i - 1], dims[i - 1], batch),
-            MatMut::from_column_major_slice_mut(&mut h, dims[i], batch),
+            MatRef::from_column_major_slice(&done[i - 1], dims[i - 1], batch),
+            MatMut::from_column_major_slice_mut(h, dims[i], batch),
             par,
         );
         if keep_pre {
-            pre.push(h.clone());
+            trace.pre[i - 1].clone_from(h);
         }
-        let mut e = log2[i - 1].clone();
-        let mut z = vec![false; batch];
-        finish_columns(&mut h, dims[i], Prep::Relu, &mut e, &mut z, par);
+        let (lo, hi) = log2.split_at_mut(i);
+        hi[0].clone_from(&lo[i - 1]);
+        z.fill(false);
+        finish_columns(h, dims[i], Prep::Relu, &mut hi[0], &mut z, par);
         for b in 0..batch {
             dead[b] |= z[b];
         }
-        acts.push(h);
-        log2.push(e);
     }
-    let mut out = vec![T::ZERO; batch];
+    let out = &mut trace.out;
+    out.clear();
+    out.resize(batch, T::ZERO);
     net.right(
         l + 1,
         MatRef::from_column_major_slice(&acts[l], dims[l], batch),
-        MatMut::from_column_major_slice_mut(&mut out, 1, batch),
+        MatMut::from_column_major_slice_mut(out, 1, batch),
         par,
     );
     for b in 0..batch {
@@ -341,15 +418,7 @@ pub fn forward_keep<T: Real, N: Layers<T> + ?Sized>(
             out[b] = T::ZERO;
         }
     }
-    Trace {
-        batch,
-        dims,
-        acts,
-        log2,
-        out,
-        dead,
-        pre,
-    }
+    trace.dims = dims;
 }
 
 /// Exact batched input gradients for the inputs of `trace`: one left product per layer.
@@ -358,13 +427,31 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
     trace: &Trace<T>,
     par: Par,
 ) -> Grad<T> {
+    let mut grad = Grad::empty();
+    backward_into(net, trace, par, &mut grad, &mut Vec::new());
+    grad
+}
+
+/// [`backward`] into `grad`, with `scratch` as the second buffer of the layer-by-layer
+/// ping-pong; both keep their storage between calls. The result is the same as [`backward`]'s.
+pub fn backward_into<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    trace: &Trace<T>,
+    par: Par,
+    grad: &mut Grad<T>,
+    scratch: &mut Vec<T>,
+) {
     let dims = &trace.dims;
     let l = dims.len() - 1;
     let batch = trace.batch;
     let max = *dims.iter().max().unwrap();
-    let mut cur = crate::mem::zeroed(max * batch);
-    let mut next = crate::mem::zeroed(max * batch);
-    let mut log2 = vec![0i64; batch];
+    let mut cur = std::mem::take(&mut grad.g);
+    let mut next = std::mem::take(scratch);
+    fit(&mut cur, max * batch);
+    fit(&mut next, max * batch);
+    let log2 = &mut grad.log2;
+    log2.clear();
+    log2.resize(batch, 0);
     let mut zero_col = vec![false; batch];
     let ones = vec![T::from_f64(1.0); batch];
     // g_l = D_l W_{l+1}^T.
@@ -378,7 +465,7 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
         &mut cur[..dims[l] * batch],
         dims[l],
         Prep::Mask(&trace.acts[l]),
-        &mut log2,
+        log2,
         &mut zero_col,
         par,
     );
@@ -396,7 +483,7 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
         } else {
             Prep::None
         };
-        finish_columns(&mut next[..n * batch], n, prep, &mut log2, &mut zero_col, par);
+        finish_columns(&mut next[..n * batch], n, prep, log2, &mut zero_col, par);
         std::mem::swap(&mut cur, &mut next);
     }
     cur.truncate(dims[0] * batch);
@@ -405,11 +492,9 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
             cur[b * dims[0]..(b + 1) * dims[0]].fill(T::ZERO);
         }
     }
-    Grad {
-        g: cur,
-        log2,
-        d: dims[0],
-    }
+    grad.g = cur;
+    grad.d = dims[0];
+    *scratch = next;
 }
 
 #[cfg(test)]
@@ -472,6 +557,30 @@ mod tests {
                 assert_eq!(bits(&a), bits(&b));
                 assert_eq!(la, lb);
             }
+        }
+    }
+
+    #[test]
+    fn passes_into_reused_storage_match_fresh_ones() {
+        let arch = crate::arch::Arch::new(40, vec![30, 50], crate::arch::Init::Nn).unwrap();
+        let mut net = crate::net::DenseNet::<f64>::sample(&arch, 2, 0);
+        let (mut trace, mut grad, mut scratch) = (Trace::empty(), Grad::empty(), Vec::new());
+        // Shrinking and growing batches: stale storage must never leak into a result.
+        for (t, batch) in [7usize, 3, 9].into_iter().enumerate() {
+            let x: Vec<f64> = (0..batch)
+                .flat_map(|b| crate::rng::input(t as u64, b as u64, 40))
+                .collect();
+            let xm = MatRef::from_column_major_slice(&x, 40, batch);
+            let fresh = forward_keep(&mut net, xm, Par::Seq, t == 1);
+            let g = backward(&mut net, &fresh, Par::Seq);
+            forward_into(&mut net, xm, Par::rayon(2), t == 1, &mut trace);
+            backward_into(&mut net, &trace, Par::rayon(2), &mut grad, &mut scratch);
+            assert_eq!(trace.acts, fresh.acts);
+            assert_eq!(trace.log2, fresh.log2);
+            assert_eq!(trace.out, fresh.out);
+            assert_eq!(trace.dead, fresh.dead);
+            assert_eq!(trace.pre, fresh.pre);
+            assert_eq!((&grad.g, &grad.log2, grad.d), (&g.g, &g.log2, g.d));
         }
     }
 
