@@ -182,47 +182,62 @@ enum Prep<'a, T> {
 #[inline]
 fn finish_column<T: Real>(col: &mut [T], prep: Prep<'_, T>, log2: &mut i64) -> Option<bool> {
     // The largest magnitude, taken in T (exact, and the maximum does not depend on the order);
-    // NaN entries are skipped as `f64::max` skips them. Eight running maxima, one per lane, so
-    // the loop vectorises.
+    // NaN entries are skipped as `f64::max` skips them. Eight running maxima, one per lane,
+    // and selects rather than branches (the signs are random), so the loop vectorises.
     let mut lanes = [T::ZERO; 8];
-    let abs = |x: T| if x < T::ZERO { -x } else { x };
-    let keep = |m: &mut T, a: T| {
-        if a > *m {
-            *m = a;
-        }
-    };
+    #[inline(always)]
+    fn sel<T: Copy>(c: bool, a: T, b: T) -> T {
+        if c { a } else { b }
+    }
+    #[inline(always)]
+    fn step<T: Real>(prep: &Prep<'_, T>, x: &mut T, h: T, m: &mut T) {
+        let v = match prep {
+            Prep::None => *x,
+            Prep::Relu => sel(positive(*x), *x, T::ZERO),
+            Prep::Mask(_) => sel(positive(h), *x, T::ZERO),
+        };
+        *x = v;
+        let a = sel(v < T::ZERO, -v, v);
+        *m = sel(a > *m, a, *m);
+    }
+    let n = col.len();
+    let (body, tail) = col.split_at_mut(n - n % 8);
     match prep {
         Prep::None => {
-            for chunk in col.chunks(8) {
-                for (m, x) in lanes.iter_mut().zip(chunk) {
-                    keep(m, abs(*x));
+            for chunk in body.chunks_exact_mut(8) {
+                for j in 0..8 {
+                    step(&Prep::None, &mut chunk[j], T::ZERO, &mut lanes[j]);
                 }
+            }
+            for (j, x) in tail.iter_mut().enumerate() {
+                step(&Prep::None, x, T::ZERO, &mut lanes[j]);
             }
         }
         Prep::Relu => {
-            for chunk in col.chunks_mut(8) {
-                for (m, x) in lanes.iter_mut().zip(chunk) {
-                    if !positive(*x) {
-                        *x = T::ZERO;
-                    }
-                    keep(m, *x);
+            for chunk in body.chunks_exact_mut(8) {
+                for j in 0..8 {
+                    step(&Prep::Relu, &mut chunk[j], T::ZERO, &mut lanes[j]);
                 }
+            }
+            for (j, x) in tail.iter_mut().enumerate() {
+                step(&Prep::Relu, x, T::ZERO, &mut lanes[j]);
             }
         }
         Prep::Mask(on) => {
-            for (chunk, on) in col.chunks_mut(8).zip(on.chunks(8)) {
-                for ((m, x), h) in lanes.iter_mut().zip(chunk).zip(on) {
-                    if !positive(*h) {
-                        *x = T::ZERO;
-                    }
-                    keep(m, abs(*x));
+            let (on_body, on_tail) = on.split_at(n - n % 8);
+            for (chunk, hs) in body.chunks_exact_mut(8).zip(on_body.chunks_exact(8)) {
+                for j in 0..8 {
+                    step(&Prep::Mask(&[]), &mut chunk[j], hs[j], &mut lanes[j]);
                 }
+            }
+            for (j, (x, h)) in tail.iter_mut().zip(on_tail).enumerate() {
+                step(&prep, x, *h, &mut lanes[j]);
             }
         }
     }
     let mut max = T::ZERO;
     for m in lanes {
-        keep(&mut max, m);
+        max = sel(m > max, m, max);
     }
     let max = max.to_f64();
     if max == 0.0 || !max.is_finite() {
