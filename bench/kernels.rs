@@ -6,6 +6,7 @@
 //! kernels sample  --d 4096 --widths 4096,4096 --precision f64 --threads 2 --repeats 5
 //! kernels fb      --d 4096 --widths 4096,4096 --batch 256 --precision f32 --threads 2
 //! kernels gemm    --m 4096 --k 4096 --n 256 --trans n|t --precision f64 --threads 2
+//! kernels peak    --precision f64 --threads 2
 //! ```
 //!
 //! Every timing is the best of `--repeats` runs after one warm-up. `fb` also reports the peak
@@ -191,10 +192,130 @@ fn gemm<T: Real>(o: &Opts, par: Par) -> String {
     )
 }
 
+/// Peak FMA throughput of one core: 12 independent accumulators of the widest vectors the
+/// processor has (AVX-512, else AVX2), `iters` rounds; returns the flops done.
+#[cfg(target_arch = "x86_64")]
+mod peak {
+    use std::arch::x86_64::*;
+    // Opaque constants, so nothing is folded at compile time.
+    use std::hint::black_box as bb;
+
+    /// Independent accumulators: enough to cover two FMA ports' latency (2 x 4), few enough
+    /// to stay in registers (16 made the compiler spill two to the stack).
+    const ACC: usize = 12;
+
+    #[target_feature(enable = "avx512f")]
+    fn f64_512(iters: u64) -> (f64, f64) {
+        let (a, b) = (_mm512_set1_pd(bb(0.999_999)), _mm512_set1_pd(bb(1e-7)));
+        let mut acc = [_mm512_set1_pd(1.0); ACC];
+        for _ in 0..bb(iters) {
+            for v in acc.iter_mut() {
+                *v = _mm512_fmadd_pd(*v, a, b);
+            }
+        }
+        let s = acc.iter().fold(0.0, |s, v| s + _mm512_reduce_add_pd(*v));
+        (s, (iters * ACC as u64 * 8 * 2) as f64)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn f32_512(iters: u64) -> (f64, f64) {
+        let (a, b) = (_mm512_set1_ps(bb(0.999_9)), _mm512_set1_ps(bb(1e-4)));
+        let mut acc = [_mm512_set1_ps(1.0); ACC];
+        for _ in 0..bb(iters) {
+            for v in acc.iter_mut() {
+                *v = _mm512_fmadd_ps(*v, a, b);
+            }
+        }
+        let s = acc.iter().fold(0.0, |s, v| s + _mm512_reduce_add_ps(*v) as f64);
+        (s, (iters * ACC as u64 * 16 * 2) as f64)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn f64_256(iters: u64) -> (f64, f64) {
+        let (a, b) = (_mm256_set1_pd(bb(0.999_999)), _mm256_set1_pd(bb(1e-7)));
+        let mut acc = [_mm256_set1_pd(1.0); ACC];
+        for _ in 0..bb(iters) {
+            for v in acc.iter_mut() {
+                *v = _mm256_fmadd_pd(*v, a, b);
+            }
+        }
+        let mut out = [0.0f64; 4];
+        let s = acc.iter().fold(0.0, |s, v| {
+            // SAFETY: `out` holds four f64, the width of the store.
+            unsafe { _mm256_storeu_pd(out.as_mut_ptr(), *v) };
+            s + out.iter().sum::<f64>()
+        });
+        (s, (iters * ACC as u64 * 4 * 2) as f64)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn f32_256(iters: u64) -> (f64, f64) {
+        let (a, b) = (_mm256_set1_ps(bb(0.999_9)), _mm256_set1_ps(bb(1e-4)));
+        let mut acc = [_mm256_set1_ps(1.0); ACC];
+        for _ in 0..bb(iters) {
+            for v in acc.iter_mut() {
+                *v = _mm256_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut out = [0.0f32; 8];
+        let s = acc.iter().fold(0.0, |s, v| {
+            // SAFETY: `out` holds eight f32, the width of the store.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), *v) };
+            s + out.iter().map(|&x| x as f64).sum::<f64>()
+        });
+        (s, (iters * ACC as u64 * 8 * 2) as f64)
+    }
+
+    /// `(checksum, flops)`, or `None` without AVX2 and FMA.
+    pub fn run(f32: bool, iters: u64) -> Option<(f64, f64)> {
+        // SAFETY: each function runs only where its target features were detected.
+        unsafe {
+            if is_x86_feature_detected!("avx512f") {
+                Some(if f32 { f32_512(iters) } else { f64_512(iters) })
+            } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                Some(if f32 { f32_256(iters) } else { f64_256(iters) })
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The machine's FMA peak on `threads` cores at once (best of `repeats`), in flops per second.
+fn peak(o: &Opts) -> String {
+    #[cfg(target_arch = "x86_64")]
+    let one = |iters: u64| peak::run(o.f32, iters);
+    #[cfg(not(target_arch = "x86_64"))]
+    let one = |_: u64| None::<(f64, f64)>;
+    let iters = 20_000_000;
+    let mut best = 0.0f64;
+    for _ in 0..o.repeats.max(3) {
+        let t = Instant::now();
+        let runs: Vec<Option<(f64, f64)>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..o.threads)
+                .map(|_| s.spawn(move || one(iters)))
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("peak thread")).collect()
+        });
+        let secs = t.elapsed().as_secs_f64();
+        if runs.iter().any(Option::is_none) {
+            return "{\"workload\":\"peak\",\"flops_per_second\":null}".to_string();
+        }
+        let flops: f64 = runs.iter().map(|r| r.unwrap().1).sum();
+        assert!(runs.iter().all(|r| r.unwrap().0.is_finite()));
+        best = best.max(flops / secs);
+    }
+    format!(
+        "{{\"workload\":\"peak\",\"precision\":\"{}\",\"threads\":{},\"flops_per_second\":{best}}}",
+        if o.f32 { "f32" } else { "f64" },
+        o.threads
+    )
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((what, rest)) = args.split_first() else {
-        eprintln!("usage: kernels sample|fb|gemm [--flag value]..");
+        eprintln!("usage: kernels sample|fb|gemm|peak [--flag value]..");
         std::process::exit(2);
     };
     let o = parse(rest);
@@ -214,8 +335,9 @@ fn main() {
         ("fb", true) => fb::<f32>(&o, par),
         ("gemm", false) => gemm::<f64>(&o, par),
         ("gemm", true) => gemm::<f32>(&o, par),
+        ("peak", _) => peak(&o),
         _ => {
-            eprintln!("unknown workload {what}: expected sample, fb or gemm");
+            eprintln!("unknown workload {what}: expected sample, fb, gemm or peak");
             std::process::exit(2);
         }
     });
