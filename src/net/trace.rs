@@ -183,7 +183,9 @@ enum Prep<'a, T> {
 fn finish_column<T: Real>(col: &mut [T], prep: Prep<'_, T>, log2: &mut i64) -> Option<bool> {
     // The largest magnitude, taken in T (exact, and the maximum does not depend on the order);
     // NaN entries are skipped as `f64::max` skips them. Eight running maxima, one per lane,
-    // and selects rather than branches (the signs are random), so the loop vectorises.
+    // and selects rather than branches (the signs are random, so branches mispredict). The
+    // compiler still emits scalar code for it (baseline x86-64 target); it costs about 2% of a
+    // forward+backward pass.
     let mut lanes = [T::ZERO; 8];
     #[inline(always)]
     fn sel<T: Copy>(c: bool, a: T, b: T) -> T {
