@@ -14,6 +14,7 @@
 //! | [`attack`] | one-step, ray, DeepFool and PGD-L2 attacks | 3 |
 //! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks, kappa, Min-Pert | 3-7 |
 //! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs, `export` of one trial | 1, 3-7 |
+//! | [`mem`] | large zeroed buffers on transparent huge pages | - |
 //! | [`report`] | tables, JSON, CSV, SVG plots, `.npy`, atomic output, progress | - |
 //! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
 //!
@@ -43,6 +44,7 @@ pub mod attack;
 pub mod error;
 pub mod experiment;
 pub mod measure;
+pub mod mem;
 pub mod net;
 pub mod report;
 pub mod reproduce;

@@ -5,6 +5,8 @@
 //! product uses every thread. Either way every number is the same, since streams are keyed by
 //! trial and products have a fixed summation order.
 
+use std::sync::Mutex;
+
 use faer::Par;
 use rayon::prelude::*;
 
@@ -55,7 +57,7 @@ impl Exec {
     /// Runs `work(state, trial, par)` for `trial` in `0..n`, results in trial order. Each
     /// worker makes its `state` once with `init` (e.g. weight storage to reuse); results must
     /// not depend on it.
-    pub fn run<S, R: Send>(
+    pub fn run<S: Send, R: Send>(
         &self,
         n: usize,
         per_trial_bytes: u128,
@@ -71,13 +73,24 @@ impl Exec {
             self.concurrency(per_trial_bytes, n) >= self.threads && self.threads > 1;
         pool.install(|| {
             if parallel_trials {
+                // rayon calls `map_init`'s init once per split of the range, not once per
+                // worker, so states go back to a shared pool when a split ends and the next
+                // split takes one from there: a state is made about once per worker (once
+                // per 64 MiB network in `radex attack`, instead of once per split).
+                let spare = Mutex::new(Vec::new());
                 (0..n as u64)
                     .into_par_iter()
-                    .map_init(&init, |s, t| {
-                        let r = work(s, t, Par::Seq);
-                        progress.inc();
-                        r
-                    })
+                    .map_init(
+                        || Pooled {
+                            state: Some(spare.lock().unwrap().pop().unwrap_or_else(&init)),
+                            spare: &spare,
+                        },
+                        |s, t| {
+                            let r = work(s.state.as_mut().expect("present"), t, Par::Seq);
+                            progress.inc();
+                            r
+                        },
+                    )
                     .collect()
             } else {
                 let mut s = init();
@@ -90,5 +103,21 @@ impl Exec {
                     .collect()
             }
         })
+    }
+}
+
+/// A worker state on loan from a pool, returned to it when dropped.
+struct Pooled<'a, S> {
+    state: Option<S>,
+    spare: &'a Mutex<Vec<S>>,
+}
+
+impl<S> Drop for Pooled<'_, S> {
+    fn drop(&mut self) {
+        if let Some(s) = self.state.take() {
+            if let Ok(mut spare) = self.spare.lock() {
+                spare.push(s);
+            }
+        }
     }
 }

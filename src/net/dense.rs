@@ -22,7 +22,7 @@ impl<T: Real> DenseNet<T> {
         let weights = (1..=arch.depth() + 1)
             .map(|i| {
                 let (m, n) = arch.shape(i);
-                let mut w = vec![T::ZERO; m * n];
+                let mut w = crate::mem::zeroed(m * n);
                 rng::fill_gaussian(&mut w, arch.weight_std(i), seed, trial, i as u64);
                 w
             })

@@ -15,7 +15,9 @@ use crate::scalar::Real;
 
 pub use dense::DenseNet;
 pub use lazy::LazyNet;
-pub use trace::{Grad, Scaled, Trace, backward, forward, forward_keep};
+pub use trace::{
+    Grad, Scaled, Trace, backward, backward_into, forward, forward_into, forward_keep,
+};
 
 /// Products with the weight matrices `W_1, ..., W_{l+1}` of one network.
 ///

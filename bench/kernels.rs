@@ -1,0 +1,328 @@
+//! radex's side of `bench/run` for the kernel workloads (issue 6, workloads 1, 2 and 5): times
+//! library calls on one network and prints one JSON object per line. Not a user command (STYLE
+//! 7: no `bench` subcommand); built with `cargo build --release --example kernels`.
+//!
+//! ```text
+//! kernels sample  --d 4096 --widths 4096,4096 --precision f64 --threads 2 --repeats 5
+//! kernels fb      --d 4096 --widths 4096,4096 --batch 256 --precision f32 --threads 2
+//! kernels gemm    --m 4096 --k 4096 --n 256 --trans n|t --precision f64 --threads 2
+//! kernels peak    --precision f64 --threads 2
+//! ```
+//!
+//! Every timing is the best of `--repeats` runs after one warm-up. `fb` also reports the peak
+//! resident set (`VmHWM`) of this process, which holds nothing but the network and the batch.
+
+use std::time::Instant;
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use radex::arch::{Arch, Init};
+use radex::net::{DenseNet, Grad, Trace, backward_into, forward_into};
+use radex::scalar::Real;
+
+struct Opts {
+    d: usize,
+    widths: Vec<usize>,
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    trans: bool,
+    f32: bool,
+    threads: usize,
+    repeats: usize,
+}
+
+fn parse(args: &[String]) -> Opts {
+    let mut o = Opts {
+        d: 4096,
+        widths: vec![4096, 4096],
+        batch: 256,
+        m: 4096,
+        k: 4096,
+        n: 256,
+        trans: false,
+        f32: false,
+        threads: 2,
+        repeats: 5,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let v = it
+            .next()
+            .unwrap_or_else(|| panic!("expected a value after {flag}"));
+        let num = || -> usize {
+            v.parse()
+                .unwrap_or_else(|_| panic!("expected a number after {flag}, got {v}"))
+        };
+        match flag.as_str() {
+            "--d" => o.d = num(),
+            "--widths" => {
+                o.widths = v
+                    .split(',')
+                    .map(|w| w.parse().expect("expected widths W1,W2,.."))
+                    .collect()
+            }
+            "--batch" => o.batch = num(),
+            "--m" => o.m = num(),
+            "--k" => o.k = num(),
+            "--n" => o.n = num(),
+            "--trans" => o.trans = v == "t",
+            "--precision" => o.f32 = v == "f32",
+            "--threads" => o.threads = num(),
+            "--repeats" => o.repeats = num().max(1),
+            _ => panic!("unknown flag {flag}"),
+        }
+    }
+    o
+}
+
+/// Best wall time of `repeats` runs of `f`, after one untimed warm-up.
+fn best_of(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    (0..repeats)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Peak resident set of this process in bytes (`VmHWM`), if the kernel reports it.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn sample<T: Real>(o: &Opts) -> String {
+    let arch = Arch::new(o.d, o.widths.clone(), Init::Nn).expect("valid sizes");
+    // Fresh storage each time, as a fresh numpy array: allocation and first touch included.
+    let mut trial = 0;
+    let secs = best_of(o.repeats, || {
+        trial += 1;
+        let net = DenseNet::<T>::sample(&arch, 1, trial);
+        std::hint::black_box(&net);
+    });
+    // Redrawing into the same storage, as `radex attack` does per trial.
+    let mut net = DenseNet::<T>::sample(&arch, 1, 0);
+    let resample = best_of(o.repeats, || {
+        trial += 1;
+        net.resample(1, trial);
+    });
+    format!(
+        "{{\"workload\":\"sample\",\"precision\":\"{}\",\"entries\":{},\"seconds\":{secs},\
+         \"resample_seconds\":{resample}}}",
+        T::NAME,
+        arch.n_weights()
+    )
+}
+
+fn fb<T: Real>(o: &Opts, par: Par) -> String {
+    let arch = Arch::new(o.d, o.widths.clone(), Init::Nn).expect("valid sizes");
+    let mut net = DenseNet::<T>::sample(&arch, 1, 0);
+    let x: Vec<T> = (0..o.batch)
+        .flat_map(|b| radex::rng::input(1, b as u64, o.d))
+        .map(T::from_f64)
+        .collect();
+    let xm = MatRef::from_column_major_slice(&x, o.d, o.batch);
+    // Storage reused between passes, as a program making repeated passes would.
+    let (mut trace, mut grad, mut scratch) = (Trace::empty(), Grad::empty(), Vec::new());
+    let mut check = 0.0;
+    let secs = best_of(o.repeats, || {
+        forward_into(&mut net, xm, par, false, &mut trace);
+        backward_into(&mut net, &trace, par, &mut grad, &mut scratch);
+        check = grad.norm(0).mant;
+    });
+    assert!(check.is_finite());
+    // Two flops per multiply-add: each hidden layer once forward and once backward, the output
+    // row once each way.
+    let dims = arch.dims();
+    let macs: f64 = (1..dims.len())
+        .map(|i| (dims[i] * dims[i - 1]) as f64)
+        .sum::<f64>()
+        * 2.0
+        + 2.0 * dims[dims.len() - 1] as f64;
+    let flops = 2.0 * macs * o.batch as f64;
+    let bytes = (arch.n_weights() as usize + o.d * o.batch) * std::mem::size_of::<T>();
+    format!(
+        "{{\"workload\":\"fb\",\"precision\":\"{}\",\"flops\":{flops},\"seconds\":{secs},\
+         \"weights_batch_bytes\":{bytes},\"peak_rss_bytes\":{}}}",
+        T::NAME,
+        peak_rss().map_or("null".to_string(), |b| b.to_string())
+    )
+}
+
+fn gemm<T: Real>(o: &Opts, par: Par) -> String {
+    // lhs is m x k (stored k x m when transposed), rhs k x n, dst m x n; all column-major.
+    let a: Vec<T> = (0..o.m * o.k)
+        .map(|i| T::from_f64(((i % 97) as f64 - 48.0) / 97.0))
+        .collect();
+    let b: Vec<T> = (0..o.k * o.n)
+        .map(|i| T::from_f64(((i % 89) as f64 - 44.0) / 89.0))
+        .collect();
+    let mut c = vec![T::ZERO; o.m * o.n];
+    let lhs = if o.trans {
+        MatRef::from_column_major_slice(&a, o.k, o.m).transpose()
+    } else {
+        MatRef::from_column_major_slice(&a, o.m, o.k)
+    };
+    let rhs = MatRef::from_column_major_slice(&b, o.k, o.n);
+    let secs = best_of(o.repeats, || {
+        matmul(
+            MatMut::from_column_major_slice_mut(&mut c, o.m, o.n),
+            Accum::Replace,
+            lhs,
+            rhs,
+            T::from_f64(1.0),
+            par,
+        );
+    });
+    let flops = 2.0 * (o.m * o.k * o.n) as f64;
+    format!(
+        "{{\"workload\":\"gemm\",\"precision\":\"{}\",\"m\":{},\"k\":{},\"n\":{},\"trans\":\"{}\",\
+         \"flops\":{flops},\"seconds\":{secs}}}",
+        T::NAME,
+        o.m,
+        o.k,
+        o.n,
+        if o.trans { "t" } else { "n" }
+    )
+}
+
+/// Peak FMA throughput of one core: 12 independent accumulators (enough to cover two FMA
+/// ports' latency) of the widest vectors the processor has, AVX-512 or else AVX2. Written in
+/// `asm!` because the AVX-512 intrinsics need Rust 1.89 and radex supports 1.85; the loop
+/// touches only vector registers 0-13, declared clobbered.
+#[cfg(target_arch = "x86_64")]
+mod peak {
+    use std::arch::asm;
+
+    macro_rules! fma_loop {
+        ($name:ident, $reg:literal, $fma:literal, $zero:literal) => {
+            fn $name(iters: u64) {
+                // SAFETY: the caller checked the instruction set; the loop reads and writes
+                // only the registers listed as clobbered and its counter.
+                unsafe {
+                    asm!(
+                        concat!($zero, " ", $reg, "12, ", $reg, "12, ", $reg, "12"),
+                        concat!($zero, " ", $reg, "13, ", $reg, "13, ", $reg, "13"),
+                        "2:",
+                        concat!($fma, " ", $reg, "0, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "1, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "2, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "3, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "4, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "5, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "6, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "7, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "8, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "9, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "10, ", $reg, "12, ", $reg, "13"),
+                        concat!($fma, " ", $reg, "11, ", $reg, "12, ", $reg, "13"),
+                        "dec {n}",
+                        "jnz 2b",
+                        n = inout(reg) iters => _,
+                        out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                        out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+                        out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+                        out("xmm12") _, out("xmm13") _,
+                        options(nostack, nomem),
+                    );
+                }
+            }
+        };
+    }
+
+    fma_loop!(f64_512, "zmm", "vfmadd231pd", "vpxorq");
+    fma_loop!(f32_512, "zmm", "vfmadd231ps", "vpxorq");
+    fma_loop!(f64_256, "ymm", "vfmadd231pd", "vpxor");
+    fma_loop!(f32_256, "ymm", "vfmadd231ps", "vpxor");
+
+    /// Flops done by `iters` rounds, or `None` without AVX2 and FMA.
+    pub fn run(f32: bool, iters: u64) -> Option<f64> {
+        let lanes = if is_x86_feature_detected!("avx512f") {
+            if f32 {
+                f32_512(iters)
+            } else {
+                f64_512(iters)
+            }
+            if f32 { 16 } else { 8 }
+        } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            if f32 {
+                f32_256(iters)
+            } else {
+                f64_256(iters)
+            }
+            if f32 { 8 } else { 4 }
+        } else {
+            return None;
+        };
+        Some((iters * 12 * lanes * 2) as f64)
+    }
+}
+
+/// The machine's FMA peak on `threads` cores at once (best of `repeats`), in flops per second.
+fn peak(o: &Opts) -> String {
+    #[cfg(target_arch = "x86_64")]
+    let one = |iters: u64| peak::run(o.f32, iters);
+    #[cfg(not(target_arch = "x86_64"))]
+    let one = |_: u64| None::<f64>;
+    let iters = 20_000_000;
+    let mut best = 0.0f64;
+    for _ in 0..o.repeats.max(3) {
+        let t = Instant::now();
+        let runs: Vec<Option<f64>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..o.threads)
+                .map(|_| s.spawn(move || one(iters)))
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().expect("peak thread"))
+                .collect()
+        });
+        let secs = t.elapsed().as_secs_f64();
+        let Some(flops) = runs.iter().copied().sum::<Option<f64>>() else {
+            return "{\"workload\":\"peak\",\"flops_per_second\":null}".to_string();
+        };
+        best = best.max(flops / secs);
+    }
+    format!(
+        "{{\"workload\":\"peak\",\"precision\":\"{}\",\"threads\":{},\"flops_per_second\":{best}}}",
+        if o.f32 { "f32" } else { "f64" },
+        o.threads
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((what, rest)) = args.split_first() else {
+        eprintln!("usage: kernels sample|fb|gemm|peak [--flag value]..");
+        std::process::exit(2);
+    };
+    let o = parse(rest);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(o.threads)
+        .build()
+        .expect("could not start the thread pool");
+    let par = if o.threads > 1 {
+        Par::rayon(o.threads)
+    } else {
+        Par::Seq
+    };
+    let line = pool.install(|| match (what.as_str(), o.f32) {
+        ("sample", false) => sample::<f64>(&o),
+        ("sample", true) => sample::<f32>(&o),
+        ("fb", false) => fb::<f64>(&o, par),
+        ("fb", true) => fb::<f32>(&o, par),
+        ("gemm", false) => gemm::<f64>(&o, par),
+        ("gemm", true) => gemm::<f32>(&o, par),
+        ("peak", _) => peak(&o),
+        _ => {
+            eprintln!("unknown workload {what}: expected sample, fb, gemm or peak");
+            std::process::exit(2);
+        }
+    });
+    println!("{line}");
+}
