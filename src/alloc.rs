@@ -6,7 +6,7 @@
 //! costs about 20,000 page faults, and on a virtual machine the first touch of a page also
 //! costs the host (measured: touching 4 GB of fresh memory took 12 s, rewriting it 0.7 s). So
 //! large blocks are advised as huge pages (the kernel offers them only on request, `madvise`
-//! mode), and a freed large block is kept, up to [`CACHE_BYTES`] in all, for the next request
+//! mode), and a freed large block is kept, up to [`cache_limit`] bytes in all, for the next request
 //! of the same size (forward passes and trials repeat the same sizes), like the retained memory
 //! of jemalloc.
 
@@ -17,8 +17,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Blocks at least this large are advised as huge pages and recycled.
 const LARGE: usize = 32 << 20;
 const HUGE_PAGE: usize = 2 << 20;
-/// Most bytes kept in freed blocks (they count in the resident set).
+/// Most bytes ever kept in freed blocks (they count in the resident set).
 pub const CACHE_BYTES: usize = 4 << 30;
+
+/// The bytes that may be kept, set once at start-up by [`set_cache_limit`]; 0 (keep nothing)
+/// until then.
+static LIMIT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Keeps at most `min(CACHE_BYTES, available / 8)` bytes of freed blocks: retained memory is
+/// not in the memory estimates radex checks before a run, so it stays a small share of what
+/// the machine has (3 GB of 24, 1 GB of 8).
+pub fn set_cache_limit(available: Option<u128>) {
+    let bytes = available.map_or(0, |a| (a / 8).min(CACHE_BYTES as u128) as usize);
+    LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+/// The current limit.
+pub fn cache_limit() -> usize {
+    LIMIT.load(Ordering::Relaxed)
+}
 const SLOTS: usize = 64;
 
 /// [`System`], with large blocks advised as huge pages and recycled.
@@ -73,7 +90,7 @@ impl Cache {
     fn put(&self, p: *mut u8, layout: Layout) -> bool {
         self.with(|slots| {
             let held: usize = slots.iter().map(|s| s.1).sum();
-            if held + layout.size() > CACHE_BYTES {
+            if held + layout.size() > cache_limit() {
                 return false;
             }
             match slots.iter_mut().find(|s| s.0.is_null()) {

@@ -171,6 +171,8 @@ impl<'a> From<&'a scaling::ScalingRow> for ScalingCsv<'a> {
 static GLOBAL: alloc::HugePages = alloc::HugePages;
 
 fn main() -> ExitCode {
+    #[cfg(target_os = "linux")]
+    alloc::set_cache_limit(radex::arch::memory_limit(None).map(|(b, _)| b));
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

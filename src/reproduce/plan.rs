@@ -9,9 +9,10 @@ use serde::Serialize;
 pub enum Mode {
     /// Under a minute on 2 cores (small sizes; what the test suite runs).
     Quick,
-    /// About five minutes on 2 cores.
+    /// About five minutes on 2 cores (Figure 1 at the paper's size).
     Default,
-    /// The paper's sizes (Figure 1 at d = 10^4; widths up to 10^4 elsewhere): about an hour.
+    /// Larger sizes everywhere (widths up to 10^4, scaling to d = 10^7, depth at width 512):
+    /// about an hour.
     Full,
 }
 
@@ -99,20 +100,20 @@ impl Plan {
                 ),
                 linearity: j(
                     "linearity",
-                    "linearity --arch 1000,1000,1000 --arch 1000,1000,50,1000 --trials 10",
+                    "linearity --arch 2000,2000,2000 --arch 2000,2000,50,2000 --trials 10",
                 ),
                 bottleneck_wide: j(
                     "bottleneck_wide",
-                    "bottleneck --arch 2000,2000,2000,2000 --trials 5 --a 0.25",
+                    "bottleneck --arch 4000,4000,4000,4000 --trials 5 --a 0.25",
                 ),
                 bottleneck_narrow: j(
                     "bottleneck_narrow",
-                    "bottleneck --arch 2000,2000,50,2000 --trials 5 --a 0.25",
+                    "bottleneck --arch 4000,4000,50,4000 --trials 5 --a 0.25",
                 ),
-                depth: j("depth", "depth --width 128 --trials 20"),
+                depth: j("depth", "depth --width 256 --trials 10"),
                 minpert: j(
                     "minpert",
-                    "minpert --d 4000 --ks 4,20,40,200,400,2000,4000 --runs 10",
+                    "minpert --d 10000 --ks 10,50,100,500,1000,5000,10000 --runs 10",
                 ),
             },
             Mode::Full => Plan {
@@ -128,14 +129,17 @@ impl Plan {
                 ),
                 bottleneck_wide: j(
                     "bottleneck_wide",
-                    "bottleneck --arch 4000,4000,4000,4000 --trials 10 --a 0.25",
+                    "bottleneck --arch 8000,8000,8000,8000 --trials 10 --a 0.25",
                 ),
                 bottleneck_narrow: j(
                     "bottleneck_narrow",
-                    "bottleneck --arch 4000,4000,50,4000 --trials 10 --a 0.25",
+                    "bottleneck --arch 8000,8000,50,8000 --trials 10 --a 0.25",
                 ),
                 depth: j("depth", "depth --width 512 --trials 20"),
-                minpert: j("minpert", "minpert"),
+                minpert: j(
+                    "minpert",
+                    "minpert --d 10000 --ks 10,50,100,500,1000,5000,10000 --runs 10",
+                ),
             },
         }
     }
