@@ -9,10 +9,15 @@
 //! mode), and a freed large block is kept, up to [`cache_limit`] bytes in all, for the next request
 //! of the same size (forward passes and trials repeat the same sizes), like the retained memory
 //! of jemalloc.
+//!
+//! Kept blocks never raise the resident set above the program's own peak of live large blocks:
+//! before a new large block is taken from the system, kept blocks are released until kept +
+//! live + new fits under that peak. So a run whose sizes change from phase to phase (Min-Pert
+//! over `k`) holds no stale blocks, while one that repeats its sizes (trials) reuses them.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Blocks at least this large are advised as huge pages and recycled.
 const LARGE: usize = 32 << 20;
@@ -22,7 +27,16 @@ pub const CACHE_BYTES: usize = 4 << 30;
 
 /// The bytes that may be kept, set once at start-up by [`set_cache_limit`]; 0 (keep nothing)
 /// until then.
-static LIMIT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static LIMIT: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of large blocks in use (not kept), and their peak over the run.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn add_live(bytes: usize) {
+    let now = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
 
 /// Keeps at most `min(CACHE_BYTES, available / 8)` bytes of freed blocks: retained memory is
 /// not in the memory estimates radex checks before a run, so it stays a small share of what
@@ -104,6 +118,31 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// Releases kept blocks, largest first, until kept + live + `new` fits under the peak of
+    /// live bytes (or under live + `new` when that is the new peak).
+    fn make_room(&self, new: usize) {
+        self.with(|slots| {
+            let live = LIVE.load(Ordering::Relaxed);
+            let ceiling = PEAK.load(Ordering::Relaxed).max(live + new);
+            let mut held: usize = slots.iter().map(|s| s.1).sum();
+            while held > 0 && held + live + new > ceiling {
+                let big = slots
+                    .iter_mut()
+                    .filter(|s| !s.0.is_null())
+                    .max_by_key(|s| s.1)
+                    .expect("held > 0 means a kept block");
+                let (p, size, align) = *big;
+                *big = (ptr::null_mut(), 0, 0);
+                held -= size;
+                // SAFETY: a kept block came from `System` with exactly this layout, and nobody
+                // else holds it.
+                unsafe { System.dealloc(p, Layout::from_size_align_unchecked(size, align)) };
+            }
+        })
+    }
+}
+
 fn advise(p: *mut u8, len: usize) {
     // Only the whole huge pages inside the block; the advice is a hint and may be refused.
     let start = (p as usize).next_multiple_of(HUGE_PAGE);
@@ -126,11 +165,14 @@ unsafe impl GlobalAlloc for HugePages {
         }
         let p = CACHE.take(layout);
         if !p.is_null() {
+            add_live(layout.size());
             return p;
         }
+        CACHE.make_room(layout.size());
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             advise(p, layout.size());
+            add_live(layout.size());
         }
         p
     }
@@ -143,16 +185,22 @@ unsafe impl GlobalAlloc for HugePages {
         if !p.is_null() {
             // SAFETY: `p` holds `layout.size()` bytes.
             unsafe { ptr::write_bytes(p, 0, layout.size()) };
+            add_live(layout.size());
             return p;
         }
+        CACHE.make_room(layout.size());
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             advise(p, layout.size());
+            add_live(layout.size());
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if layout.size() >= LARGE {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
         if layout.size() < LARGE || !CACHE.put(ptr, layout) {
             unsafe { System.dealloc(ptr, layout) }
         }

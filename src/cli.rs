@@ -439,31 +439,7 @@ fn check_writable_as(flag: &'static str, out: &std::path::Path) -> Result<()> {
             "expected a file path, got a directory",
         ));
     }
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(invalid(
-            flag,
-            shown,
-            format!(
-                "directory '{}' does not exist; create it first",
-                dir.display()
-            ),
-        ));
-    }
-    tempfile::Builder::new()
-        .prefix(".radex-check-")
-        .tempfile_in(dir)
-        .map(|_| ())
-        .map_err(|e| {
-            invalid(
-                flag,
-                shown,
-                format!("cannot write in '{}': {e}", dir.display()),
-            )
-        })
+    radex::report::check_parent(flag, out)
 }
 
 /// Parses a comma-separated list of positive finite numbers.

@@ -3,12 +3,13 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn radex() -> Command {
+/// The built binary.
+pub fn radex() -> Command {
     Command::cargo_bin("radex").unwrap()
 }
 
 /// Runs radex with `args`, expects exit code 2 and a one-line error naming `flag` and `needle`.
-fn rejects(args: &[&str], flag: &str, needle: &str) {
+pub fn rejects(args: &[&str], flag: &str, needle: &str) {
     let out = radex().args(args).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {err}");

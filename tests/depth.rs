@@ -1,7 +1,7 @@
 //! Depth (MATH 6): the empirical layer-wise cosine follows the kappa iteration at large width,
 //! and `radex depth` reports what it documents.
 
-use assert_cmd::Command;
+use crate::cli::{radex, rejects};
 use faer::{MatRef, Par};
 use radex::arch::{Arch, Init};
 use radex::measure::depth::{at_angle, kappa_iterates, layer_cosines, pair_stream};
@@ -77,10 +77,6 @@ fn a_wrong_kappa_would_be_caught() {
     assert!(off);
 }
 
-fn radex() -> Command {
-    Command::cargo_bin("radex").unwrap()
-}
-
 #[test]
 fn depth_cli_json_csv_plot_and_threads() {
     let dir = tempfile::tempdir().unwrap();
@@ -140,20 +136,18 @@ fn depth_cli_json_csv_plot_and_threads() {
 
 #[test]
 fn depth_flags_are_validated() {
-    let rejects = |args: &[&str], needle: &str| {
-        let out = radex().args(args).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    };
-    rejects(&["depth", "--init", "nn"], "he initialisation");
-    rejects(&["depth", "--theta", "200"], "--theta");
-    rejects(&["depth", "--depths", "4,0"], "--depths");
-    rejects(&["depth", "--pairs", "0"], "--pairs");
-    rejects(&["depth", "--width", "0"], "--width");
+    rejects(&["depth", "--init", "nn"], "--init", "he initialisation");
+    rejects(&["depth", "--theta", "200"], "--theta", "between 0 and 180");
+    rejects(
+        &["depth", "--depths", "4,0"],
+        "--depths",
+        "positive integers",
+    );
+    rejects(&["depth", "--pairs", "0"], "--pairs", "at least 1");
+    rejects(&["depth", "--width", "0"], "--width", "width >= 1");
     rejects(
         &["depth", "--width", "100000", "--depths", "1000"],
+        "--depths",
         "memory",
     );
 }

@@ -1,11 +1,7 @@
 //! `radex reproduce --quick` end to end: a complete report directory, SVGs that parse with data
 //! in them, verdicts that are booleans with their tolerances, and an exit code that matches.
 
-use assert_cmd::Command;
-
-fn radex() -> Command {
-    Command::cargo_bin("radex").unwrap()
-}
+use crate::cli::radex;
 
 /// A data element: a marker, or a coloured line through at least three points (axes and grid
 /// lines are black or grey and straight).

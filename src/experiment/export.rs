@@ -26,6 +26,7 @@ use crate::arch::{Arch, Init};
 use crate::attack::onestep::linearise;
 use crate::error::{Result, invalid};
 use crate::net::DenseNet;
+use crate::report::parent_of;
 use crate::report::{self, npy};
 use crate::rng;
 use crate::scalar::{Precision, Real};
@@ -110,14 +111,6 @@ pub struct Manifest {
     pub convention: &'static str,
 }
 
-/// The directory the export is renamed into lives here.
-fn parent_of(dir: &Path) -> &Path {
-    match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 /// Checks that `dir` can become the export directory: it names a new or empty directory
 /// whose parent exists and is writable. Errors name the flag `--out`.
 pub fn check_dir(dir: &Path) -> Result<()> {
@@ -155,28 +148,7 @@ pub fn check_dir(dir: &Path) -> Result<()> {
             }
         }
     }
-    let parent = parent_of(dir);
-    if !parent.is_dir() {
-        return Err(invalid(
-            "--out",
-            shown,
-            format!(
-                "directory '{}' does not exist; create it first",
-                parent.display()
-            ),
-        ));
-    }
-    tempfile::Builder::new()
-        .prefix(".radex-check-")
-        .tempdir_in(parent)
-        .map(|_| ())
-        .map_err(|e| {
-            invalid(
-                "--out",
-                shown,
-                format!("cannot write in '{}': {e}", parent.display()),
-            )
-        })
+    crate::report::check_parent("--out", dir)
 }
 
 /// Samples the network and input of `(p.seed, p.trial)`, writes them and the manifest into a

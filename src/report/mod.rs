@@ -38,6 +38,42 @@ pub fn to_csv<S: serde::Serialize>(rows: &[S]) -> String {
     String::from_utf8(w.into_inner().expect("in-memory writer")).expect("utf-8")
 }
 
+/// The directory a file or directory `path` is created in (`.` for a bare name).
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Checks, before any work, that `path` (given to `flag`) can be created: its parent exists
+/// and a file can be made in it. Errors name the flag, the value and the fix.
+pub fn check_parent(flag: &'static str, path: &Path) -> crate::Result<()> {
+    let shown = path.display().to_string();
+    let dir = parent_of(path);
+    if !dir.is_dir() {
+        return Err(crate::error::invalid(
+            flag,
+            shown,
+            format!(
+                "directory '{}' does not exist; create it first",
+                dir.display()
+            ),
+        ));
+    }
+    tempfile::Builder::new()
+        .prefix(".radex-check-")
+        .tempfile_in(dir)
+        .map(|_| ())
+        .map_err(|e| {
+            crate::error::invalid(
+                flag,
+                shown,
+                format!("cannot write in '{}': {e}", dir.display()),
+            )
+        })
+}
+
 /// Writes `content` to `out` (stdout when `None` or `-`). A file is written to a temporary
 /// name in the same directory and renamed, so it is complete or absent.
 pub fn emit(content: &str, out: Option<&Path>) -> std::io::Result<()> {
@@ -45,10 +81,7 @@ pub fn emit(content: &str, out: Option<&Path>) -> std::io::Result<()> {
         None => write_stdout(content),
         Some(p) if p.as_os_str() == "-" => write_stdout(content),
         Some(path) => {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
+            let dir = parent_of(path);
             let mut tmp = tempfile::Builder::new()
                 .prefix(".radex-")
                 .suffix(".tmp")

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::Section;
 use super::plan::Plan;
 use crate::error::{Result, invalid};
+use crate::report::parent_of;
 use crate::report::table::{align, num};
 
 /// Everything `results.json` holds.
@@ -37,13 +38,6 @@ pub struct Results<'a> {
 
 /// The marker that identifies a directory as a radex report (so it may be replaced).
 const MARKER: &str = "results.json";
-
-fn parent_of(dir: &Path) -> &Path {
-    match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
 
 fn is_report(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join(MARKER))
@@ -73,28 +67,7 @@ pub fn check_out(dir: &Path) -> Result<()> {
             ));
         }
     }
-    let parent = parent_of(dir);
-    if !parent.is_dir() {
-        return Err(invalid(
-            "--out",
-            shown,
-            format!(
-                "directory '{}' does not exist; create it first",
-                parent.display()
-            ),
-        ));
-    }
-    tempfile::Builder::new()
-        .prefix(".radex-check-")
-        .tempdir_in(parent)
-        .map(|_| ())
-        .map_err(|e| {
-            invalid(
-                "--out",
-                shown,
-                format!("cannot write in '{}': {e}", parent.display()),
-            )
-        })
+    crate::report::check_parent("--out", dir)
 }
 
 /// A Markdown table cell: a bare `|` (as in `|f(x)|`) would end the cell.
