@@ -79,8 +79,7 @@ struct Reports {
     minpert: Option<minpert::MinPertReport>,
 }
 
-fn execute(job: &str, prep: &Prepared, progress: &Progress, out: &mut Reports) -> Result<Value> {
-    let _ = job;
+fn execute(prep: &Prepared, progress: &Progress, out: &mut Reports) -> Result<Value> {
     Ok(match prep {
         Prepared::Attack(p, e) => {
             let recs = attack::run_trials(p, e, progress);
@@ -168,7 +167,7 @@ pub fn run(a: &ReproduceArgs) -> Result<bool> {
         eprintln!("radex reproduce: {what}: {}", job.command(a.seed));
         let t = Instant::now();
         let progress = Progress::new(&what, steps(prep), true);
-        let v = execute(job.name, prep, &progress, &mut reports)?;
+        let v = execute(prep, &progress, &mut reports)?;
         progress.finish();
         let secs = t.elapsed().as_secs_f64();
         eprintln!("radex reproduce: {what}: done in {secs:.1} s");

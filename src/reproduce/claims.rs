@@ -369,10 +369,6 @@ pub fn linearity(r: &LinearityReport, command: String) -> Result<Section, PlotEr
     Ok(s.finish())
 }
 
-fn bottleneck_commands(a: String, b: String) -> Vec<String> {
-    vec![a, b]
-}
-
 /// Lemma 2.3 / NN-DECOMP: expansion set by the narrowest layer so far.
 pub fn bottleneck(
     wide: &BottleneckReport,
@@ -386,7 +382,7 @@ pub fn bottleneck(
          sqrt(d_i / d_b(i)), where d_b(i) is the narrowest width up to layer i, while a random \
          direction is stretched by sqrt(d_i / (d_0 2^i)).",
         "NN-DECOMP, Lemma 2.3; MATH 5",
-        bottleneck_commands(commands.0, commands.1),
+        vec![commands.0, commands.1],
     );
     let mut series = Vec::new();
     for r in [wide, narrow] {
@@ -470,7 +466,7 @@ pub fn lemma_2_5(
         "In each layer the fraction of units with |z_ij| <= a ||h_(i-1)|| / sqrt(d_(i-1)) is \
          about P(|Z| <= a) = 2 Phi(a) - 1.",
         "Lemma 2.5; MATH 5",
-        bottleneck_commands(commands.0, commands.1),
+        vec![commands.0, commands.1],
     );
     let mut series = Vec::new();
     for r in [wide, narrow] {
