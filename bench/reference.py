@@ -26,13 +26,20 @@ LINE_BATCH = 16
 REL_TOL = 1e-6
 
 
+MIN_SECONDS = 0.5
+
+
 def best_of(repeats, f):
+    """Best wall time of at least `repeats` runs of `f` after one warm-up, running on until
+    MIN_SECONDS have passed so that millisecond kernels reach a steady state (as in
+    bench/kernels.rs)."""
     f()
-    best = float("inf")
-    for _ in range(repeats):
+    best, runs, start = float("inf"), 0, time.perf_counter()
+    while runs < repeats or time.perf_counter() - start < MIN_SECONDS:
         t = time.perf_counter()
         f()
         best = min(best, time.perf_counter() - t)
+        runs += 1
     return best
 
 

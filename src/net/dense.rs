@@ -2,6 +2,7 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
 
 use super::Layers;
 use crate::arch::Arch;
@@ -61,15 +62,53 @@ impl<T: Real> DenseNet<T> {
     }
 }
 
-/// faer splits the inner dimension of a column-major matrix-vector product across threads,
-/// which changes the summation order with the thread count. Products with a single row or
-/// column therefore run sequentially; GEMMs split only the output, which keeps every entry's
-/// summation order fixed.
-fn deterministic(par: Par, dst_rows: usize, dst_cols: usize) -> Par {
-    if dst_rows < 2 || dst_cols < 2 {
-        Par::Seq
-    } else {
-        par
+/// Rows of the output per task in [`product`].
+const ROW_BLOCK: usize = 256;
+
+/// Columns of `lhs` (rows of `rhs`) per sequential GEMM in [`product`].
+const INNER_BLOCK: usize = 256;
+
+/// `dst = lhs * rhs` for the layer products of MATH 1 and 2, the same bits on any thread count.
+///
+/// faer's own parallel GEMM reaches about 48% of this machine's peak at the shapes of
+/// issue 6. Cutting the output into fixed blocks of [`ROW_BLOCK`] rows, each run on one
+/// thread as sequential faer GEMMs over [`INNER_BLOCK`] slices of the inner dimension,
+/// reaches 63-68%: each thread packs and streams only its own rows of the weights, and the
+/// slices keep faer's packed panels in L2 when the batch is narrow (bench/RESULTS.md,
+/// workload 5). The cut depends on the shape alone and each entry is summed in the same
+/// order within it, so the result does not depend on the thread count.
+///
+/// An output too short for two blocks goes to faer whole: its GEMM splits only the output,
+/// but its matrix-vector product splits the inner dimension, so a single row or column runs
+/// sequentially.
+pub fn product<T: Real>(dst: MatMut<'_, T>, lhs: MatRef<'_, T>, rhs: MatRef<'_, T>, par: Par) {
+    let one = T::from_f64(1.0);
+    let (rows, cols) = (dst.nrows(), dst.ncols());
+    if rows < 2 * ROW_BLOCK {
+        let par = if rows < 2 || cols < 2 { Par::Seq } else { par };
+        matmul(dst, Accum::Replace, lhs, rhs, one, par);
+        return;
+    }
+    let mut blocks = Vec::with_capacity(rows.div_ceil(ROW_BLOCK));
+    let mut rest = dst;
+    for start in (0..rows).step_by(ROW_BLOCK) {
+        let (block, tail) = rest.split_at_row_mut(ROW_BLOCK.min(rows - start));
+        blocks.push((start, block));
+        rest = tail;
+    }
+    let inner = lhs.ncols();
+    let run = |(start, mut block): (usize, MatMut<'_, T>)| {
+        let lhs = lhs.subrows(start, block.nrows());
+        for p in (0..inner).step_by(INNER_BLOCK) {
+            let q = INNER_BLOCK.min(inner - p);
+            let accum = if p == 0 { Accum::Replace } else { Accum::Add };
+            let (l, r) = (lhs.subcols(p, q), rhs.subrows(p, q));
+            matmul(block.as_mut(), accum, l, r, one, Par::Seq);
+        }
+    };
+    match par {
+        Par::Seq => blocks.into_iter().for_each(run),
+        _ => blocks.into_par_iter().for_each(run),
     }
 }
 
@@ -79,26 +118,107 @@ impl<T: Real> Layers<T> for DenseNet<T> {
     }
 
     fn right(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
-        let par = deterministic(par, dst.nrows(), dst.ncols());
-        matmul(
-            dst,
-            Accum::Replace,
-            self.weight(i),
-            src,
-            T::from_f64(1.0),
-            par,
-        );
+        product(dst, self.weight(i), src, par);
     }
 
     fn left(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
-        let par = deterministic(par, dst.nrows(), dst.ncols());
-        matmul(
-            dst,
-            Accum::Replace,
-            self.weight(i).transpose(),
-            src,
-            T::from_f64(1.0),
-            par,
-        );
+        product(dst, self.weight(i).transpose(), src, par);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shapes that cut into several row blocks with a ragged last one, inner slices with a
+    /// ragged last one, one column (the matrix-vector product) and an output too short to cut.
+    const SHAPES: [(usize, usize, usize); 4] =
+        [(777, 600, 5), (1024, 513, 1), (600, 300, 40), (300, 700, 3)];
+
+    fn data(len: usize, salt: usize) -> Vec<f64> {
+        (0..len)
+            .map(|i| (((i * 7919 + salt) % 1013) as f64 - 506.0) / 97.0)
+            .collect()
+    }
+
+    /// `lhs` as `rows x inner`, column-major or the transposed view of an `inner x rows` store.
+    fn lhs(store: &[f64], rows: usize, inner: usize, transposed: bool) -> MatRef<'_, f64> {
+        if transposed {
+            MatRef::from_column_major_slice(store, inner, rows).transpose()
+        } else {
+            MatRef::from_column_major_slice(store, rows, inner)
+        }
+    }
+
+    fn run(
+        rows: usize,
+        inner: usize,
+        cols: usize,
+        transposed: bool,
+        threads: Option<usize>,
+    ) -> Vec<f64> {
+        let (a, b) = (data(rows * inner, 1), data(inner * cols, 2));
+        let a = lhs(&a, rows, inner, transposed);
+        let b = MatRef::from_column_major_slice(&b, inner, cols);
+        let mut c = vec![f64::NAN; rows * cols];
+        let dst = MatMut::from_column_major_slice_mut(&mut c, rows, cols);
+        match threads {
+            None => product(dst, a, b, Par::Seq),
+            Some(t) => rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+                .install(|| product(dst, a, b, Par::rayon(t))),
+        }
+        c
+    }
+
+    #[test]
+    fn product_is_bitwise_the_same_on_any_thread_count() {
+        for (rows, inner, cols) in SHAPES {
+            for transposed in [false, true] {
+                let seq = run(rows, inner, cols, transposed, None);
+                for t in [1, 2, 3] {
+                    let par = run(rows, inner, cols, transposed, Some(t));
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&seq),
+                        bits(&par),
+                        "{rows}x{inner}x{cols} t={transposed} on {t}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Against a plain triple loop: any summation order of `k` products is within
+    /// `gamma_k * sum |a||b|` of the exact value (Higham, Theorem 3.5), so the two differ by
+    /// at most twice that; a misplaced block or slice would be off by O(1).
+    #[test]
+    fn product_matches_the_triple_loop_to_rounding() {
+        for (rows, inner, cols) in SHAPES {
+            for transposed in [false, true] {
+                let got = run(rows, inner, cols, transposed, Some(2));
+                let (a, b) = (data(rows * inner, 1), data(inner * cols, 2));
+                let a = lhs(&a, rows, inner, transposed);
+                let b = MatRef::from_column_major_slice(&b, inner, cols);
+                let gamma = inner as f64 * f64::EPSILON / (1.0 - inner as f64 * f64::EPSILON);
+                for j in 0..cols {
+                    for i in 0..rows {
+                        let (mut sum, mut abs) = (0.0, 0.0);
+                        for p in 0..inner {
+                            sum += a[(i, p)] * b[(p, j)];
+                            abs += (a[(i, p)] * b[(p, j)]).abs();
+                        }
+                        let err = (got[i + j * rows] - sum).abs();
+                        assert!(
+                            err <= 2.0 * gamma * abs,
+                            "({i}, {j}): {err} > {}",
+                            2.0 * gamma * abs
+                        );
+                    }
+                }
+            }
+        }
     }
 }
