@@ -192,7 +192,8 @@ fn prepare(
     let (p, q) = (this.basis.len(), other.basis.len());
     let s1 = reduce(in_dim, p + q + 1, parallel, |r| {
         let uc = &u[r.clone()];
-        let mut v: Vec<f64> = this.basis.iter().map(|b| dot(&b[r.clone()], uc)).collect();
+        let mut v = Vec::with_capacity(p + q + 1);
+        v.extend(this.basis.iter().map(|b| dot(&b[r.clone()], uc)));
         v.extend(other.image.iter().map(|b| dot(&b[r.clone()], uc)));
         v.push(dot(uc, uc));
         v
@@ -218,11 +219,8 @@ fn prepare(
         let s3 = reduce_mut(&mut r, 1, q + 1, parallel, |start, rc| {
             let range = start..start + rc.len();
             axpys(rc, &this.basis, &c2, -1.0, range.clone());
-            let mut v: Vec<f64> = other
-                .image
-                .iter()
-                .map(|b| dot(&b[range.clone()], rc))
-                .collect();
+            let mut v = Vec::with_capacity(q + 1);
+            v.extend(other.image.iter().map(|b| dot(&b[range.clone()], rc)));
             v.push(dot(rc, rc));
             v
         });
@@ -314,6 +312,9 @@ fn reduce(
     part: impl Fn(Range<usize>) -> Vec<f64> + Sync + Send,
 ) -> Vec<f64> {
     let chunks = n.div_ceil(CHUNK);
+    if chunks == 1 {
+        return single(part(0..n));
+    }
     let parts: Vec<Vec<f64>> = if parallel {
         (0..chunks)
             .into_par_iter()
@@ -334,6 +335,9 @@ fn reduce_mut(
     parallel: bool,
     part: impl Fn(usize, &mut [f64]) -> Vec<f64> + Sync + Send,
 ) -> Vec<f64> {
+    if !out.is_empty() && out.len() <= CHUNK * cols {
+        return single(part(0, out));
+    }
     let parts: Vec<Vec<f64>> = if parallel {
         out.par_chunks_mut(CHUNK * cols)
             .enumerate()
@@ -346,6 +350,13 @@ fn reduce_mut(
             .collect()
     };
     sum_parts(k, parts)
+}
+
+/// The sum of one chunk's partial vector, as [`sum_parts`] would form it (`0 + v`, so a `-0`
+/// becomes `+0` as there) without the two allocations: narrow layers make one per query.
+fn single(mut part: Vec<f64>) -> Vec<f64> {
+    part.iter_mut().for_each(|v| *v += 0.0);
+    part
 }
 
 fn sum_parts(k: usize, parts: Vec<Vec<f64>>) -> Vec<f64> {
