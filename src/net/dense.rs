@@ -84,7 +84,8 @@ const INNER_BLOCK: usize = 256;
 pub fn product<T: Real>(dst: MatMut<'_, T>, lhs: MatRef<'_, T>, rhs: MatRef<'_, T>, par: Par) {
     let one = T::from_f64(1.0);
     let (rows, cols) = (dst.nrows(), dst.ncols());
-    if rows < 2 * ROW_BLOCK {
+    // An empty inner dimension gives no slice to write `dst`; faer writes the zeros.
+    if rows < 2 * ROW_BLOCK || lhs.ncols() == 0 {
         let par = if rows < 2 || cols < 2 { Par::Seq } else { par };
         matmul(dst, Accum::Replace, lhs, rhs, one, par);
         return;
@@ -131,9 +132,15 @@ mod tests {
     use super::*;
 
     /// Shapes that cut into several row blocks with a ragged last one, inner slices with a
-    /// ragged last one, one column (the matrix-vector product) and an output too short to cut.
-    const SHAPES: [(usize, usize, usize); 4] =
-        [(777, 600, 5), (1024, 513, 1), (600, 300, 40), (300, 700, 3)];
+    /// ragged last one, one column (the matrix-vector product), an output too short to cut and
+    /// an empty inner dimension (the output, NaN beforehand, must come back zero).
+    const SHAPES: [(usize, usize, usize); 5] = [
+        (777, 600, 5),
+        (1024, 513, 1),
+        (600, 300, 40),
+        (300, 700, 3),
+        (1024, 0, 2),
+    ];
 
     fn data(len: usize, salt: usize) -> Vec<f64> {
         (0..len)
