@@ -43,6 +43,17 @@ def best_of(repeats, f):
     return best
 
 
+def best_run(repeats, f):
+    """Best wall time of `repeats` runs of a long workload (no warm-up: one run is minutes), and
+    the last run's result."""
+    best, res = float("inf"), None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        res = f()
+        best = min(best, time.perf_counter() - t)
+    return best, res
+
+
 def dtype_of(p):
     return np.float32 if p == "f32" else np.float64
 
@@ -181,11 +192,7 @@ def cmd_attack(a):
             out.append((rho, np.sign(f_adv) == -np.sign(f), c_min))
         return out
 
-    best = float("inf")
-    for _ in range(a.repeats):
-        t = time.perf_counter()
-        res = run()
-        best = min(best, time.perf_counter() - t)
+    best, res = best_run(a.repeats, run)
     rho = np.array([r[0] for r in res])
     return {
         "workload": "attack",
@@ -211,11 +218,7 @@ def cmd_minpert(a):
             rows.append({"k": k, "mean": float(np.mean(vals))})
         return rows
 
-    best = float("inf")
-    for _ in range(a.repeats):
-        t = time.perf_counter()
-        rows = run()
-        best = min(best, time.perf_counter() - t)
+    best, rows = best_run(a.repeats, run)
     return {"workload": "minpert", "seconds": best, "rows": rows}
 
 

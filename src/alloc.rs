@@ -156,6 +156,22 @@ fn advise(p: *mut u8, len: usize) {
     }
 }
 
+/// A large block not in the cache: `sys` (the system's `alloc` or `alloc_zeroed`) after the
+/// cache has made room for it, advised for huge pages and counted live.
+///
+/// # Safety
+/// As for [`GlobalAlloc::alloc`]: `layout` has a non-zero size.
+unsafe fn fresh(layout: Layout, sys: unsafe fn(&System, Layout) -> *mut u8) -> *mut u8 {
+    CACHE.make_room(layout.size());
+    // SAFETY: the caller's layout has a non-zero size.
+    let p = unsafe { sys(&System, layout) };
+    if !p.is_null() {
+        advise(p, layout.size());
+        add_live(layout.size());
+    }
+    p
+}
+
 // SAFETY: small blocks go to `System` unchanged; a large block is either fresh from `System` or
 // a kept block of exactly the same layout that nobody else holds.
 unsafe impl GlobalAlloc for HugePages {
@@ -168,13 +184,8 @@ unsafe impl GlobalAlloc for HugePages {
             add_live(layout.size());
             return p;
         }
-        CACHE.make_room(layout.size());
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            advise(p, layout.size());
-            add_live(layout.size());
-        }
-        p
+        // SAFETY: as for this function.
+        unsafe { fresh(layout, <System as GlobalAlloc>::alloc) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
@@ -188,13 +199,8 @@ unsafe impl GlobalAlloc for HugePages {
             add_live(layout.size());
             return p;
         }
-        CACHE.make_room(layout.size());
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            advise(p, layout.size());
-            add_live(layout.size());
-        }
-        p
+        // SAFETY: as for this function.
+        unsafe { fresh(layout, <System as GlobalAlloc>::alloc_zeroed) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

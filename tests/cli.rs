@@ -298,25 +298,16 @@ fn table_prints_measurements_beside_predictions() {
 
 #[test]
 fn depth_ten_thousand_through_the_cli_is_finite() {
-    let out = radex()
-        .args([
-            "attack",
-            "--arch",
-            "32,32x10000",
-            "--trials",
-            "3",
-            "--format",
-            "json",
-            "--per-trial",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json(&[
+        "attack",
+        "--arch",
+        "32,32x10000",
+        "--trials",
+        "3",
+        "--format",
+        "json",
+        "--per-trial",
+    ]);
     assert_eq!(v["depth"], 10_000);
     for t in v["per_trial"].as_array().unwrap() {
         if !t["dead"].as_bool().unwrap() {
@@ -328,7 +319,8 @@ fn depth_ten_thousand_through_the_cli_is_finite() {
     }
 }
 
-fn json(args: &[&str]) -> serde_json::Value {
+/// Runs radex with `args`, expects success and returns its JSON output.
+pub fn json(args: &[&str]) -> serde_json::Value {
     let out = radex().args(args).output().unwrap();
     assert!(
         out.status.success(),
