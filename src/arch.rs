@@ -2,7 +2,7 @@
 //! parsing of `--arch` (with widths relative to `d` for sweeps), validation and the memory
 //! estimate that is checked before any work starts.
 
-use crate::error::{Error, Result, invalid};
+use crate::error::{Result, invalid, num};
 
 /// Weight initialisation (MATH 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -98,20 +98,20 @@ impl Arch {
         (1..=self.depth() + 1)
             .map(|i| {
                 let (m, n) = self.shape(i);
-                m as u128 * n as u128
+                (m as u128).saturating_mul(n as u128)
             })
-            .sum()
+            .fold(0, u128::saturating_add)
     }
 
     /// Peak bytes of one dense network and a batch of `batch` inputs: the weights, the stored
     /// activations of every layer and three work buffers of the widest layer.
     pub fn dense_bytes(&self, elem_bytes: usize, batch: usize) -> u128 {
-        let dims = self.dims();
-        let sum: u128 = dims.iter().map(|&w| w as u128).sum();
-        let max = *dims.iter().max().unwrap() as u128;
-        let activations = batch as u128 * (sum + 3 * max);
+        let (sum, max) = self.width_sum_max();
+        let activations = (batch as u128).saturating_mul(sum.saturating_add(3 * max));
         // Plus the f64 input and direction vectors of the trial.
-        (self.n_weights() + activations) * elem_bytes as u128 + 4 * 8 * self.d as u128
+        (self.n_weights().saturating_add(activations))
+            .saturating_mul(elem_bytes as u128)
+            .saturating_add(4 * 8 * self.d as u128)
     }
 
     /// Peak bytes of one lazy network (MATH 8) answering `queries` queries per layer, with
@@ -119,22 +119,33 @@ impl Arch {
     /// (the output row stops revealing after one right and one left query), plus the
     /// activations of a batch as in [`Arch::dense_bytes`] and a few `f64` vectors of scratch.
     pub fn lazy_bytes(&self, elem_bytes: usize, queries: usize, batch: usize) -> u128 {
-        let dims = self.dims();
-        let sum: u128 = dims.iter().map(|&w| w as u128).sum();
-        let max = *dims.iter().max().unwrap() as u128;
+        let (sum, max) = self.width_sum_max();
         let revealed: u128 = (1..=self.depth() + 1)
             .map(|i| {
                 let (m, n) = self.shape(i);
+                let mn = m as u128 + n as u128;
                 let k = if m == 1 {
-                    queries.min(2)
+                    queries.min(2) as u128
                 } else {
-                    queries.min(m + n)
+                    (queries as u128).min(mn)
                 };
-                8 * (m + n) as u128 * k as u128
+                (8 * mn).saturating_mul(k)
             })
-            .sum();
-        let activations = batch as u128 * (sum + 3 * max) * elem_bytes as u128;
-        revealed + activations + 4 * 8 * max + 4 * 8 * self.d as u128
+            .fold(0, u128::saturating_add);
+        let activations = (batch as u128)
+            .saturating_mul(sum + 3 * max)
+            .saturating_mul(elem_bytes as u128);
+        revealed
+            .saturating_add(activations)
+            .saturating_add(4 * 8 * max + 4 * 8 * self.d as u128)
+    }
+
+    /// `sum_i d_i` and `max_i d_i` over `d_0..d_l` (u128: no overflow).
+    fn width_sum_max(&self) -> (u128, u128) {
+        let d = self.d as u128;
+        self.widths
+            .iter()
+            .fold((d, d), |(s, m), &w| (s + w as u128, m.max(w as u128)))
     }
 
     /// The architecture as `D,W1,...,WL`, with runs of four or more equal hidden widths
@@ -252,14 +263,14 @@ impl std::fmt::Display for Term {
             Term::Fixed(n) => write!(f, "{n}"),
             Term::Relative { coef, exp, div } => {
                 if coef != 1.0 {
-                    write!(f, "{coef}")?;
+                    write!(f, "{}", num(coef))?;
                 }
                 write!(f, "d")?;
                 if exp != 1.0 {
-                    write!(f, "^{exp}")?;
+                    write!(f, "^{}", num(exp))?;
                 }
                 if div != 1.0 {
-                    write!(f, "/{div}")?;
+                    write!(f, "/{}", num(div))?;
                 }
                 Ok(())
             }
@@ -269,6 +280,10 @@ impl std::fmt::Display for Term {
 
 /// Most layers one `TERMxN` entry may repeat.
 pub const MAX_REPEAT: usize = 1_000_000;
+
+/// Most hidden layers a network may have (a depth-10^6 network of width 32 holds 8 GB of
+/// weights); checked while parsing, so validating a deep architecture costs no more memory.
+pub const MAX_DEPTH: usize = 1_000_000;
 
 /// A comma-separated list of terms, e.g. `--arch 1000,d,2d` or `--widths d,d/4`. An entry
 /// `TERMxN` stands for `N` copies of `TERM` (`32x10000`: 10,000 layers of width 32).
@@ -288,12 +303,28 @@ pub fn parse_terms(flag: &'static str, s: &str) -> Result<Vec<Term>> {
                     ));
                 }
                 let term = Term::parse(flag, t)?;
+                check_depth(flag, s, out.len() + n)?;
                 out.extend(std::iter::repeat_n(term, n));
             }
-            _ => out.push(Term::parse(flag, item)?),
+            _ => {
+                check_depth(flag, s, out.len() + 1)?;
+                out.push(Term::parse(flag, item)?);
+            }
         }
     }
     Ok(out)
+}
+
+fn check_depth(flag: &'static str, s: &str, terms: usize) -> Result<()> {
+    // The input dimension is a term too.
+    if terms > MAX_DEPTH + 1 {
+        return Err(invalid(
+            flag,
+            s,
+            format!("expected at most {MAX_DEPTH} hidden layers in all"),
+        ));
+    }
+    Ok(())
 }
 
 /// Parses `--arch D,W1,...,WL` for a single architecture: `D` must be a number; widths may be
@@ -329,70 +360,6 @@ pub fn parse_arch(s: &str, init: Init) -> Result<Arch> {
         .map(|t| t.eval("--arch", d))
         .collect::<Result<Vec<_>>>()?;
     Arch::new(d, widths, init)
-}
-
-/// Bytes available to this run: `--max-memory` if given, else `MemAvailable` from
-/// `/proc/meminfo` (None when it cannot be read, and then no check is made).
-pub fn memory_limit(max_memory: Option<u128>) -> Option<(u128, String)> {
-    if let Some(m) = max_memory {
-        return Some((m, "--max-memory".into()));
-    }
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some((kib * 1024, "MemAvailable".into()))
-}
-
-/// Checks an estimate against the limit.
-pub fn check_memory(
-    flag: &'static str,
-    value: &str,
-    estimate: u128,
-    max_memory: Option<u128>,
-) -> Result<()> {
-    if let Some((available, limit_source)) = memory_limit(max_memory) {
-        if estimate > available {
-            return Err(Error::OutOfMemory {
-                flag,
-                value: value.to_string(),
-                estimate,
-                available,
-                limit_source,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Parses a byte count: `1000000`, `512M`, `8G`, `1.5GiB`, `2T` (binary units).
-pub fn parse_bytes(s: &str) -> Result<u128> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let mult: u128 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => {
-            return Err(invalid(
-                "--max-memory",
-                s,
-                "expected bytes with an optional unit K, M, G or T, e.g. '8G'",
-            ));
-        }
-    };
-    match num.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok((v * mult as f64) as u128),
-        _ => Err(invalid(
-            "--max-memory",
-            s,
-            "expected a positive size, e.g. '8G' or '512M'",
-        )),
-    }
 }
 
 #[cfg(test)]
@@ -436,14 +403,5 @@ mod tests {
         assert!(parse_arch("32,32x0", Init::Nn).is_err());
         assert!(parse_arch("32,32xy", Init::Nn).is_err());
         assert!(parse_arch("32x2,32", Init::Nn).is_err());
-    }
-
-    #[test]
-    fn bytes() {
-        assert_eq!(parse_bytes("8G").unwrap(), 8 << 30);
-        assert_eq!(parse_bytes("1.5KiB").unwrap(), 1536);
-        assert_eq!(parse_bytes("100").unwrap(), 100);
-        assert!(parse_bytes("8X").is_err());
-        assert!(parse_bytes("-1G").is_err());
     }
 }

@@ -1,12 +1,13 @@
 //! Command-line flags (clap) and their validation into experiment parameters. Nothing numeric
 //! happens here; every check runs before any work starts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use radex::arch::{self, Init, Term};
-use radex::error::{Result, invalid};
+use radex::budget::{self, Budget};
+use radex::error::{Result, human_bytes, invalid, num};
 use radex::experiment::attack::{AttackKind, AttackParams};
 use radex::experiment::bottleneck::BottleneckParams;
 use radex::experiment::depth::{DepthParams, default_depths};
@@ -19,6 +20,7 @@ use radex::measure::minpert::Method;
 use radex::net::{Sampler, SamplerChoice};
 use radex::report::Format;
 use radex::scalar::Precision;
+use radex::{files, lists};
 
 /// radex: adversarial examples in random ReLU networks, measured beside the predictions of
 /// Bartlett, Bubeck & Cherapanamjeri (NeurIPS 2021).
@@ -73,6 +75,22 @@ pub enum Command {
     Export(ExportArgs),
 }
 
+impl Command {
+    /// The `--threads` given (0 = all cores).
+    pub fn threads(&self) -> usize {
+        match self {
+            Command::Attack(a) => a.common.threads,
+            Command::Scaling(a) => a.common.threads,
+            Command::Linearity(a) => a.common.threads,
+            Command::Bottleneck(a) => a.common.threads,
+            Command::Minpert(a) => a.common.threads,
+            Command::Depth(a) => a.common.threads,
+            Command::Reproduce(a) => a.threads,
+            Command::Export(_) => 0,
+        }
+    }
+}
+
 /// `--init` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum InitArg {
@@ -95,25 +113,25 @@ pub enum PrecisionArg {
 #[derive(Args, Debug)]
 pub struct Common {
     /// Weight initialisation (MATH 1) [default: nn; depth: he].
-    #[arg(long, value_enum)]
+    #[arg(allow_hyphen_values = true, long, value_enum)]
     pub init: Option<InitArg>,
     /// Seed; trial t of seed s always gets the same network and input.
-    #[arg(long, default_value_t = 1)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1)]
     pub seed: u64,
     /// Worker threads (0 = all cores). Results are identical for any value.
-    #[arg(short = 'j', long, default_value_t = 0)]
+    #[arg(allow_hyphen_values = true, short = 'j', long, default_value_t = 0)]
     pub threads: usize,
     /// Element type of the networks.
-    #[arg(long, value_enum, default_value = "f64")]
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "f64")]
     pub precision: PrecisionArg,
     /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "table")]
     pub format: Format,
     /// Write the output to FILE (whole, via a temporary name) instead of stdout ('-' = stdout).
-    #[arg(long, value_name = "FILE")]
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Memory limit for the estimate checked before the run, e.g. 8G (default: MemAvailable).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(allow_hyphen_values = true, long, value_name = "BYTES")]
     pub max_memory: Option<String>,
 }
 
@@ -123,31 +141,41 @@ pub struct AttackArgs {
     /// Architecture D,W1,...,WL: input dimension, then hidden widths (output is one number).
     /// Widths may be relative to D: d, 2d, d/4, d^0.5, 3d^1.5; WxN repeats W N times
     /// (32,32x10000 is depth 10,000).
-    #[arg(long, default_value = "2000,2000,2000", value_name = "D,W1,..")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value = "2000,2000,2000",
+        value_name = "D,W1,.."
+    )]
     pub arch: String,
     /// Independent (network, x) pairs.
-    #[arg(long, default_value_t = 100)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 100)]
     pub trials: usize,
     /// Attack to report: onestep (Theorem 1.1) or ray (minimal flip along the gradient).
-    #[arg(long, value_enum, default_value = "onestep")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        value_enum,
+        default_value = "onestep"
+    )]
     pub attack: AttackKind,
     /// Add every trial's raw record (JSON: `per_trial`; CSV: one row per trial).
     #[arg(long)]
     pub per_trial: bool,
     /// PGD budgets relative to ||x|| [default: 0.25,0.5,1,2,4 divided by sqrt(D)].
-    #[arg(long, value_name = "E1,E2,..")]
+    #[arg(allow_hyphen_values = true, long, value_name = "E1,E2,..")]
     pub eps: Option<String>,
     /// PGD gradient steps per budget (step size 2.5 eps / steps).
-    #[arg(long, default_value_t = 20)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 20)]
     pub pgd_steps: usize,
     /// Start PGD from a uniform point of the ball instead of x.
     #[arg(long)]
     pub random_start: bool,
     /// DeepFool overshoot of each step.
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 0.02)]
     pub overshoot: f64,
     /// DeepFool's most iterations.
-    #[arg(long, default_value_t = 50)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 50)]
     pub max_iter: usize,
     /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
     /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
@@ -155,7 +183,7 @@ pub struct AttackArgs {
     /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
     /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
     /// linearity); dense otherwise.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
@@ -165,22 +193,27 @@ pub struct AttackArgs {
 #[derive(Args, Debug)]
 pub struct LinearityArgs {
     /// Architecture D,W1,..,WL (as for attack); repeat the flag for one curve per architecture.
-    #[arg(long, value_name = "D,W1,..", default_value = "1000,1000,1000")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        value_name = "D,W1,..",
+        default_value = "1000,1000,1000"
+    )]
     pub arch: Vec<String>,
     /// Radii relative to ||x|| [default: 10^(-3 + k/4), k = 0..12, i.e. 1e-3 to 1].
-    #[arg(long, value_name = "R1,R2,..")]
+    #[arg(allow_hyphen_values = true, long, value_name = "R1,R2,..")]
     pub radii: Option<String>,
     /// Uniform directions per radius.
-    #[arg(long, default_value_t = 16)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 16)]
     pub directions: usize,
     /// Networks per architecture.
-    #[arg(long, default_value_t = 10)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 10)]
     pub trials: usize,
     /// Median relative gradient change that defines the linearity radius.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 0.5)]
     pub threshold: f64,
     /// Write an SVG plot of the change against the radius (log-log) to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
     /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
@@ -188,7 +221,7 @@ pub struct LinearityArgs {
     /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
     /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
     /// linearity); dense otherwise.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
@@ -198,23 +231,24 @@ pub struct LinearityArgs {
 #[derive(Args, Debug)]
 pub struct MinPertArgs {
     /// Input dimension d.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 10_000)]
     pub d: usize,
     /// Hidden widths k.
     #[arg(
+        allow_hyphen_values = true,
         long,
         default_value = "10,50,100,500,1000,5000,10000",
         value_name = "K1,K2,.."
     )]
     pub ks: String,
     /// Runs per k.
-    #[arg(long, default_value_t = 10)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 10)]
     pub runs: usize,
     /// qr: thin QR of W_1^T (literal); gram: Cholesky of the Gram matrix (about half the flops).
-    #[arg(long, value_enum, default_value = "gram")]
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "gram")]
     pub method: Method,
     /// Write an SVG replica of Figure 1 to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
@@ -224,26 +258,41 @@ pub struct MinPertArgs {
 #[derive(Args, Debug)]
 pub struct DepthArgs {
     /// Hidden width k of every layer.
-    #[arg(long, default_value_t = 256, value_name = "K")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value_t = 256,
+        value_name = "K"
+    )]
     pub width: usize,
     /// Input dimension [default: the width].
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     pub d: Option<usize>,
     /// Depths to measure [default: 1,2,4,...,1024].
-    #[arg(long, value_name = "L1,L2,..")]
+    #[arg(allow_hyphen_values = true, long, value_name = "L1,L2,..")]
     pub depths: Option<String>,
     /// Angle between the pair x, y whose layer-wise cosine is compared with kappa, in degrees.
-    #[arg(long, default_value_t = 90.0, value_name = "DEGREES")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value_t = 90.0,
+        value_name = "DEGREES"
+    )]
     pub theta: f64,
     /// Pairs of uniform inputs per network for max|f(x)-f(y)| / mean|f(x)| (taken over all
     /// 2P inputs).
-    #[arg(long, default_value_t = 16, value_name = "P")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value_t = 16,
+        value_name = "P"
+    )]
     pub pairs: usize,
     /// Networks per depth.
-    #[arg(long, default_value_t = 20)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 20)]
     pub trials: usize,
     /// Write an SVG plot against depth (log x): smallest flip, spread of f, cosine and kappa.
-    #[arg(long, value_name = "FILE")]
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
@@ -259,16 +308,21 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub full: bool,
     /// Report directory: created, or replaced if it holds an earlier radex report.
-    #[arg(long, value_name = "DIR", default_value = "radex-report")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        value_name = "DIR",
+        default_value = "radex-report"
+    )]
     pub out: PathBuf,
     /// Seed of every experiment.
-    #[arg(long, default_value_t = 1)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1)]
     pub seed: u64,
     /// Worker threads (0 = all cores). Results are identical for any value.
-    #[arg(short = 'j', long, default_value_t = 0)]
+    #[arg(allow_hyphen_values = true, short = 'j', long, default_value_t = 0)]
     pub threads: usize,
     /// Memory limit for the estimates checked before the run, e.g. 8G (default: MemAvailable).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(allow_hyphen_values = true, long, value_name = "BYTES")]
     pub max_memory: Option<String>,
     /// Validate every experiment and print their commands; run nothing, write nothing.
     #[arg(long)]
@@ -279,19 +333,24 @@ pub struct ReproduceArgs {
 #[derive(Args, Debug)]
 pub struct BottleneckArgs {
     /// Architecture D,W1,..,WL (as for attack).
-    #[arg(long, value_name = "D,W1,..", default_value = "2000,2000,50,2000")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        value_name = "D,W1,..",
+        default_value = "2000,2000,50,2000"
+    )]
     pub arch: String,
     /// Networks.
-    #[arg(long, default_value_t = 5)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 5)]
     pub trials: usize,
     /// Radius of the sampled points, relative to ||x||.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1e-3)]
     pub radius: f64,
     /// Points sampled per network for the sampled expansion.
-    #[arg(long, default_value_t = 32)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 32)]
     pub samples: usize,
     /// Lemma 2.5 threshold a: fraction of |z_ij| <= a ||h_{i-1}|| / sqrt(d_{i-1}).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 0.1)]
     pub a: f64,
     #[command(flatten)]
     pub common: Common,
@@ -302,6 +361,7 @@ pub struct BottleneckArgs {
 pub struct ScalingArgs {
     /// Input dimensions to sweep.
     #[arg(
+        allow_hyphen_values = true,
         long,
         default_value = "256,512,1024,2048,4096",
         value_name = "D1,D2,.."
@@ -309,16 +369,21 @@ pub struct ScalingArgs {
     pub ds: String,
     /// Architecture relative to d: 'd,W1,...' where widths may be d, 2d, d/4, d^0.5, 3d^1.5 or
     /// fixed numbers. Default d,d,d.
-    #[arg(long, value_name = "d,W1,..", conflicts_with = "widths")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        value_name = "d,W1,..",
+        conflicts_with = "widths"
+    )]
     pub arch: Option<String>,
     /// Hidden widths relative to d (the same as --arch without the leading 'd').
-    #[arg(long, value_name = "W1,..")]
+    #[arg(allow_hyphen_values = true, long, value_name = "W1,..")]
     pub widths: Option<String>,
     /// Trials per input dimension.
-    #[arg(long, default_value_t = 100)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 100)]
     pub trials: usize,
     /// Bootstrap resamples for the slope's interval.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1000)]
     pub bootstrap: usize,
     /// Where the networks come from: dense (sample and store every W_i), lazy (reveal W_i by
     /// Gaussian conditioning, MATH 8: memory O((d_i + d_{i-1}) k) for k queries per network
@@ -326,7 +391,7 @@ pub struct ScalingArgs {
     /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
     /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
     /// linearity); dense otherwise.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
@@ -337,26 +402,41 @@ pub struct ScalingArgs {
 pub struct ExportArgs {
     /// Architecture D,W1,...,WL: input dimension, then hidden widths (output is one number).
     /// Widths may be relative to D: d, 2d, d/4, d^0.5, 3d^1.5; WxN repeats W N times.
-    #[arg(long, default_value = "2000,2000,2000", value_name = "D,W1,..")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value = "2000,2000,2000",
+        value_name = "D,W1,.."
+    )]
     pub arch: String,
     /// Weight initialisation (MATH 1).
-    #[arg(long, value_enum, default_value = "nn")]
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "nn")]
     pub init: InitArg,
     /// Seed, as given to 'radex attack --seed'.
-    #[arg(long, default_value_t = 1, value_name = "S")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value_t = 1,
+        value_name = "S"
+    )]
     pub seed: u64,
     /// Trial index: the network and input of trial T of 'radex attack --seed S --sampler dense'.
-    #[arg(long, default_value_t = 0, value_name = "T")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value_t = 0,
+        value_name = "T"
+    )]
     pub trial: u64,
     /// Element type of the arrays (f64: '<f8', f32: '<f4').
-    #[arg(long, value_enum, default_value = "f64")]
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "f64")]
     pub precision: PrecisionArg,
     /// Directory to create (it may exist if empty); written via a temporary directory beside
     /// it and a rename, so it is complete or absent.
-    #[arg(long, value_name = "DIR")]
+    #[arg(allow_hyphen_values = true, long, value_name = "DIR")]
     pub out: PathBuf,
     /// Memory limit for the estimate checked before the run, e.g. 8G (default: MemAvailable).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(allow_hyphen_values = true, long, value_name = "BYTES")]
     pub max_memory: Option<String>,
 }
 
@@ -364,11 +444,9 @@ impl ExportArgs {
     /// Validated parameters; the output directory is checked too (new or empty, parent
     /// writable).
     pub fn params(&self) -> Result<ExportParams> {
-        let max_memory = self
-            .max_memory
-            .as_deref()
-            .map(arch::parse_bytes)
-            .transpose()?;
+        let max_memory = max_memory(&self.max_memory)?;
+        files::check_stdout("--out")?;
+        export::check_dir(&self.out)?;
         let arch = arch::parse_arch(&self.arch, init_of(self.init))?;
         let p = ExportParams {
             arch,
@@ -376,8 +454,9 @@ impl ExportArgs {
             trial: self.trial,
             precision: precision_of(self.precision),
         };
-        arch::check_memory("--arch", &self.arch, p.bytes(), max_memory)?;
-        export::check_dir(&self.out)?;
+        Budget::new()
+            .part("--arch", &self.arch, p.bytes())
+            .check(max_memory)?;
         Ok(p)
     }
 }
@@ -396,64 +475,36 @@ fn precision_of(a: PrecisionArg) -> Precision {
     }
 }
 
+fn max_memory(flag: &Option<String>) -> Result<Option<u128>> {
+    flag.as_deref().map(budget::parse_bytes).transpose()
+}
+
 impl Common {
-    /// Validated init, precision, execution settings.
-    pub fn resolve(&self) -> Result<(Init, Precision, Exec, Option<u128>)> {
+    /// Validated init, precision, execution settings and `--max-memory`; `plots` are the other
+    /// output files of the command, which must differ from `--out` and from each other.
+    pub fn resolve(
+        &self,
+        plots: &[(&'static str, &Path)],
+    ) -> Result<(Init, Precision, Exec, Option<u128>)> {
         let init = init_of(self.init.unwrap_or(InitArg::Nn));
         let precision = precision_of(self.precision);
-        if self.threads > 4096 {
-            return Err(invalid(
-                "--threads",
-                self.threads.to_string(),
-                "expected at most 4096 threads (0 = all cores)",
-            ));
+        let max_memory = max_memory(&self.max_memory)?;
+        let limit = budget::memory_limit(max_memory).map(|(b, _)| b);
+        let mut outputs = Vec::new();
+        match &self.out {
+            Some(out) => {
+                files::check_file("--out", out)?;
+                outputs.push(("--out", out.as_path()));
+            }
+            None => files::check_stdout("--out")?,
         }
-        let max_memory = self
-            .max_memory
-            .as_deref()
-            .map(arch::parse_bytes)
-            .transpose()?;
-        let limit = arch::memory_limit(max_memory).map(|(b, _)| b);
-        if let Some(out) = &self.out {
-            check_writable(out)?;
+        for &(flag, path) in plots {
+            files::check_file(flag, path)?;
+            outputs.push((flag, path));
         }
+        files::check_distinct(&outputs)?;
         Ok((init, precision, Exec::new(self.threads, limit), max_memory))
     }
-}
-
-/// Fails early if `--out` cannot be created, so no work is wasted.
-fn check_writable(out: &std::path::Path) -> Result<()> {
-    check_writable_as("--out", out)
-}
-
-/// Fails early if the file `out` given to `flag` cannot be created.
-fn check_writable_as(flag: &'static str, out: &std::path::Path) -> Result<()> {
-    if out.as_os_str() == "-" {
-        return Ok(());
-    }
-    let shown = out.display().to_string();
-    if out.is_dir() {
-        return Err(invalid(
-            flag,
-            shown,
-            "expected a file path, got a directory",
-        ));
-    }
-    radex::report::check_parent(flag, out)
-}
-
-/// Parses a comma-separated list of positive finite numbers.
-fn parse_positive_list(flag: &'static str, s: &str) -> Result<Vec<f64>> {
-    s.split(',')
-        .map(|t| match t.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-            _ => Err(invalid(
-                flag,
-                s,
-                format!("expected positive numbers separated by commas, got '{t}'"),
-            )),
-        })
-        .collect()
 }
 
 /// A positive finite number.
@@ -461,61 +512,78 @@ fn positive(flag: &'static str, v: f64) -> Result<f64> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
-        Err(invalid(
-            flag,
-            v.to_string(),
-            "expected a positive finite number",
-        ))
+        Err(invalid(flag, num(v), "expected a positive finite number"))
     }
 }
 
-/// Bytes kept per trial for the summary (a `TrialRecord`, with margin).
-const RECORD_BYTES: u128 = 256;
-
-fn check_trials(trials: usize) -> Result<()> {
-    if trials == 0 {
-        return Err(invalid("--trials", "0", "expected trials >= 1, got 0"));
+/// At least 1 (`what` names the unit in the message).
+fn at_least_one(flag: &'static str, v: usize, what: &str) -> Result<()> {
+    if v == 0 {
+        return Err(invalid(flag, "0", format!("expected at least 1 {what}")));
     }
     Ok(())
+}
+
+/// Bytes kept per trial for the summary and its rendering (a record and its JSON text).
+const RECORD_BYTES: u128 = 1024;
+
+/// Bytes of `n` records of `RECORD_BYTES`.
+fn records(n: usize) -> u128 {
+    RECORD_BYTES.saturating_mul(n as u128)
+}
+
+fn plot_of(plot: &Option<PathBuf>) -> Vec<(&'static str, &Path)> {
+    plot.iter().map(|p| ("--plot", p.as_path())).collect()
+}
+
+/// The advice when `auto` chose dense networks that do not fit.
+fn lazy_fix(choice: SamplerChoice, lazy_bytes: u128) -> Option<String> {
+    (choice == SamplerChoice::Auto).then(|| {
+        format!(
+            "'--sampler auto' chose stored (dense) weights, as it does on every machine; '--sampler lazy' needs about {}, or raise '--max-memory <BYTES>'",
+            human_bytes(lazy_bytes)
+        )
+    })
+}
+
+fn with_fix(b: Budget, fix: Option<String>) -> Budget {
+    match fix {
+        Some(f) => b.fix(f),
+        None => b,
+    }
 }
 
 impl AttackArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(AttackParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.common.resolve()?;
-        check_trials(self.trials)?;
+        let (init, precision, exec, max_memory) = self.common.resolve(&[])?;
+        at_least_one("--trials", self.trials, "trial")?;
         let arch = arch::parse_arch(&self.arch, init)?;
         let mut p = AttackParams::new(arch, self.common.seed, self.trials, self.attack, precision);
         if let Some(e) = &self.eps {
-            p.pgd.eps = parse_positive_list("--eps", e)?;
+            p.pgd.eps = lists::positives("--eps", e)?;
         }
-        if self.pgd_steps == 0 {
-            return Err(invalid("--pgd-steps", "0", "expected at least 1 step"));
-        }
+        at_least_one("--pgd-steps", self.pgd_steps, "step")?;
         p.pgd.steps = self.pgd_steps;
         p.pgd.random_start = self.random_start;
         if !(self.overshoot.is_finite() && self.overshoot >= 0.0) {
             return Err(invalid(
                 "--overshoot",
-                self.overshoot.to_string(),
+                num(self.overshoot),
                 "expected a finite number >= 0, e.g. 0.02",
             ));
         }
-        if self.max_iter == 0 {
-            return Err(invalid("--max-iter", "0", "expected at least 1 iteration"));
-        }
+        at_least_one("--max-iter", self.max_iter, "iteration")?;
         p.deepfool.overshoot = self.overshoot;
         p.deepfool.max_iter = self.max_iter;
-        // One network at a time at least, plus the per-trial records kept for the summary.
-        let records = RECORD_BYTES * self.trials as u128;
-        p.sampler = self.sampler.resolve(
-            &p.arch,
-            p.queries_per_network(),
-            p.bytes_with(Sampler::Dense) + records,
-            exec.memory_limit,
-        );
-        let bytes = p.bytes_per_trial() + records;
-        arch::check_memory("--arch", &self.arch, bytes, max_memory)?;
+        p.sampler = self.sampler.resolve(&p.arch, p.queries_per_network());
+        let fix = (p.sampler == Sampler::Dense)
+            .then(|| lazy_fix(self.sampler, p.bytes_with(Sampler::Lazy)))
+            .flatten();
+        let b = Budget::new()
+            .part("--arch", &self.arch, p.bytes_per_trial())
+            .part("--trials", self.trials.to_string(), records(self.trials));
+        with_fix(b, fix).check(max_memory)?;
         Ok((p, exec))
     }
 }
@@ -523,25 +591,10 @@ impl AttackArgs {
 impl ScalingArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(ScalingParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.common.resolve()?;
-        check_trials(self.trials)?;
-        let mut ds = Vec::new();
-        for t in self.ds.split(',') {
-            match t.trim().parse::<usize>() {
-                Ok(d) if d >= 1 => ds.push(d),
-                _ => {
-                    return Err(invalid(
-                        "--ds",
-                        self.ds.clone(),
-                        format!("expected positive integers separated by commas, got '{t}'"),
-                    ));
-                }
-            }
-        }
-        let mut distinct = ds.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if distinct.len() < 2 {
+        let (init, precision, exec, max_memory) = self.common.resolve(&[])?;
+        at_least_one("--trials", self.trials, "trial")?;
+        let ds = lists::counts("--ds", &self.ds)?;
+        if ds.len() < 2 {
             return Err(invalid(
                 "--ds",
                 self.ds.clone(),
@@ -563,9 +616,7 @@ impl ScalingArgs {
             (None, Some(w)) => arch::parse_terms("--widths", w)?,
             (None, None) => vec![Term::parse("--arch", "d")?, Term::parse("--arch", "d")?],
         };
-        if self.bootstrap == 0 {
-            return Err(invalid("--bootstrap", "0", "expected at least 1 resample"));
-        }
+        at_least_one("--bootstrap", self.bootstrap, "resample")?;
         let p = ScalingParams {
             ds,
             widths,
@@ -575,13 +626,32 @@ impl ScalingArgs {
             bootstrap: self.bootstrap,
             precision,
             sampler: self.sampler,
-            memory_limit: exec.memory_limit,
         };
+        // The largest network of the sweep (one d at a time), every record, the resamples.
+        let mut net = (String::new(), 0u128, None);
         for &d in &p.ds {
             let a = p.attack(d)?;
-            let bytes = a.bytes_per_trial() + RECORD_BYTES * self.trials as u128;
-            arch::check_memory("--ds", &a.arch.spec(), bytes, max_memory)?;
+            let bytes = a.bytes_per_trial();
+            if bytes >= net.1 {
+                let fix = (a.sampler == Sampler::Dense)
+                    .then(|| lazy_fix(self.sampler, a.bytes_with(Sampler::Lazy)))
+                    .flatten();
+                net = (a.arch.spec(), bytes, fix);
+            }
         }
+        let n = p.ds.len();
+        let boot = (self.bootstrap as u128)
+            .saturating_mul(8 * (n as u128 + 1))
+            .saturating_add(8 * self.trials as u128);
+        let b = Budget::new()
+            .part("--ds", net.0, net.1)
+            .part(
+                "--trials",
+                self.trials.to_string(),
+                records(self.trials.saturating_mul(n)),
+            )
+            .part("--bootstrap", self.bootstrap.to_string(), boot);
+        with_fix(b, net.2).check(max_memory)?;
         Ok((p, exec))
     }
 }
@@ -589,33 +659,19 @@ impl ScalingArgs {
 impl LinearityArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(LinearityParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.common.resolve()?;
-        check_trials(self.trials)?;
+        let (init, precision, exec, max_memory) = self.common.resolve(&plot_of(&self.plot))?;
+        at_least_one("--trials", self.trials, "trial")?;
         let archs = self
             .arch
             .iter()
             .map(|a| arch::parse_arch(a, init))
             .collect::<Result<Vec<_>>>()?;
         let radii = match &self.radii {
-            Some(r) => {
-                let mut v = parse_positive_list("--radii", r)?;
-                v.sort_by(|a, b| a.total_cmp(b));
-                v.dedup();
-                v
-            }
+            Some(r) => lists::positives("--radii", r)?,
             None => default_radii(),
         };
-        if self.directions == 0 {
-            return Err(invalid(
-                "--directions",
-                "0",
-                "expected at least 1 direction",
-            ));
-        }
+        at_least_one("--directions", self.directions, "direction")?;
         positive("--threshold", self.threshold)?;
-        if let Some(plot) = &self.plot {
-            check_writable_as("--plot", plot)?;
-        }
         let p = LinearityParams {
             archs,
             radii,
@@ -625,12 +681,21 @@ impl LinearityArgs {
             threshold: self.threshold,
             precision,
             sampler: self.sampler,
-            memory_limit: exec.memory_limit,
         };
         for (a, s) in p.archs.iter().zip(&self.arch) {
-            let bytes = p.bytes_with(a, p.sampler_for(a))
-                + RECORD_BYTES * (self.trials * p.radii.len() * (a.depth() + 4)) as u128;
-            arch::check_memory("--arch", s, bytes, max_memory)?;
+            let sampler = p.sampler_for(a);
+            let fix = (sampler == Sampler::Dense)
+                .then(|| lazy_fix(self.sampler, p.bytes_with(a, Sampler::Lazy)))
+                .flatten();
+            let per_trial = p.radii.len().saturating_mul(a.depth() + 4);
+            let b = Budget::new()
+                .part("--arch", s, p.bytes_with(a, sampler))
+                .part(
+                    "--trials",
+                    self.trials.to_string(),
+                    records(self.trials.saturating_mul(per_trial)),
+                );
+            with_fix(b, fix).check(max_memory)?;
         }
         Ok((p, exec))
     }
@@ -639,16 +704,25 @@ impl LinearityArgs {
 impl BottleneckArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(BottleneckParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.common.resolve()?;
-        check_trials(self.trials)?;
+        let (init, precision, exec, max_memory) = self.common.resolve(&[])?;
+        at_least_one("--trials", self.trials, "trial")?;
         let arch = arch::parse_arch(&self.arch, init)?;
         positive("--radius", self.radius)?;
         positive("--a", self.a)?;
-        if self.samples == 0 {
-            return Err(invalid("--samples", "0", "expected at least 1 sample"));
-        }
-        let bytes = arch.dense_bytes(precision.bytes(), self.samples + 1 + arch.depth());
-        arch::check_memory("--arch", &self.arch, bytes, max_memory)?;
+        at_least_one("--samples", self.samples, "sample")?;
+        let elem = precision.bytes();
+        let weights = arch.n_weights().saturating_mul(elem as u128);
+        let batch = self.samples.saturating_add(1 + arch.depth());
+        let all = arch.dense_bytes(elem, batch);
+        Budget::new()
+            .part("--arch", &self.arch, weights)
+            .part("--samples", self.samples.to_string(), all - weights)
+            .part(
+                "--trials",
+                self.trials.to_string(),
+                records(self.trials.saturating_mul(arch.depth())),
+            )
+            .check(max_memory)?;
         Ok((
             BottleneckParams {
                 arch,
@@ -667,29 +741,24 @@ impl BottleneckArgs {
 impl MinPertArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(MinPertParams, Exec)> {
-        let (_, _, exec, max_memory) = self.common.resolve()?;
-        if self.d == 0 {
-            return Err(invalid("--d", "0", "expected d >= 1"));
+        let (_, precision, exec, max_memory) = self.common.resolve(&plot_of(&self.plot))?;
+        if precision != Precision::F64 {
+            return Err(invalid(
+                "--precision",
+                "f32",
+                "minpert computes in f64 only (MATH 7); leave out '--precision'",
+            ));
         }
-        let mut ks = Vec::new();
-        for t in self.ks.split(',') {
-            match t.trim().parse::<usize>() {
-                Ok(k) if k >= 1 => ks.push(k),
-                _ => {
-                    return Err(invalid(
-                        "--ks",
-                        self.ks.clone(),
-                        format!("expected widths >= 1 separated by commas, got '{t}'"),
-                    ));
-                }
-            }
+        if let Some(init) = self.common.init {
+            return Err(invalid(
+                "--init",
+                format!("{init:?}").to_lowercase(),
+                "minpert has no initialisation to choose: the projection does not depend on the scale of W_1 (MATH 7); leave out '--init'",
+            ));
         }
-        if self.runs == 0 {
-            return Err(invalid("--runs", "0", "expected runs >= 1, got 0"));
-        }
-        if let Some(plot) = &self.plot {
-            check_writable_as("--plot", plot)?;
-        }
+        at_least_one("--d", self.d, "input dimension")?;
+        let ks = lists::counts("--ks", &self.ks)?;
+        at_least_one("--runs", self.runs, "run")?;
         let p = MinPertParams {
             d: self.d,
             ks,
@@ -697,8 +766,15 @@ impl MinPertArgs {
             seed: self.common.seed,
             method: self.method,
         };
-        let big = *p.ks.iter().max().unwrap();
-        arch::check_memory("--ks", &self.ks, p.bytes(big), max_memory)?;
+        let big = *p.ks.last().expect("at least one k");
+        Budget::new()
+            .part("--ks", &self.ks, p.bytes(big))
+            .part(
+                "--runs",
+                self.runs.to_string(),
+                records(self.runs.saturating_mul(p.ks.len())),
+            )
+            .check(max_memory)?;
         Ok((p, exec))
     }
 }
@@ -706,7 +782,7 @@ impl MinPertArgs {
 impl DepthArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(DepthParams, Exec)> {
-        let (_, precision, exec, max_memory) = self.common.resolve()?;
+        let (_, precision, exec, max_memory) = self.common.resolve(&plot_of(&self.plot))?;
         if let Some(InitArg::Nn) = self.common.init {
             return Err(invalid(
                 "--init",
@@ -714,31 +790,30 @@ impl DepthArgs {
                 "depth uses the he initialisation (MATH 6, Appendix B), which keeps ||h_i|| ~ ||x||",
             ));
         }
-        check_trials(self.trials)?;
-        if self.width == 0 {
-            return Err(invalid("--width", "0", "expected a width >= 1"));
-        }
+        at_least_one("--trials", self.trials, "trial")?;
+        at_least_one("--width", self.width, "unit")?;
         let d = self.d.unwrap_or(self.width);
-        if d == 0 {
-            return Err(invalid("--d", "0", "expected d >= 1"));
-        }
+        at_least_one("--d", d, "input dimension")?;
         let depths = match &self.depths {
-            Some(s) => parse_count_list("--depths", s)?,
+            Some(s) => lists::counts("--depths", s)?,
             None => default_depths(),
         };
+        let deepest = *depths.last().expect("at least one depth");
+        if deepest > arch::MAX_DEPTH {
+            return Err(invalid(
+                "--depths",
+                self.depths.clone().unwrap_or_default(),
+                format!("expected depths of at most {}", arch::MAX_DEPTH),
+            ));
+        }
         if !(self.theta.is_finite() && (0.0..=180.0).contains(&self.theta)) {
             return Err(invalid(
                 "--theta",
-                self.theta.to_string(),
+                num(self.theta),
                 "expected an angle in degrees between 0 and 180",
             ));
         }
-        if self.pairs == 0 {
-            return Err(invalid("--pairs", "0", "expected at least 1 pair"));
-        }
-        if let Some(plot) = &self.plot {
-            check_writable_as("--plot", plot)?;
-        }
+        at_least_one("--pairs", self.pairs, "pair")?;
         let p = DepthParams {
             width: self.width,
             d,
@@ -749,28 +824,24 @@ impl DepthArgs {
             seed: self.common.seed,
             precision,
         };
-        let deepest = *p.depths.iter().max().unwrap();
-        let shown = format!("width {} depth {deepest}", self.width);
-        let bytes = p.bytes_per_trial(deepest)? + RECORD_BYTES * (self.trials * deepest) as u128;
-        arch::check_memory("--depths", &shown, bytes, max_memory)?;
+        let weights = p
+            .arch(deepest)?
+            .n_weights()
+            .saturating_mul(precision.bytes() as u128);
+        let all = p.bytes_per_trial(deepest)?;
+        Budget::new()
+            .part(
+                "--depths",
+                format!("width {} depth {deepest}", self.width),
+                weights,
+            )
+            .part("--pairs", self.pairs.to_string(), all - weights)
+            .part(
+                "--trials",
+                self.trials.to_string(),
+                records(self.trials.saturating_mul(deepest)),
+            )
+            .check(max_memory)?;
         Ok((p, exec))
     }
-}
-
-/// Parses a comma-separated list of positive integers (sorted, duplicates removed).
-fn parse_count_list(flag: &'static str, s: &str) -> Result<Vec<usize>> {
-    let mut v = s
-        .split(',')
-        .map(|t| match t.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(invalid(
-                flag,
-                s,
-                format!("expected positive integers separated by commas, got '{t}'"),
-            )),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    v.sort_unstable();
-    v.dedup();
-    Ok(v)
 }

@@ -1,4 +1,5 @@
-//! Errors on user input. Every message names the flag, the bad value and the fix, on one line.
+//! Errors on user input. Every message names the flag, the bad value (cut to a readable
+//! length) and the fix, on one line.
 
 /// Library error: bad input detected before any work starts, or an output that cannot be written.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +17,7 @@ pub enum Error {
     },
     /// The run's estimated peak memory exceeds what is available.
     #[error(
-        "'{flag}' {value}: the estimated peak memory {} exceeds the {} available ({limit_source}); use smaller widths or fewer trials, or raise the limit with '--max-memory <BYTES>'",
+        "'{flag}' {value}: the estimated peak memory {} exceeds the {} available ({limit_source}); {fix}",
         human_bytes(*.estimate),
         human_bytes(*.available)
     )]
@@ -30,19 +31,60 @@ pub enum Error {
         /// Bytes available.
         available: u128,
         /// Where the limit came from (`MemAvailable` or `--max-memory`).
-        limit_source: String,
+        limit_source: &'static str,
+        /// What to do about it.
+        fix: Box<str>,
+    },
+    /// The run's estimated peak memory is more than this machine can reserve at all (a
+    /// `--max-memory` above its physical memory).
+    #[error(
+        "'{flag}' {value}: the estimated peak memory {} cannot be reserved on this machine ('--max-memory' is above what it has); use smaller sizes",
+        human_bytes(*.estimate)
+    )]
+    Unreservable {
+        /// The flag whose value sets most of the size.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// Estimated peak bytes.
+        estimate: u128,
     },
 }
 
 /// Result alias of the library.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Builds an [`Error::InvalidFlag`].
+/// Builds an [`Error::InvalidFlag`] (the value cut to a readable length by [`cut`]).
 pub fn invalid(flag: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Error {
     Error::InvalidFlag {
         flag,
-        value: value.into(),
+        value: cut(&value.into()),
         reason: reason.into(),
+    }
+}
+
+/// Longest value an error message echoes whole.
+const SHOWN_CHARS: usize = 64;
+
+/// `value` as an error message shows it: whole up to 64 characters, else its first 48, an
+/// ellipsis and its length, on one line.
+pub fn cut(value: &str) -> String {
+    let one_line = value.replace(['\n', '\r'], " ");
+    let n = one_line.chars().count();
+    if n <= SHOWN_CHARS {
+        return one_line;
+    }
+    let head: String = one_line.chars().take(48).collect();
+    format!("{head}... ({n} characters)")
+}
+
+/// A number as an error message shows it: plain when of moderate size, else in exponent form
+/// (`1e308`, not 309 digits).
+pub fn num(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e6).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
     }
 }
 
@@ -57,6 +99,8 @@ pub fn human_bytes(bytes: u128) -> String {
     }
     if u == 0 {
         format!("{bytes} B")
+    } else if v >= 1e4 {
+        format!("{:.2e} B", bytes as f64)
     } else {
         format!("{v:.2} {}", UNITS[u])
     }

@@ -7,15 +7,18 @@
 //!
 //! | module | holds | MATH.md |
 //! |---|---|---|
-//! | [`arch`] | architectures, `--arch` parsing, memory estimate | 1 |
+//! | [`arch`] | architectures, `--arch` parsing | 1 |
+//! | [`budget`] | memory estimates checked before any work, `--max-memory` | - |
+//! | [`lists`] | comma-separated lists of flags: sorted, repeats refused | - |
 //! | [`rng`] | seeded streams keyed by `(seed, trial, layer, block)` | 1 |
 //! | [`scalar`] | the `f64`/`f32` element type | 1 |
 //! | [`net`] | the `Layers` trait, the dense and lazy networks, exact forward/backward with rescaling | 1, 2, 8 |
 //! | [`attack`] | one-step, ray, DeepFool and PGD-L2 attacks | 3 |
 //! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks, kappa, Min-Pert | 3-7 |
 //! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs, `export` of one trial | 1, 3-7 |
+//! | [`files`] | output files and directories: checks before work, atomic writes, no debris | - |
 //! | [`mem`] | large zeroed buffers on transparent huge pages | - |
-//! | [`report`] | tables, JSON, CSV, SVG plots, `.npy`, atomic output, progress | - |
+//! | [`report`] | tables, JSON, CSV, SVG plots, `.npy`, progress | - |
 //! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
@@ -41,8 +44,11 @@
 
 pub mod arch;
 pub mod attack;
+pub mod budget;
 pub mod error;
 pub mod experiment;
+pub mod files;
+pub mod lists;
 pub mod measure;
 pub mod mem;
 pub mod net;

@@ -5,19 +5,51 @@ mod alloc;
 mod cli;
 mod run_reproduce;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 
 use cli::{Cli, Command};
+use radex::experiment::runner::available_threads;
 use radex::experiment::{attack, bottleneck, depth, export, linearity, minpert, scaling};
+use radex::files;
 use radex::report::progress::Progress;
 use radex::report::rows;
 use radex::report::{self, Format, table};
 
+/// What a command writes: its text (to `--out` or stdout) and, optionally, a plot.
+struct Output<'a> {
+    text: String,
+    out: Option<&'a Path>,
+    plot: Option<(&'a Path, anyhow::Result<String>)>,
+}
+
+/// Writes the text first, then the plot: a plot that cannot be drawn or written never loses
+/// the text, and its error is reported after it.
+fn write(o: Output<'_>) -> anyhow::Result<()> {
+    files::write(o.out, o.text.as_bytes()).with_context(|| match o.out {
+        Some(p) if p.as_os_str() != "-" => format!("could not write '{}'", p.display()),
+        _ => "could not write to stdout".into(),
+    })?;
+    if let Some((path, svg)) = o.plot {
+        let svg = svg.with_context(|| format!("could not draw the plot '{}'", path.display()))?;
+        files::write_file(path, svg.as_bytes())
+            .with_context(|| format!("could not write '{}'", path.display()))?;
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let (content, out) = match &cli.command {
+    let threads = cli.command.threads();
+    let cores = available_threads();
+    if threads > cores {
+        eprintln!(
+            "radex: note: '--threads {threads}' is more than the {cores} cores available; using {cores} (results do not depend on the count)"
+        );
+    }
+    let output = match &cli.command {
         Command::Reproduce(a) => {
             // Exit code 1 when some verdict disagrees.
             let ok = run_reproduce::run(a)?;
@@ -33,7 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let recs = attack::run_trials(&p, &exec, &progress);
             progress.finish();
             let rep = attack::summarise(&p, recs, a.per_trial);
-            let s = match a.common.format {
+            let text = match a.common.format {
                 Format::Table => table::attack_table(&rep),
                 Format::Json => report::to_json(&rep),
                 Format::Csv => match &rep.per_trial {
@@ -41,7 +73,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     None => report::to_csv(&table::attack_rows(&rep)),
                 },
             };
-            (s, a.common.out.clone())
+            Output {
+                text,
+                out: a.common.out.as_deref(),
+                plot: None,
+            }
         }
         Command::Scaling(s) => {
             let (p, exec) = s.params()?;
@@ -51,28 +87,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let text = match s.common.format {
                 Format::Table => table::scaling_table(&rep),
                 Format::Json => report::to_json(&rep),
-                Format::Csv => {
-                    report::to_csv(&rep.rows.iter().map(ScalingCsv::from).collect::<Vec<_>>())
-                }
+                Format::Csv => report::to_csv(&rows::scaling(&rep)),
             };
-            (text, s.common.out.clone())
+            Output {
+                text,
+                out: s.common.out.as_deref(),
+                plot: None,
+            }
         }
         Command::Linearity(a) => {
             let (p, exec) = a.params()?;
             let progress = Progress::new("linearity", (p.trials * p.archs.len()) as u64, true);
             let rep = linearity::run(&p, &exec, &progress);
             progress.finish();
-            if let Some(path) = &a.plot {
-                let svg = report::figures::linearity(&rep)?;
-                report::emit(&svg, Some(path))
-                    .with_context(|| format!("could not write '{}'", path.display()))?;
-            }
             let text = match a.common.format {
                 Format::Table => table::linearity_table(&rep),
                 Format::Json => report::to_json(&rep),
                 Format::Csv => report::to_csv(&rows::linearity(&rep)),
             };
-            (text, a.common.out.clone())
+            Output {
+                text,
+                out: a.common.out.as_deref(),
+                plot: a.plot.as_deref().map(|path| {
+                    (
+                        path,
+                        report::figures::linearity(&rep).map_err(anyhow::Error::from),
+                    )
+                }),
+            }
         }
         Command::Bottleneck(a) => {
             let (p, exec) = a.params()?;
@@ -84,86 +126,126 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Format::Json => report::to_json(&rep),
                 Format::Csv => report::to_csv(&rows::bottleneck(&rep)),
             };
-            (text, a.common.out.clone())
+            Output {
+                text,
+                out: a.common.out.as_deref(),
+                plot: None,
+            }
         }
         Command::Minpert(a) => {
             let (p, exec) = a.params()?;
             let progress = Progress::new("minpert", (p.runs * p.ks.len()) as u64, true);
             let rep = minpert::run(&p, &exec, &progress);
             progress.finish();
-            if let Some(path) = &a.plot {
-                let svg = report::figures::minpert(&rep)?;
-                report::emit(&svg, Some(path))
-                    .with_context(|| format!("could not write '{}'", path.display()))?;
-            }
             let text = match a.common.format {
                 Format::Table => table::minpert_table(&rep),
                 Format::Json => report::to_json(&rep),
                 Format::Csv => report::to_csv(&rows::minpert(&rep)),
             };
-            (text, a.common.out.clone())
+            Output {
+                text,
+                out: a.common.out.as_deref(),
+                plot: a.plot.as_deref().map(|path| {
+                    (
+                        path,
+                        report::figures::minpert(&rep).map_err(anyhow::Error::from),
+                    )
+                }),
+            }
         }
         Command::Depth(a) => {
             let (p, exec) = a.params()?;
             let progress = Progress::new("depth", (p.trials * p.depths.len()) as u64, true);
             let rep = depth::run(&p, &exec, &progress)?;
             progress.finish();
-            if let Some(path) = &a.plot {
-                let svg = report::figures::depth(&rep)?;
-                report::emit(&svg, Some(path))
-                    .with_context(|| format!("could not write '{}'", path.display()))?;
-            }
             let text = match a.common.format {
                 Format::Table => table::depth_table(&rep),
                 Format::Json => report::to_json(&rep),
                 Format::Csv => report::to_csv(&rows::depth(&rep)),
             };
-            (text, a.common.out.clone())
+            Output {
+                text,
+                out: a.common.out.as_deref(),
+                plot: a.plot.as_deref().map(|path| {
+                    (
+                        path,
+                        report::figures::depth(&rep).map_err(anyhow::Error::from),
+                    )
+                }),
+            }
         }
         Command::Export(e) => {
             let p = e.params()?;
-            let m = export::export(&p, &e.out)
+            let (dir, m) = export::export(&p, &e.out)
                 .with_context(|| format!("could not export to '{}'", e.out.display()))?;
-            (table::export_summary(&m, &e.out), None)
+            Output {
+                text: table::export_summary(&m, &dir),
+                out: None,
+                plot: None,
+            }
         }
     };
-    report::emit(&content, out.as_deref()).with_context(|| match &out {
-        Some(p) => format!("could not write '{}'", p.display()),
-        None => "could not write to stdout".into(),
-    })?;
+    write(output)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Flat CSV row of `scaling` (the CI is split into two columns).
-#[derive(serde::Serialize)]
-struct ScalingCsv<'a> {
-    d: usize,
-    arch: &'a str,
-    seed: u64,
-    live: usize,
-    dead: usize,
-    median_rho: f64,
-    median_rho_sqrt_d: f64,
-    success_rate: f64,
-    success_ci_low: f64,
-    success_ci_high: f64,
-}
+/// clap's error as one line naming the flag: `invalid value 'bogus' for '--precision':
+/// expected one of f64, f32`, with the value cut to a readable length.
+fn clap_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-impl<'a> From<&'a scaling::ScalingRow> for ScalingCsv<'a> {
-    fn from(r: &'a scaling::ScalingRow) -> Self {
-        ScalingCsv {
-            d: r.d,
-            arch: &r.arch,
-            seed: r.seed,
-            live: r.live,
-            dead: r.dead,
-            median_rho: r.median_rho,
-            median_rho_sqrt_d: r.median_rho_sqrt_d,
-            success_rate: r.success_rate,
-            success_ci_low: r.success_ci[0],
-            success_ci_high: r.success_ci[1],
+    let rendered = e.render().to_string();
+    let mut line = rendered
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_string();
+    if let Some(ContextValue::String(v)) = e.get(ContextKind::InvalidValue) {
+        if !v.is_empty() {
+            line = line.replace(v.as_str(), &radex::error::cut(v));
         }
     }
+    // `'--precision <PRECISION>'` names the flag as `'--precision'`.
+    while let (Some(a), Some(b)) = (line.find(" <"), line.find(">'")) {
+        if b < a {
+            break;
+        }
+        line.replace_range(a..b + 1, "");
+    }
+    if let Some(ContextValue::Strings(v)) = e.get(ContextKind::ValidValue) {
+        if !v.is_empty() {
+            line.push_str(&format!(": expected one of {}", v.join(", ")));
+        }
+    }
+    if let Some(ContextValue::String(s)) = e.get(ContextKind::SuggestedArg) {
+        line.push_str(&format!("; did you mean '{s}'?"));
+    }
+    if matches!(
+        e.kind(),
+        ErrorKind::UnknownArgument | ErrorKind::InvalidSubcommand | ErrorKind::ArgumentConflict
+    ) {
+        line.push_str("; see 'radex --help'");
+    }
+    line
+}
+
+/// Removes this process's temporary files on SIGINT, SIGTERM and SIGHUP, then dies of the
+/// signal as it would have.
+#[cfg(unix)]
+fn clean_up_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            files::remove_pending(|| {
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+                std::process::exit(128 + sig)
+            });
+        }
+    });
 }
 
 #[cfg(target_os = "linux")]
@@ -171,9 +253,24 @@ impl<'a> From<&'a scaling::ScalingRow> for ScalingCsv<'a> {
 static GLOBAL: alloc::HugePages = alloc::HugePages;
 
 fn main() -> ExitCode {
+    // First, before anything opens a file that could take descriptor 1.
+    files::hold_stdout();
     #[cfg(target_os = "linux")]
-    alloc::set_cache_limit(radex::arch::memory_limit(None).map(|(b, _)| b));
-    let cli = Cli::parse();
+    alloc::set_cache_limit(radex::budget::memory_limit(None).map(|(b, _)| b));
+    #[cfg(unix)]
+    clean_up_on_signals();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("radex: error: {}", clap_line(&e));
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

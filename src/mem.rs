@@ -39,3 +39,16 @@ pub fn advise_huge<T>(buf: &[T]) {
         }
     }
 }
+
+/// Whether `bytes` can be reserved at all: the address space is asked for that much (and given
+/// back untouched, so nothing becomes resident). Refused when it exceeds what the machine can
+/// ever provide (Linux's overcommit heuristic refuses a single mapping beyond RAM and swap).
+pub fn reservable(bytes: u128) -> bool {
+    let Ok(n) = usize::try_from(bytes) else {
+        return false;
+    };
+    if n > isize::MAX as usize {
+        return false;
+    }
+    Vec::<u8>::new().try_reserve_exact(n).is_ok()
+}

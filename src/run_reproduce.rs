@@ -142,6 +142,7 @@ pub fn run(a: &ReproduceArgs) -> Result<bool> {
         Mode::Default
     };
     let plan = Plan::of(mode);
+    radex::files::check_stdout("--out")?;
     write::check_out(&a.out)?;
     // Every experiment is validated (flags, memory) before the first one starts.
     let jobs = plan.jobs();
@@ -154,7 +155,7 @@ pub fn run(a: &ReproduceArgs) -> Result<bool> {
             .iter()
             .map(|j| format!("{}\n", j.command(a.seed)))
             .collect();
-        radex::report::emit(&text, None).context("could not write to stdout")?;
+        radex::files::write_stdout(text.as_bytes()).context("could not write to stdout")?;
         return Ok(true);
     }
     let start = Instant::now();
@@ -211,8 +212,15 @@ pub fn run(a: &ReproduceArgs) -> Result<bool> {
         sections: &sections,
         experiments: &experiments,
     };
-    write::write(&a.out, &results, &summary)
+    let dir = write::write(&a.out, &results, &summary)
         .with_context(|| format!("could not write the report to '{}'", a.out.display()))?;
+    if dir != a.out {
+        eprintln!(
+            "radex reproduce: '{}' gained files radex did not write during the run; the report is in '{}' instead",
+            a.out.display(),
+            dir.display()
+        );
+    }
     let agreeing = sections.iter().filter(|s| s.agrees).count();
     let text = format!(
         "radex reproduce (MATH 3-7; mode {mode:?}, seed {}, {:.0} s)\n\n{summary}\n{agreeing} of {} \
@@ -221,8 +229,8 @@ pub fn run(a: &ReproduceArgs) -> Result<bool> {
         seconds["total"].as_f64().unwrap_or(f64::NAN),
         sections.len(),
         if all_agree { "yes" } else { "no" },
-        a.out.display()
+        dir.display()
     );
-    radex::report::emit(&text, None).context("could not write to stdout")?;
+    radex::files::write_stdout(text.as_bytes()).context("could not write to stdout")?;
     Ok(all_agree)
 }

@@ -46,12 +46,12 @@ fn bad_input_is_rejected_before_work() {
     );
     rejects(&["attack", "--arch", "d,d"], "--arch", "input dimension");
     rejects(&["attack", "--arch", "100,d^x"], "--arch", "exponent");
-    rejects(&["attack", "--trials", "0"], "--trials", "trials >= 1");
+    rejects(&["attack", "--trials", "0"], "--trials", "at least 1 trial");
     rejects(&["attack", "--arch", "32,32x0"], "--arch", "repeat count");
     rejects(
         &["attack", "--trials", "100000000000000"],
-        "--arch",
-        "fewer trials",
+        "--trials",
+        "use a smaller '--trials'",
     );
     rejects(&["attack", "--max-memory", "8X"], "--max-memory", "unit");
     // 10^6 x 10^6 f64 weights: 8 TB, beyond any MemAvailable.
@@ -88,7 +88,7 @@ fn bad_input_is_rejected_before_work() {
 #[test]
 fn memory_error_names_estimate_and_available() {
     // (2,001,000 weights + 16 line-search columns x (3,000 units + 3 x 1,000 work)) x 8 bytes
-    // + 4 f64 vectors of d + 100 records x 256 B = 16,833,600 B = 16.05 MiB.
+    // + 4 f64 vectors of d + 100 records x 1 KiB = 16,910,400 B = 16.13 MiB.
     radex()
         .args([
             "attack",
@@ -102,7 +102,7 @@ fn memory_error_names_estimate_and_available() {
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("estimated peak memory 16.05 MiB")
+            predicate::str::contains("estimated peak memory 16.13 MiB")
                 .and(predicate::str::contains("10.00 MiB available")),
         );
 }
@@ -512,9 +512,9 @@ fn minpert_json_and_figure() {
     }
     assert!((rows[3]["mean"].as_f64().unwrap() - 1.0).abs() < 1e-12);
     let svg = std::fs::read_to_string(&plot).unwrap();
-    assert!(svg.contains("<svg") && svg.contains("sqrt(k/d)"));
-    rejects(&["minpert", "--ks", "10,0"], "--ks", "widths >= 1");
-    rejects(&["minpert", "--runs", "0"], "--runs", "runs >= 1");
+    assert!(svg.contains("<svg") && svg.contains("sqrt(min(k,d)/d)"));
+    rejects(&["minpert", "--ks", "10,0"], "--ks", "positive integers");
+    rejects(&["minpert", "--runs", "0"], "--runs", "at least 1 run");
 }
 
 #[test]

@@ -144,7 +144,7 @@ fn depth_flags_are_validated() {
         "positive integers",
     );
     rejects(&["depth", "--pairs", "0"], "--pairs", "at least 1");
-    rejects(&["depth", "--width", "0"], "--width", "width >= 1");
+    rejects(&["depth", "--width", "0"], "--width", "at least 1");
     rejects(
         &["depth", "--width", "100000", "--depths", "1000"],
         "--depths",

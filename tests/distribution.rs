@@ -89,7 +89,6 @@ fn slope_of_median_rho_is_minus_one_half() {
         bootstrap: 400,
         precision: Precision::F64,
         sampler: SamplerChoice::Dense,
-        memory_limit: None,
     };
     let r = scaling::run(&p, &Exec::new(0, None), &Progress::hidden()).unwrap();
     // The bootstrap spread of the slope is its standard error (the 95% interval spans about

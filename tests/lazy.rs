@@ -277,23 +277,15 @@ fn lazy_products_are_bitwise_independent_of_parallelism() {
 }
 
 #[test]
-fn auto_picks_lazy_for_few_queries_or_no_room() {
+fn auto_picks_lazy_for_few_queries() {
     let big = Arch::new(5000, vec![5000, 5000], Init::Nn).unwrap();
     let small = Arch::new(20, vec![20, 20], Init::Nn).unwrap();
     let auto = SamplerChoice::Auto;
     // One-step attack on fresh weights (k = 3): revealing is far cheaper at d = 5000.
-    assert_eq!(auto.resolve(&big, 3, 0, None), Sampler::Lazy);
+    assert_eq!(auto.resolve(&big, 3), Sampler::Lazy);
     // PGD asks hundreds of queries of a 20-wide network: sampling it is cheaper.
-    assert_eq!(auto.resolve(&small, 200, 0, None), Sampler::Dense);
-    // No room for the dense weights: lazy whatever the cost.
-    assert_eq!(
-        auto.resolve(&small, 200, 1 << 40, Some(1 << 30)),
-        Sampler::Lazy
-    );
-    assert_eq!(
-        SamplerChoice::Dense.resolve(&big, 3, 0, None),
-        Sampler::Dense
-    );
+    assert_eq!(auto.resolve(&small, 200), Sampler::Dense);
+    assert_eq!(SamplerChoice::Dense.resolve(&big, 3), Sampler::Dense);
 }
 
 /// The one-step attack's `c_min` scan reveals more directions per layer in deep networks, so
@@ -310,7 +302,7 @@ fn auto_counts_the_longer_scan_of_deep_networks() {
             AttackKind::Onestep,
             Precision::F64,
         );
-        SamplerChoice::Auto.resolve(&p.arch, p.queries_per_network(), 0, None)
+        SamplerChoice::Auto.resolve(&p.arch, p.queries_per_network())
     };
     assert_eq!(choose(64, vec![64; 300]), Sampler::Dense);
     assert_eq!(choose(128, vec![128; 100]), Sampler::Dense);

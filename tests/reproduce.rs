@@ -143,7 +143,7 @@ fn reproduce_quick_writes_a_complete_report() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a radex report"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no radex report manifest"));
     assert_eq!(
         std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
         "keep"

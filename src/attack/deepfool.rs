@@ -46,14 +46,13 @@ pub fn l2_deepfool<T: Real, N: Layers<T> + ?Sized>(
     if lin.dead {
         return fail(0);
     }
-    let s0 = lin.f.sign();
     let mut xk = x.to_vec();
     let (mut u, mut t) = (lin.direction.clone(), lin.t_lin);
     for k in 1..=max_iter {
         let step = (1.0 + overshoot) * t;
         xk.iter_mut().zip(&u).for_each(|(a, b)| *a += step * b);
         let next = linearise::<T, N>(net, &xk, par);
-        if next.f.sign() == -s0 {
+        if next.f.flipped_from(lin.f) {
             let diff: Vec<f64> = xk.iter().zip(x).map(|(a, b)| a - b).collect();
             return DeepFool {
                 rho: Some(norm64(&diff) / norm64(x)),

@@ -25,7 +25,8 @@ pub struct OneStep {
     pub rho: f64,
     /// `f(x')`, evaluated.
     pub f_adv: Scaled,
-    /// `sign f(x') != sign f(x)` (and `f(x') != 0`), checked on the evaluated value.
+    /// `sign f(x') != sign f(x)`, checked on the evaluated value; a landing on `f(x') = 0`
+    /// counts (MATH 3).
     pub success: bool,
     /// Smallest `c >= 2` with `sign f != sign f(x)` and `|f| >= |f(x)|` at step `c |f|/||grad||`
     /// (bracketing and bisection to relative tolerance 1e-6); `None` if not found up to 2048.
@@ -131,7 +132,7 @@ pub fn one_step_from<T: Real, N: Layers<T> + ?Sized>(
     let x_adv: Vec<f64> = x.iter().zip(&u).map(|(a, b)| a + step * b).collect();
     let diff: Vec<f64> = x_adv.iter().zip(x).map(|(a, b)| a - b).collect();
     let rho = norm64(&diff) / norm64(x);
-    let flips = |g: Scaled| g.sign() == -f.sign();
+    let flips = |g: Scaled| g.flipped_from(f);
     // phi = -f(x')/f(x) - 1 >= 0: the sign flipped and |f(x')| >= |f(x)|.
     let target = Target {
         phi: |g: Scaled| -g.ratio(f) - 1.0,

@@ -110,7 +110,7 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
         );
         for (c, &e) in active.iter().enumerate() {
             let f = trace.f(c);
-            if f.sign() == -s0 {
+            if f.flipped_from(f0) {
                 let diff: Vec<f64> = pts[e].iter().zip(x).map(|(a, b)| a - b).collect();
                 runs[e].rho = Some(norm64(&diff) / nx);
                 runs[e].f_adv = Some(f);

@@ -43,7 +43,7 @@ pub fn ray_flip<T: Real, N: Layers<T> + ?Sized>(
     // phi = -sign(f(x)) f / |f(x)|: -1 at x, positive once the sign has flipped.
     let target = Target {
         phi: |g: Scaled| -g.ratio(f),
-        holds: |g: Scaled| g.sign() == -f.sign(),
+        holds: |g: Scaled| g.flipped_from(f),
     };
     let found = scan(net, x, &lin.direction, &grid, (0.0, -1.0), &target, par)
         .1

@@ -11,7 +11,7 @@ use crate::attack::onestep::{linearise, one_step_from};
 use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
 use crate::measure::stats::{Band, Summary, normal_cdf, normal_quantile, wilson};
 use crate::net::lazy::LAZY_LINE_BATCH;
-use crate::net::{Layers, Net, Sampler};
+use crate::net::{Layers, Net, Sampler, Scaled};
 use crate::report::progress::Progress;
 use crate::rng;
 use crate::scalar::{Precision, Real};
@@ -148,7 +148,7 @@ impl AttackParams {
     /// directions per layer averaged 3-5 at depth 2, 9-35 at depth 10 and 41-42 at depth 100
     /// (widths 128-1000, 20 trials each), so it counts `4 l` points, between 12 and 40.
     pub fn queries_per_network(&self) -> usize {
-        let scan = (4 * self.arch.depth()).clamp(12, 40);
+        let scan = self.arch.depth().saturating_mul(4).clamp(12, 40);
         let mut k = 2 + if self.with_c { scan } else { 1 };
         if self.attack.runs(AttackKind::Ray) {
             k += 12;
@@ -157,7 +157,7 @@ impl AttackParams {
             k += 8;
         }
         if self.attack.runs(AttackKind::Pgd) {
-            k += 2 * self.pgd.steps * self.pgd.eps.len();
+            k = k.saturating_add(self.pgd.steps.saturating_mul(2 * self.pgd.eps.len()));
         }
         k
     }
@@ -188,8 +188,15 @@ pub struct TrialRecord {
     pub f_adv: f64,
     /// `f(x') / f(x)` (prediction: tends to -1).
     pub f_ratio: f64,
-    /// One-step success: `sign f(x') != sign f(x)`.
+    /// One-step success: `sign f(x') != sign f(x)`, a landing on `f(x') = 0` included.
     pub success: bool,
+    /// The one step landed on `f(x') = 0` exactly (MATH 3: a flip, counted apart).
+    pub landed_on_zero: bool,
+    /// `| |f(x')| - |f(x)| | <= 1e-12 |f(x)|`: rounding decides the clause, so it counts as
+    /// neither outcome (MATH 3).
+    pub clause_tie: bool,
+    /// The clause alone, `|f(x')| >= |f(x)|`, not a tie.
+    pub clause_holds: bool,
     /// Smallest step factor `c >= 2` with the sign flipped and `|f(x')| >= |f(x)|`.
     pub c_min: Option<f64>,
     /// Ray attack: `t ||grad f(x)|| / |f(x)|` (prediction 1).
@@ -252,9 +259,12 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
     let s = one_step_from(net, &x, lin, p.with_c, par);
     let norm_x = crate::attack::norm64(&x);
     let sqrt_d = (p.arch.d as f64).sqrt();
-    let pgd_best = pgd
-        .as_ref()
-        .and_then(|runs| runs.iter().find(|r| r.rho.is_some()));
+    // The smallest budget that flipped, whatever order the budgets were given in.
+    let pgd_best = pgd.as_ref().and_then(|runs| {
+        runs.iter()
+            .filter(|r| r.rho.is_some())
+            .min_by(|a, b| a.eps.total_cmp(&b.eps))
+    });
     let ray_rho = ray.and_then(|r| r.t.map(|t| t / norm_x));
     // Every candidate below is a verified flip.
     let best = [
@@ -279,6 +289,9 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
         f_adv: s.f_adv.value(),
         f_ratio: if s.dead { f64::NAN } else { s.f_adv.ratio(s.f) },
         success: s.success,
+        landed_on_zero: !s.dead && s.f_adv.is_zero(),
+        clause_tie: !s.dead && clause_tie(s.f_adv, s.f),
+        clause_holds: !s.dead && !clause_tie(s.f_adv, s.f) && s.f_adv.ratio(s.f).abs() >= 1.0,
         c_min: s.c_min,
         ray_t_ratio: ray.and_then(|r| r.t_ratio),
         ray_rho,
@@ -296,6 +309,14 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
         best_rho: best.map(|b| b.1),
         best_attack: best.map(|b| b.0.to_string()),
     }
+}
+
+/// Relative tolerance within which `|f(x')|` and `|f(x)|` tie (MATH 3).
+pub const CLAUSE_TIE: f64 = 1e-12;
+
+/// Whether `|f(x')|` and `|f(x)|` tie: `| |f(x')| - |f(x)| | <= 1e-12 |f(x)|` (MATH 3).
+fn clause_tie(f_adv: Scaled, f: Scaled) -> bool {
+    (f_adv.ratio(f).abs() - 1.0).abs() <= CLAUSE_TIE
 }
 
 /// Lazy trials above this estimate run one at a time ([`Exec::one_at_a_time`]).
@@ -378,8 +399,13 @@ pub struct RayBlock {
 pub struct Clause {
     /// Quantiles of `|f(x')| / |f(x)|` at the one-step point (prediction: tends to 1 from below).
     pub abs_f_ratio: Band,
-    /// Fraction of live trials where the clause holds at the one-step point (`c = 2`).
-    pub holds_at_one_step: f64,
+    /// Fraction of live trials where the clause alone, `|f(x')| >= |f(x)|`, holds at the
+    /// one-step point (`c = 2`), ties excluded.
+    pub clause_alone_at_one_step: f64,
+    /// Fraction where both clauses hold there: the sign flipped and `|f(x')| >= |f(x)|`.
+    pub both_clauses_at_one_step: f64,
+    /// Fraction where `|f(x')|` and `|f(x)|` tie (within `1e-12 |f(x)|`), neither outcome.
+    pub ties_at_one_step: f64,
     /// Quantiles of the smallest step factor `c >= 2` at which it holds (prediction: tends to 2).
     pub c_min: Band,
     /// Live trials where no such `c <= 2048` was found.
@@ -488,6 +514,8 @@ pub struct AttackReport {
     pub attack: AttackKind,
     /// Dead networks (excluded from the statistics).
     pub dead: usize,
+    /// Live trials whose one step landed on `f(x') = 0` exactly (flips, MATH 3).
+    pub landed_on_zero: usize,
     /// Live trials.
     pub live: usize,
     /// Verified sign flips of the reported attack.
@@ -586,10 +614,10 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
 
     let abs_ratio: Vec<f64> = live.iter().map(|r| r.f_ratio.abs()).collect();
     let c: Vec<f64> = live.iter().filter_map(|r| r.c_min).collect();
-    let holds = live
-        .iter()
-        .filter(|r| r.success && r.f_ratio.abs() >= 1.0)
-        .count();
+    let count = |pred: fn(&TrialRecord) -> bool| live.iter().filter(|r| pred(r)).count();
+    let clause_alone = count(|r| r.clause_holds);
+    let both = count(|r| r.success && r.clause_holds);
+    let ties = count(|r| r.clause_tie);
 
     let depth = p.arch.depth();
     let log2_scale = match p.arch.init {
@@ -685,6 +713,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         trials: p.trials,
         attack: p.attack,
         dead: recs.len() - n_live,
+        landed_on_zero: count(|r| r.landed_on_zero),
         live: n_live,
         successes,
         success_rate: rate(successes),
@@ -694,7 +723,9 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         attacks,
         clause: Clause {
             abs_f_ratio: Band::of(&abs_ratio),
-            holds_at_one_step: rate(holds),
+            clause_alone_at_one_step: rate(clause_alone),
+            both_clauses_at_one_step: rate(both),
+            ties_at_one_step: rate(ties),
             c_min: Band::of(&c),
             c_not_found: if p.with_c { n_live - c.len() } else { 0 },
         },

@@ -17,16 +17,16 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use faer::Par;
 use serde::Serialize;
 
 use crate::arch::{Arch, Init};
 use crate::attack::onestep::linearise;
-use crate::error::{Result, invalid};
+use crate::error::Result;
+use crate::files::{self, Existing};
 use crate::net::DenseNet;
-use crate::report::parent_of;
 use crate::report::{self, npy};
 use crate::rng;
 use crate::scalar::{Precision, Real};
@@ -114,69 +114,22 @@ pub struct Manifest {
 /// Checks that `dir` can become the export directory: it names a new or empty directory
 /// whose parent exists and is writable. Errors name the flag `--out`.
 pub fn check_dir(dir: &Path) -> Result<()> {
-    let shown = dir.display().to_string();
-    if dir.file_name().is_none() {
-        return Err(invalid(
-            "--out",
-            shown,
-            "expected a path naming a new directory, e.g. 'export/net1'",
-        ));
-    }
-    if dir.exists() {
-        if !dir.is_dir() {
-            return Err(invalid(
-                "--out",
-                shown,
-                "expected a directory path, got an existing file",
-            ));
-        }
-        match std::fs::read_dir(dir).map(|mut it| it.next().is_some()) {
-            Ok(false) => {}
-            Ok(true) => {
-                return Err(invalid(
-                    "--out",
-                    shown,
-                    "expected a new or empty directory, got one that is not empty; choose another path",
-                ));
-            }
-            Err(e) => {
-                return Err(invalid(
-                    "--out",
-                    shown,
-                    format!("cannot read the existing directory: {e}"),
-                ));
-            }
-        }
-    }
-    crate::report::check_parent("--out", dir)
+    files::check_dir("--out", dir, Existing::Empty)
 }
 
 /// Samples the network and input of `(p.seed, p.trial)`, writes them and the manifest into a
-/// temporary directory beside `dir`, and renames it to `dir`.
+/// temporary directory beside `dir`, and renames it to `dir`; returns where the files went
+/// (`dir`, or `dir-N` if `dir` gained files during the run) and the manifest.
 ///
 /// # Errors
 /// `InvalidInput` (before any work) if [`check_dir`] rejects `dir`; any I/O error while
 /// writing, in which case the temporary directory is removed and `dir` is left as it was.
-pub fn export(p: &ExportParams, dir: &Path) -> io::Result<Manifest> {
+pub fn export(p: &ExportParams, dir: &Path) -> io::Result<(PathBuf, Manifest)> {
     check_dir(dir).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".radex-export-")
-        .tempdir_in(parent_of(dir))?;
-    let manifest = match p.precision {
-        Precision::F64 => write_files::<f64>(p, tmp.path())?,
-        Precision::F32 => write_files::<f32>(p, tmp.path())?,
-    };
-    // rename(2) replaces an empty directory in one step; elsewhere the empty target is removed
-    // first (`remove_dir` refuses a non-empty one, so nothing is lost).
-    #[cfg(not(unix))]
-    if dir.is_dir() {
-        std::fs::remove_dir(dir)?;
-    }
-    // On failure `tmp` is dropped and the temporary directory removed.
-    std::fs::rename(tmp.path(), dir)?;
-    // The temporary path no longer exists; keep `tmp` from trying to remove it.
-    let _ = tmp.keep();
-    Ok(manifest)
+    files::write_dir(dir, Existing::Empty, |tmp| match p.precision {
+        Precision::F64 => write_files::<f64>(p, tmp),
+        Precision::F32 => write_files::<f32>(p, tmp),
+    })
 }
 
 /// Creates `path` (which must not exist), lets `fill` write it and syncs it to disk.
@@ -254,7 +207,7 @@ mod tests {
     fn writes_every_file_and_matches_the_attack_trial() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("net");
-        let m = export(&params(), &dir).unwrap();
+        let (_, m) = export(&params(), &dir).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -37,8 +37,6 @@ pub struct LinearityParams {
     pub precision: Precision,
     /// Sampler, resolved per architecture.
     pub sampler: SamplerChoice,
-    /// Memory limit that `auto` compares the dense estimate against (None: unknown).
-    pub memory_limit: Option<u128>,
 }
 
 impl LinearityParams {
@@ -46,13 +44,18 @@ impl LinearityParams {
     /// backward and one left product per layer (GD-DECOMP) for every point of every radius,
     /// and a forward and a backward per point of the 32-step radius bisection.
     pub fn queries_per_network(&self, arch: &Arch) -> usize {
-        2 + self.radii.len() * (self.directions + 1) * (2 + arch.depth()) + 64 * self.directions
+        let per_radius = (self.directions.saturating_add(1)).saturating_mul(2 + arch.depth());
+        self.radii
+            .len()
+            .saturating_mul(per_radius)
+            .saturating_add(self.directions.saturating_mul(64))
+            .saturating_add(2)
     }
 
     /// Peak bytes of one trial on `arch` with networks from `sampler`.
     pub fn bytes_with(&self, arch: &Arch, sampler: Sampler) -> u128 {
         let elem = self.precision.bytes();
-        let batch = self.directions + 1;
+        let batch = self.directions.saturating_add(1);
         match sampler {
             Sampler::Dense => arch.dense_bytes(elem, batch),
             Sampler::Lazy => arch.lazy_bytes(elem, self.queries_per_network(arch), batch),
@@ -61,12 +64,7 @@ impl LinearityParams {
 
     /// The sampler that runs on `arch`.
     pub fn sampler_for(&self, arch: &Arch) -> Sampler {
-        self.sampler.resolve(
-            arch,
-            self.queries_per_network(arch),
-            self.bytes_with(arch, Sampler::Dense),
-            self.memory_limit,
-        )
+        self.sampler.resolve(arch, self.queries_per_network(arch))
     }
 }
 

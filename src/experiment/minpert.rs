@@ -46,7 +46,7 @@ pub struct MinPertRow {
     pub sd: f64,
     /// Runs.
     pub runs: usize,
-    /// `sqrt(k / d)`.
+    /// `sqrt(min(k, d) / d)` (at most 1).
     pub sqrt_k_over_d: f64,
     /// Exact expectation `E sqrt(Beta(k/2, (d-k)/2))` (1 for `k >= d`).
     pub beta_expectation: f64,
@@ -88,11 +88,11 @@ pub fn run(p: &MinPertParams, exec: &Exec, progress: &Progress) -> MinPertReport
                     p.bytes(k),
                     progress,
                     || (),
-                    |_, r, par| {
+                    |_, r, _| {
                         // N(0, 1/d) entries: the scale does not change the projection.
                         let net = DenseNet::<f64>::sample(&arch, seed, r);
                         let x = rng::input(seed, r, p.d);
-                        min_pert(net.weight(1), &x, p.method, par).unwrap_or(f64::NAN)
+                        min_pert(net.weight(1), &x, p.method).unwrap_or(f64::NAN)
                     },
                 );
                 let n = values.len() as f64;
@@ -107,7 +107,7 @@ pub fn run(p: &MinPertParams, exec: &Exec, progress: &Progress) -> MinPertReport
                     mean,
                     sd,
                     runs: values.len(),
-                    sqrt_k_over_d: (k as f64 / p.d as f64).sqrt(),
+                    sqrt_k_over_d: (k.min(p.d) as f64 / p.d as f64).sqrt(),
                     beta_expectation: beta_expectation(k, p.d),
                     beta_standard_error: (beta_variance(k, p.d) / n).sqrt(),
                     values,

@@ -12,6 +12,11 @@ use rayon::prelude::*;
 
 use crate::report::progress::Progress;
 
+/// Threads this machine runs at once (at least 1).
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Thread count and memory budget of a run.
 #[derive(Clone, Copy, Debug)]
 pub struct Exec {
@@ -22,12 +27,14 @@ pub struct Exec {
 }
 
 impl Exec {
-    /// `threads = 0` means all cores.
+    /// `threads = 0` means all cores; more than the cores is capped at the cores (more
+    /// workers than cores only add switching, and the numbers do not depend on the count).
     pub fn new(threads: usize, memory_limit: Option<u128>) -> Exec {
+        let cores = available_threads();
         let threads = if threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            cores
         } else {
-            threads
+            threads.min(cores)
         };
         Exec {
             threads,

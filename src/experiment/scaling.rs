@@ -34,8 +34,6 @@ pub struct ScalingParams {
     pub precision: Precision,
     /// Sampler, resolved per `d` (`auto` may pick dense at small `d` and lazy at large `d`).
     pub sampler: SamplerChoice,
-    /// Memory limit that `auto` compares the dense estimate against (None: unknown).
-    pub memory_limit: Option<u128>,
 }
 
 impl ScalingParams {
@@ -59,12 +57,7 @@ impl ScalingParams {
             self.precision,
         );
         p.with_c = false;
-        p.sampler = self.sampler.resolve(
-            &p.arch,
-            p.queries_per_network(),
-            p.bytes_with(Sampler::Dense),
-            self.memory_limit,
-        );
+        p.sampler = self.sampler.resolve(&p.arch, p.queries_per_network());
         Ok(p)
     }
 }

@@ -8,9 +8,15 @@
 //! the norm of the projection of `x` onto the row space of `W_1` (`k x d`). Two exact methods:
 //! `qr`, the literal thin QR of `W_1^T` with `Q^T x` applied as Householder reflectors, and
 //! `gram`, a Cholesky factor `L` of `W_1 W_1^T`, of which only the lower triangle is formed
-//! (`||P x|| = ||L^{-1} W_1 x||`, about half the flops). For `k >= d` the row space is all of `R^d` when `W_1` has full rank; `gram` then
-//! factors `W_1^T W_1` (failing loudly if it is singular) and returns `||G^{-1} W_1^T W_1 x||`,
-//! which equals `||x||` up to rounding: computed, not assumed.
+//! (`||P x|| = ||L^{-1} W_1 x||`, about half the flops). For `k >= d` the row space is all of
+//! `R^d` exactly when `W_1` has full column rank; `gram` then factors `W_1^T W_1` to check that
+//! rank (failing loudly if it is singular) and returns `||x|| / ||x||`: `P = I` there, and
+//! solving with the Gram matrix would only add its condition number (`~d^2` for square `W_1`)
+//! times the rounding error. `qr` computes `||Q^T x||` with an orthogonal `Q`, 1 to rounding.
+//!
+//! Every factorisation runs with the fixed parallel split [`FIXED_PAR`] whatever the thread
+//! count, so the bits of a result never depend on it (faer's parallel algorithms split their
+//! work, and so their sums, by the number of threads they are told).
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::matmul::matmul;
@@ -27,9 +33,20 @@ pub enum Method {
     Gram,
 }
 
-/// `||W^+ W x|| / ||x||` for `w` of shape `k x d`. `None` if the Gram matrix is not positive
-/// definite (rank-deficient `W`, probability 0 for Gaussian weights).
-pub fn min_pert(w: MatRef<'_, f64>, x: &[f64], method: Method, par: Par) -> Option<f64> {
+/// The number of parts faer splits a factorisation into, whatever the number of threads that
+/// run them (a pool of one thread runs the parts one after another, with the same sums).
+pub const FIXED_THREADS: usize = 8;
+
+/// The parallel split of every factorisation: [`FIXED_THREADS`] parts.
+pub fn fixed_par() -> Par {
+    Par::rayon(FIXED_THREADS)
+}
+
+/// `||W^+ W x|| / ||x||` for `w` of shape `k x d`, bitwise the same on any thread count. `None`
+/// if the Gram matrix is not positive definite (rank-deficient `W`, probability 0 for Gaussian
+/// weights).
+pub fn min_pert(w: MatRef<'_, f64>, x: &[f64], method: Method) -> Option<f64> {
+    let par = fixed_par();
     let (k, d) = (w.nrows(), w.ncols());
     assert_eq!(x.len(), d, "x has {} entries, expected d = {d}", x.len());
     let nx = x.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -101,29 +118,15 @@ pub fn min_pert(w: MatRef<'_, f64>, x: &[f64], method: Method, par: Par) -> Opti
                 Default::default(),
             )
             .ok()?;
-            // k < d: y = W x, ||L^{-1} y||. k >= d: y = W^T W x, z = G^{-1} y, ||z||.
-            let mut y = Mat::<f64>::zeros(k, 1);
-            matmul(y.as_mut(), Accum::Replace, w, xm, 1.0, par);
             if k < d {
+                // y = W x, ||L^{-1} y||.
+                let mut y = Mat::<f64>::zeros(k, 1);
+                matmul(y.as_mut(), Accum::Replace, w, xm, 1.0, par);
                 solve_lower(g.as_ref(), y.as_mut(), par);
                 (0..k).map(|i| y[(i, 0)] * y[(i, 0)]).sum::<f64>().sqrt()
             } else {
-                let mut z = Mat::<f64>::zeros(d, 1);
-                matmul(
-                    z.as_mut(),
-                    Accum::Replace,
-                    w.transpose(),
-                    y.as_ref(),
-                    1.0,
-                    par,
-                );
-                solve_lower(g.as_ref(), z.as_mut(), par);
-                faer::linalg::triangular_solve::solve_upper_triangular_in_place(
-                    g.as_ref().transpose(),
-                    z.as_mut(),
-                    par,
-                );
-                (0..d).map(|i| z[(i, 0)] * z[(i, 0)]).sum::<f64>().sqrt()
+                // Full column rank (the factorisation succeeded): the row space is R^d.
+                nx
             }
         }
     };

@@ -67,40 +67,33 @@ pub enum SamplerChoice {
     Dense,
     /// Reveal the weights by Gaussian conditioning (MATH 8).
     Lazy,
-    /// Lazy when the dense weights would not fit in memory or when each network answers so few
-    /// queries that revealing is cheaper than sampling; dense otherwise.
+    /// Lazy when each network answers so few queries that revealing is cheaper than sampling;
+    /// dense otherwise. The choice depends on the architecture and the attack alone, never on
+    /// the machine, so a seed gives the same numbers everywhere.
     Auto,
 }
 
 impl SamplerChoice {
-    /// The sampler to run. `auto` takes the lazy one when the dense run's estimated peak
-    /// `dense_bytes` exceeds `limit`, or when its cost model says revealing is cheaper: a dense
+    /// The sampler to run. `auto` takes the lazy one when its cost model says revealing is
+    /// cheaper (it never looks at the machine's memory: a run that does not fit is refused with
+    /// the alternative, so the same arguments give the same numbers everywhere): a dense
     /// network costs `sum_i d_i d_{i-1}` Gaussian draws, a lazy one about
     /// `sum_i (d_i + d_{i-1}) k^2` streamed multiply-adds for `k` queries per layer (the `j`-th
     /// reveal is orthogonalised against the `j - 1` before it, and every answer reads all of
     /// them), and a multiply-add from cache costs about [`LAZY_COST_RATIO`]`^-1` of a draw.
-    pub fn resolve(
-        self,
-        arch: &Arch,
-        queries: usize,
-        dense_bytes: u128,
-        limit: Option<u128>,
-    ) -> Sampler {
+    pub fn resolve(self, arch: &Arch, queries: usize) -> Sampler {
         match self {
             SamplerChoice::Dense => Sampler::Dense,
             SamplerChoice::Lazy => Sampler::Lazy,
             SamplerChoice::Auto => {
-                if limit.is_some_and(|l| dense_bytes > l) {
-                    return Sampler::Lazy;
-                }
                 let k = queries as u128;
                 let (mut dense, mut lazy) = (0u128, 0u128);
                 for i in 1..=arch.depth() + 1 {
                     let (m, n) = arch.shape(i);
-                    dense += (m * n) as u128;
-                    lazy += (m + n) as u128 * k * k;
+                    dense = dense.saturating_add((m as u128).saturating_mul(n as u128));
+                    lazy = lazy.saturating_add((m as u128 + n as u128).saturating_mul(k * k));
                 }
-                if lazy < LAZY_COST_RATIO * dense {
+                if lazy < LAZY_COST_RATIO.saturating_mul(dense) {
                     Sampler::Lazy
                 } else {
                     Sampler::Dense

@@ -64,6 +64,12 @@ impl Scaled {
             0.0
         }
     }
+    /// Whether the sign differs from that of `f0` (nonzero): a sign flip, counting a landing
+    /// on exactly 0 (a dead network, or the boundary itself), since `sign 0 != sign f0`
+    /// (MATH 3).
+    pub fn flipped_from(self, f0: Scaled) -> bool {
+        self.sign() != f0.sign()
+    }
     /// `self / other` as a plain number (both carried scales cancel).
     pub fn ratio(self, other: Scaled) -> f64 {
         ldexp(self.mant / other.mant, self.log2 - other.log2)

@@ -39,7 +39,7 @@ pub fn linearity(r: &LinearityReport) -> Result<String, PlotError> {
 }
 
 /// MATH 7, a replica of the paper's Figure 1: measured mean `||delta*|| / ||x||` against `k`
-/// (log x), the curve `sqrt(k/d)` and the exact Beta expectation.
+/// (log x), the curve `sqrt(min(k,d)/d)` and the exact Beta expectation.
 pub fn minpert(r: &MinPertReport) -> Result<String, PlotError> {
     let pts = |f: fn(&crate::experiment::minpert::MinPertRow) -> f64| {
         r.rows
@@ -65,8 +65,8 @@ pub fn minpert(r: &MinPertReport) -> Result<String, PlotError> {
         log_y: false,
         series: vec![
             Series::new(
-                "sqrt(k/d)",
-                curve(&|k| (k as f64 / d as f64).sqrt()),
+                "sqrt(min(k,d)/d)",
+                curve(&|k| (k.min(d) as f64 / d as f64).sqrt()),
                 Style::Dashed,
             ),
             Series::new(

@@ -7,10 +7,63 @@ use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
+use crate::experiment::scaling::ScalingReport;
 
+/// One input dimension of `radex scaling` (the interval split into two columns).
+#[derive(Serialize)]
+pub struct ScalingRow<'a> {
+    /// Input dimension.
+    pub d: usize,
+    /// Architecture at this `d`.
+    pub arch: &'a str,
+    /// Seed of this row's trials.
+    pub seed: u64,
+    /// Live trials.
+    pub live: usize,
+    /// Dead networks.
+    pub dead: usize,
+    /// Median one-step `rho`.
+    pub median_rho: f64,
+    /// `median_rho * sqrt(d)`.
+    pub median_rho_sqrt_d: f64,
+    /// One-step success rate.
+    pub success_rate: f64,
+    /// Its 95% Wilson interval, low end.
+    pub success_ci_low: f64,
+    /// High end.
+    pub success_ci_high: f64,
+}
+
+/// The rows of `radex scaling`.
+pub fn scaling(rep: &ScalingReport) -> Vec<ScalingRow<'_>> {
+    rep.rows
+        .iter()
+        .map(|r| ScalingRow {
+            d: r.d,
+            arch: &r.arch,
+            seed: r.seed,
+            live: r.live,
+            dead: r.dead,
+            median_rho: r.median_rho,
+            median_rho_sqrt_d: r.median_rho_sqrt_d,
+            success_rate: r.success_rate,
+            success_ci_low: r.success_ci[0],
+            success_ci_high: r.success_ci[1],
+        })
+        .collect()
+}
+
+/// Per-layer values joined with `;`, a missing (non-finite) value left empty as in every
+/// other CSV field.
 fn join(v: &[f64]) -> String {
     v.iter()
-        .map(|x| x.to_string())
+        .map(|x| {
+            if x.is_finite() {
+                x.to_string()
+            } else {
+                String::new()
+            }
+        })
         .collect::<Vec<_>>()
         .join(";")
 }
@@ -137,7 +190,7 @@ pub struct MinPertRow {
     pub sd: f64,
     /// Runs.
     pub runs: usize,
-    /// `sqrt(k/d)`.
+    /// `sqrt(min(k, d) / d)`.
     pub sqrt_k_over_d: f64,
     /// Exact expectation.
     pub beta_expectation: f64,

@@ -219,10 +219,22 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
             "MATH 3",
         ),
         row(
-            "clause |f(x')|>=|f(x)| holds at c=2",
-            c.holds_at_one_step,
+            "clause |f(x')|>=|f(x)| alone at c=2",
+            c.clause_alone_at_one_step,
             f64::NAN,
             "MATH 3, Thm 1.1",
+        ),
+        row(
+            "both clauses (flip, |f(x')|>=|f(x)|) at c=2",
+            c.both_clauses_at_one_step,
+            f64::NAN,
+            "MATH 3, Thm 1.1",
+        ),
+        row(
+            "ties |f(x')|=|f(x)| (to 1e-12) at c=2",
+            c.ties_at_one_step,
+            f64::NAN,
+            "MATH 3",
         ),
         row(
             "smallest c with |f(x')|>=|f(x)| median",
@@ -256,6 +268,12 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
             "MATH 3, Lemma 2.2",
         ),
         row("dead networks", r.dead as f64, f64::NAN, "MATH 2"),
+        row(
+            "one step landed on f(x') = 0 (flips)",
+            r.landed_on_zero as f64,
+            f64::NAN,
+            "MATH 3",
+        ),
     ]);
     rows
 }
@@ -286,7 +304,9 @@ pub fn attack_table(r: &AttackReport) -> String {
         "source".into(),
     ]];
     for row in attack_rows(r) {
-        let integral = row.quantity == "dead networks" || row.quantity.ends_with("(pairs)");
+        let integral = row.quantity == "dead networks"
+            || row.quantity.ends_with("(pairs)")
+            || row.quantity.ends_with("(flips)");
         cells.push(vec![
             row.quantity,
             if integral {
@@ -549,7 +569,7 @@ pub fn minpert_table(r: &MinPertReport) -> String {
         "runs".into(),
         "mean ||delta*||/||x||".into(),
         "sd".into(),
-        "sqrt(k/d)".into(),
+        "sqrt(min(k,d)/d)".into(),
         "exact E (Beta)".into(),
         "(mean - E) / SE".into(),
     ]];

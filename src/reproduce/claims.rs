@@ -121,10 +121,12 @@ pub fn theorem_1_1(r: &AttackReport, command: String) -> Result<Section, PlotErr
     ));
     s.notes.push(format!(
         "The clause |f(x')| >= |f(x)| is a knife edge with the mirror step (MATH 3): median \
-         |f(x')|/|f(x)| = {}, tending to 1 from below; it holds at c = 2 in {} of trials, and \
+         |f(x')|/|f(x)| = {}, tending to 1 from below; it holds alone at c = 2 in {} of trials \
+         (with the flip: {}), and \
          the smallest step factor c that makes it hold has median {} (prediction: tends to 2).",
         num(r.clause.abs_f_ratio.median),
-        num(r.clause.holds_at_one_step),
+        num(r.clause.clause_alone_at_one_step),
+        num(r.clause.both_clauses_at_one_step),
         num(r.clause.c_min.median)
     ));
     // Empirical CDF of rho sqrt(d) against the CDF of 2|Z|.

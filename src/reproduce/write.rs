@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::Section;
 use super::plan::Plan;
-use crate::error::{Result, invalid};
-use crate::report::parent_of;
+use crate::error::Result;
+use crate::files::{self, Existing};
 use crate::report::table::{align, num};
 
 /// Everything `results.json` holds.
@@ -36,38 +36,62 @@ pub struct Results<'a> {
     pub experiments: &'a serde_json::Value,
 }
 
-/// The marker that identifies a directory as a radex report (so it may be replaced).
-const MARKER: &str = "results.json";
+/// The manifest of a report directory: every file radex wrote there, with its length. A
+/// directory is replaced only when it holds exactly these files, unchanged in length.
+pub const MANIFEST: &str = "manifest.json";
 
-fn is_report(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join(MARKER))
-        .ok()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .is_some_and(|v| v["command"] == "reproduce")
+/// `manifest.json`.
+#[derive(Serialize, serde::Deserialize)]
+struct Manifest {
+    command: String,
+    version: String,
+    /// `(name, bytes)` of every file but the manifest itself.
+    files: Vec<(String, u64)>,
 }
 
-/// Checks before any work that `dir` can receive the report: new, empty, or a previous radex
-/// report (replaced), with a writable parent.
-pub fn check_out(dir: &Path) -> Result<()> {
-    let shown = dir.display().to_string();
-    if dir.exists() {
-        if !dir.is_dir() {
-            return Err(invalid(
-                "--out",
-                shown,
-                "expected a directory path, got an existing file",
-            ));
+/// Whether `dir` holds exactly an earlier radex report (see [`MANIFEST`]); the error names
+/// the first file radex did not write.
+pub fn replaceable(dir: &Path) -> std::result::Result<(), String> {
+    let manifest = std::fs::read_to_string(dir.join(MANIFEST))
+        .ok()
+        .and_then(|s| serde_json::from_str::<Manifest>(&s).ok())
+        .filter(|m| m.command == "reproduce")
+        .ok_or_else(|| {
+            format!("the directory exists and holds no radex report manifest ('{MANIFEST}'); choose a new path or remove it yourself")
+        })?;
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the directory: {e}"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in &names {
+        if name == MANIFEST {
+            continue;
         }
-        let empty = std::fs::read_dir(dir).is_ok_and(|mut it| it.next().is_none());
-        if !empty && !is_report(dir) {
-            return Err(invalid(
-                "--out",
-                shown,
-                "the directory exists and is not a radex report; choose a new path",
-            ));
+        let listed = manifest.files.iter().find(|(n, _)| n == name);
+        let meta = std::fs::symlink_metadata(dir.join(name));
+        match (listed, meta) {
+            (Some((_, len)), Ok(m)) if m.is_file() && m.len() == *len => {}
+            (Some(_), _) => {
+                return Err(format!(
+                    "'{name}' in it was changed since radex wrote it; choose a new path or remove the directory yourself"
+                ));
+            }
+            (None, _) => {
+                return Err(format!(
+                    "it holds '{name}', which radex did not write; move it away or choose a new path"
+                ));
+            }
         }
     }
-    crate::report::check_parent("--out", dir)
+    Ok(())
+}
+
+/// Checks before any work that `dir` can receive the report: a new or empty directory, or an
+/// earlier radex report (replaced), with a writable parent.
+pub fn check_out(dir: &Path) -> Result<()> {
+    files::check_dir("--out", dir, Existing::Replace(&replaceable))
 }
 
 /// A Markdown table cell: a bare `|` (as in `|f(x)|`) would end the cell.
@@ -166,61 +190,47 @@ pub fn summary(sections: &[Section]) -> String {
     align(&cells)
 }
 
-fn save(path: &Path, text: &str) -> io::Result<()> {
-    let mut f = std::fs::File::create_new(path)?;
+fn save(dir: &Path, name: &str, text: &str, written: &mut Vec<(String, u64)>) -> io::Result<()> {
+    let mut f = std::fs::File::create_new(dir.join(name))?;
     f.write_all(text.as_bytes())?;
-    f.sync_all()
+    f.sync_all()?;
+    written.push((name.to_string(), text.len() as u64));
+    Ok(())
 }
 
-/// Writes the report into `dir` atomically.
+/// Writes the report into `dir` atomically (see [`files::write_dir`]) and returns where it
+/// went: `dir`, or `dir-N` when `dir` gained files radex did not write during the run.
 ///
 /// # Errors
-/// Any I/O error, in which case the temporary directory is removed and `dir` is as before.
+/// Any I/O error, in which case nothing is left behind and `dir` is as before.
 pub fn write(dir: &Path, results: &Results<'_>, summary: &str) -> io::Result<PathBuf> {
-    let parent = parent_of(dir);
-    let tmp = tempfile::Builder::new()
-        .prefix(".radex-report-")
-        .tempdir_in(parent)?;
-    for s in results.sections {
-        for f in &s.figures {
-            save(&tmp.path().join(&f.file), &f.svg)?;
+    let (path, ()) = files::write_dir(dir, Existing::Replace(&replaceable), |tmp| {
+        let mut written = Vec::new();
+        for s in results.sections {
+            for f in &s.figures {
+                save(tmp, &f.file, &f.svg, &mut written)?;
+            }
         }
-    }
-    let json = serde_json::to_string_pretty(results).map_err(io::Error::other)?;
-    save(&tmp.path().join(MARKER), &(json + "\n"))?;
-    save(&tmp.path().join("report.md"), &markdown(results, summary))?;
-    // Replace a previous report: move it aside, move the new one in, then delete the old.
-    let old = if dir.exists() {
-        let aside = tempfile::Builder::new()
-            .prefix(".radex-old-")
-            .tempdir_in(parent)?;
-        let aside_path = aside.keep();
-        std::fs::remove_dir(&aside_path)?;
-        std::fs::rename(dir, &aside_path)?;
-        Some(aside_path)
-    } else {
-        None
-    };
-    if let Err(e) = std::fs::rename(tmp.path(), dir) {
-        if let Some(old) = &old {
-            let _ = std::fs::rename(old, dir);
-        }
-        return Err(e);
-    }
-    let _ = tmp.keep();
-    if let Some(old) = old {
-        std::fs::remove_dir_all(old)?;
-    }
-    Ok(dir.to_path_buf())
+        let json = serde_json::to_string_pretty(results).map_err(io::Error::other)? + "\n";
+        save(tmp, "results.json", &json, &mut written)?;
+        save(tmp, "report.md", &markdown(results, summary), &mut written)?;
+        let manifest = Manifest {
+            command: "reproduce".into(),
+            version: results.version.into(),
+            files: written,
+        };
+        let text = serde_json::to_string_pretty(&manifest).map_err(io::Error::other)? + "\n";
+        save(tmp, MANIFEST, &text, &mut Vec::new())
+    })?;
+    Ok(path)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::reproduce::plan::Mode;
 
     #[test]
-    fn a_previous_report_is_replaced_and_anything_else_refused() {
+    fn reproduce_out_replaces_only_its_own_report() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("report");
         let plan = Plan::of(Mode::Quick);
@@ -238,12 +248,22 @@ mod tests {
         };
         check_out(&dir).unwrap();
         write(&dir, &results, "summary\n").unwrap();
-        std::fs::write(dir.join("stale.svg"), "<svg/>").unwrap();
         // An earlier report may be replaced, as a whole.
         check_out(&dir).unwrap();
         write(&dir, &results, "summary\n").unwrap();
-        assert!(!dir.join("stale.svg").exists());
-        assert!(dir.join("report.md").exists() && dir.join(MARKER).exists());
+        std::fs::write(dir.join("stale.svg"), "<svg/>").unwrap();
+        assert!(
+            check_out(&dir).is_err(),
+            "a file radex did not write is kept"
+        );
+        // A file that appears during the run: the new report goes beside it, nothing is lost.
+        let went = write(&dir, &results, "summary\n").unwrap();
+        assert_eq!(went, root.path().join("report-1"));
+        assert!(dir.join("stale.svg").exists() && went.join(MANIFEST).exists());
+        std::fs::remove_dir_all(&went).unwrap();
+        std::fs::remove_file(dir.join("stale.svg")).unwrap();
+        check_out(&dir).unwrap();
+        assert!(dir.join("report.md").exists() && dir.join(MANIFEST).exists());
         let names: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "temporary directories left behind");
         // A directory that is not a report, or a file, is refused.
