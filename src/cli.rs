@@ -688,8 +688,20 @@ impl LinearityArgs {
                 .then(|| lazy_fix(self.sampler, p.bytes_with(a, Sampler::Lazy)))
                 .flatten();
             let per_trial = p.radii.len().saturating_mul(a.depth() + 4);
+            // The network with one direction, and what more directions add.
+            let one = LinearityParams {
+                directions: 1,
+                ..p.clone()
+            }
+            .bytes_with(a, sampler);
+            let all = p.bytes_with(a, sampler);
             let b = Budget::new()
-                .part("--arch", s, p.bytes_with(a, sampler))
+                .part("--arch", s, one)
+                .part(
+                    "--directions",
+                    self.directions.to_string(),
+                    all.saturating_sub(one),
+                )
                 .part(
                     "--trials",
                     self.trials.to_string(),
@@ -716,7 +728,11 @@ impl BottleneckArgs {
         let all = arch.dense_bytes(elem, batch);
         Budget::new()
             .part("--arch", &self.arch, weights)
-            .part("--samples", self.samples.to_string(), all - weights)
+            .part(
+                "--samples",
+                self.samples.to_string(),
+                all.saturating_sub(weights),
+            )
             .part(
                 "--trials",
                 self.trials.to_string(),
@@ -835,7 +851,11 @@ impl DepthArgs {
                 format!("width {} depth {deepest}", self.width),
                 weights,
             )
-            .part("--pairs", self.pairs.to_string(), all - weights)
+            .part(
+                "--pairs",
+                self.pairs.to_string(),
+                all.saturating_sub(weights),
+            )
             .part(
                 "--trials",
                 self.trials.to_string(),

@@ -644,7 +644,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dead = format!(".radex-tmp-{}-{}-abc.tmp", host(), i32::MAX as u32 - 7);
         let mine = format!("{}abc.tmp", temp_prefix("tmp"));
-        let other_host = format!(".radex-tmp-elsewhere{}-{}-abc.tmp", host(), i32::MAX as u32 - 7);
+        let other_host = format!(
+            ".radex-tmp-elsewhere{}-{}-abc.tmp",
+            host(),
+            i32::MAX as u32 - 7
+        );
         let dead_dir = format!(".radex-dir-{}-{}-xyz", host(), i32::MAX as u32 - 7);
         for f in [&dead, &mine, &other_host, "notes.txt"] {
             fs::write(root.path().join(f), "x").unwrap();

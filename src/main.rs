@@ -194,6 +194,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn clap_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
 
+    if e.kind() == ErrorKind::MissingRequiredArgument {
+        if let Some(ContextValue::Strings(v)) = e.get(ContextKind::InvalidArg) {
+            let flags: Vec<String> = v
+                .iter()
+                .map(|f| format!("'{}'", f.split(' ').next().unwrap_or(f)))
+                .collect();
+            return format!(
+                "missing {}: it is required; see 'radex --help'",
+                flags.join(", ")
+            );
+        }
+    }
     let rendered = e.render().to_string();
     let mut line = rendered
         .lines()

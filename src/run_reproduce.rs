@@ -9,6 +9,7 @@ use clap::Parser;
 use serde_json::{Map, Value};
 
 use crate::cli::{Cli, Command, ReproduceArgs};
+use radex::error::{human_bytes, invalid};
 use radex::experiment::runner::Exec;
 use radex::experiment::{attack, bottleneck, depth, linearity, minpert, scaling};
 use radex::report::progress::Progress;
@@ -39,29 +40,45 @@ fn prepare(job: &Job, a: &ReproduceArgs) -> Result<Prepared> {
     }
     let cli = Cli::try_parse_from(&argv)
         .with_context(|| format!("internal plan '{}' does not parse", argv.join(" ")))?;
+    // Only --max-memory (and the machine) can make a planned experiment too large.
+    let blame = |e: radex::Error| match e {
+        radex::Error::OutOfMemory { estimate, .. }
+        | radex::Error::Unreservable { estimate, .. } => invalid(
+            "--max-memory",
+            a.max_memory
+                .clone()
+                .unwrap_or_else(|| "MemAvailable".into()),
+            format!(
+                "the experiment '{}' needs an estimated {}; raise the limit or leave it out",
+                job.command(a.seed),
+                human_bytes(estimate)
+            ),
+        ),
+        e => e,
+    };
     Ok(match &cli.command {
         Command::Attack(c) => {
-            let (p, e) = c.params()?;
+            let (p, e) = c.params().map_err(blame)?;
             Prepared::Attack(p, e)
         }
         Command::Scaling(c) => {
-            let (p, e) = c.params()?;
+            let (p, e) = c.params().map_err(blame)?;
             Prepared::Scaling(p, e)
         }
         Command::Linearity(c) => {
-            let (p, e) = c.params()?;
+            let (p, e) = c.params().map_err(blame)?;
             Prepared::Linearity(p, e)
         }
         Command::Bottleneck(c) => {
-            let (p, e) = c.params()?;
+            let (p, e) = c.params().map_err(blame)?;
             Prepared::Bottleneck(p, e)
         }
         Command::Depth(c) => {
-            let (p, e) = c.params()?;
+            let (p, e) = c.params().map_err(blame)?;
             Prepared::Depth(p, e)
         }
         Command::Minpert(c) => {
-            let (p, e) = c.params()?;
+            let (p, e) = c.params().map_err(blame)?;
             Prepared::Minpert(p, e)
         }
         _ => anyhow::bail!("internal plan '{}' is not an experiment", argv.join(" ")),

@@ -574,8 +574,9 @@ fn sampler_flag_runs_every_experiment_lazily_and_is_recorded() {
 }
 
 #[test]
-fn auto_sampler_goes_lazy_when_dense_weights_do_not_fit() {
-    // Dense: 2 x 9e6 f64 weights = 144 MB > 50 MiB; lazy: a few MB.
+fn auto_sampler_goes_lazy_for_the_one_step_attack_on_wide_networks() {
+    // The cost model alone decides (a few queries per 3000-wide layer: lazy), so the run fits
+    // in 50 MiB where dense weights (144 MB) would not.
     let v = json(&[
         "attack",
         "--arch",

@@ -1,5 +1,6 @@
 //! Integration tests, one binary (STYLE 5).
 
+mod bad_input;
 mod cli;
 mod depth;
 mod distribution;
@@ -8,4 +9,6 @@ mod export;
 mod lazy;
 mod minpert;
 mod neighbourhood;
+mod parsers;
+mod reliability;
 mod reproduce;

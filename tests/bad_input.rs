@@ -1,0 +1,163 @@
+//! Issue 11: a table of bad inputs over every subcommand. Each must exit with code 2 and one
+//! line on stderr naming the flag, before any work, leaving no file or directory behind.
+
+use crate::cli::radex;
+
+/// `(arguments, the flag the error must name)`. `OUT` stands for a path inside the case's
+/// own empty directory.
+const CASES: &[(&str, &str)] = &[
+    // attack
+    ("attack --arch 100", "--arch"),
+    ("attack --arch 100,0,10", "--arch"),
+    ("attack --arch 100,abc", "--arch"),
+    ("attack --arch 100,,10", "--arch"),
+    ("attack --arch 2.5,10", "--arch"),
+    ("attack --arch d,d", "--arch"),
+    ("attack --arch 100,d^x", "--arch"),
+    ("attack --arch 32x2,32", "--arch"),
+    ("attack --arch 32,32x0", "--arch"),
+    ("attack --arch 32,32x2000000", "--arch"),
+    ("attack --arch -5,3", "--arch"),
+    ("attack --arch 10,d^1e308", "--arch"),
+    ("attack --trials 0", "--trials"),
+    ("attack --trials -3", "--trials"),
+    ("attack --trials 1e12", "--trials"),
+    ("attack --trials 1000000000000", "--trials"),
+    ("attack --seed -1", "--seed"),
+    ("attack --seed 18446744073709551616", "--seed"),
+    ("attack --precision f16", "--precision"),
+    ("attack --format xml", "--format"),
+    ("attack --init xavier", "--init"),
+    ("attack --attack fgsm", "--attack"),
+    ("attack --sampler sparse", "--sampler"),
+    ("attack --eps 0.1,0", "--eps"),
+    ("attack --eps 0.1,nan", "--eps"),
+    ("attack --eps 0.1,0.1", "--eps"),
+    ("attack --pgd-steps 0", "--pgd-steps"),
+    ("attack --overshoot -0.1", "--overshoot"),
+    ("attack --overshoot inf", "--overshoot"),
+    ("attack --max-iter 0", "--max-iter"),
+    ("attack --max-memory 8X", "--max-memory"),
+    ("attack --max-memory 0", "--max-memory"),
+    ("attack --max-memory -1G", "--max-memory"),
+    (
+        "attack --arch 3000,3000 --sampler dense --max-memory 1M",
+        "--arch",
+    ),
+    ("attack --threads x", "--threads"),
+    ("attack --out OUT/missing/x.json", "--out"),
+    ("attack --out OUT/", "--out"),
+    ("attack --bogus", "--bogus"),
+    ("attack --trials", "--trials"),
+    // scaling
+    ("scaling --ds 100", "--ds"),
+    ("scaling --ds 100,x", "--ds"),
+    ("scaling --ds 16,16,32", "--ds"),
+    ("scaling --ds 0,16", "--ds"),
+    ("scaling --arch 100,d", "--arch"),
+    ("scaling --widths d,0", "--widths"),
+    ("scaling --widths d --arch d,d", "--widths"),
+    ("scaling --bootstrap 0", "--bootstrap"),
+    (
+        "scaling --ds 10,20 --bootstrap 1000000000000",
+        "--bootstrap",
+    ),
+    ("scaling --trials 0", "--trials"),
+    // linearity
+    ("linearity --radii 0.1,-1", "--radii"),
+    ("linearity --radii 0.1,0.1", "--radii"),
+    ("linearity --directions 0", "--directions"),
+    ("linearity --threshold 0", "--threshold"),
+    ("linearity --threshold nan", "--threshold"),
+    ("linearity --arch 10,10 --plot OUT/missing/p.svg", "--plot"),
+    (
+        "linearity --arch 10,10 --plot OUT/same --out OUT/same",
+        "--plot",
+    ),
+    (
+        "linearity --arch 50,40 --directions 1000000000000",
+        "--directions",
+    ),
+    // bottleneck
+    ("bottleneck --arch 100,0", "--arch"),
+    ("bottleneck --radius 0", "--radius"),
+    ("bottleneck --radius inf", "--radius"),
+    ("bottleneck --a -1", "--a"),
+    ("bottleneck --samples 0", "--samples"),
+    ("bottleneck --trials 0", "--trials"),
+    (
+        "bottleneck --arch 50,40,10,40 --trials 1000000000000",
+        "--trials",
+    ),
+    // minpert
+    ("minpert --d 0", "--d"),
+    ("minpert --ks 10,0", "--ks"),
+    ("minpert --ks 10,10", "--ks"),
+    ("minpert --runs 0", "--runs"),
+    ("minpert --method svd", "--method"),
+    ("minpert --precision f32", "--precision"),
+    ("minpert --init he", "--init"),
+    ("minpert --d 50 --ks 10 --runs 1000000000000", "--runs"),
+    ("minpert --d 20 --ks 5 --plot OUT/x --out OUT/x", "--plot"),
+    // depth
+    ("depth --width 0", "--width"),
+    ("depth --d 0", "--d"),
+    ("depth --init nn", "--init"),
+    ("depth --depths 0", "--depths"),
+    ("depth --depths 4,2,4", "--depths"),
+    ("depth --depths 4294967296", "--depths"),
+    ("depth --theta 200", "--theta"),
+    ("depth --theta nan", "--theta"),
+    ("depth --pairs 0", "--pairs"),
+    (
+        "depth --width 4 --depths 2 --pairs 1000000000000",
+        "--pairs",
+    ),
+    ("depth --trials 0", "--trials"),
+    // reproduce
+    ("reproduce --quick --full", "--quick"),
+    ("reproduce --out OUT/missing/rep", "--out"),
+    ("reproduce --threads -2", "--threads"),
+    ("reproduce --max-memory 1K --out OUT/rep", "--max-memory"),
+    ("reproduce --seed x", "--seed"),
+    // export
+    ("export --arch 100,0 --out OUT/e", "--arch"),
+    ("export --out OUT/missing/e", "--out"),
+    ("export --trial -1 --out OUT/e", "--trial"),
+    ("export --precision f16 --out OUT/e", "--precision"),
+    (
+        "export --arch 30000,30000 --max-memory 1G --out OUT/e",
+        "--arch",
+    ),
+    ("export", "--out"),
+];
+
+#[test]
+fn bad_inputs_exit_2_with_one_line_naming_the_flag_and_leave_nothing() {
+    assert!(CASES.len() >= 60);
+    for (line, flag) in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().to_str().unwrap();
+        let args: Vec<String> = line.split(' ').map(|a| a.replace("OUT", out_dir)).collect();
+        let out = radex()
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{line}: {err}");
+        assert!(out.stdout.is_empty(), "{line}: wrote to stdout");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{line}: not one line: {err}"
+        );
+        assert!(err.starts_with("radex: error: "), "{line}: {err}");
+        assert!(
+            err.contains(&format!("'{flag}'")),
+            "{line}: does not name '{flag}': {err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{line}: left {left:?}");
+    }
+}
