@@ -43,12 +43,24 @@ pub fn advise_huge<T>(buf: &[T]) {
 /// Whether `bytes` can be reserved at all: the address space is asked for that much (and given
 /// back untouched, so nothing becomes resident). Refused when it exceeds what the machine can
 /// ever provide (Linux's overcommit heuristic refuses a single mapping beyond RAM and swap).
+/// The system allocator is asked directly, so a program's own global allocator (which may
+/// keep freed blocks in proportion to its peak) never sees the probe.
 pub fn reservable(bytes: u128) -> bool {
+    use std::alloc::{GlobalAlloc, Layout, System};
     let Ok(n) = usize::try_from(bytes) else {
         return false;
     };
-    if n > isize::MAX as usize {
+    let Ok(layout) = Layout::from_size_align(n.max(1), 1) else {
         return false;
+    };
+    // SAFETY: the layout has a non-zero size; the block is freed with the same layout and
+    // never read or written.
+    unsafe {
+        let p = System.alloc(layout);
+        if p.is_null() {
+            return false;
+        }
+        System.dealloc(p, layout);
     }
-    Vec::<u8>::new().try_reserve_exact(n).is_ok()
+    true
 }

@@ -20,6 +20,29 @@ fn stdout_of(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// Runs radex, expecting success.
+fn succeeds<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = radex().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[cfg(unix)]
+fn is_symlink(p: &Path) -> bool {
+    std::fs::symlink_metadata(p)
+        .unwrap()
+        .file_type()
+        .is_symlink()
+}
+
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -43,11 +66,7 @@ fn out_onto_a_device_fifo_or_symlink_writes_through() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // /dev/null stays a character device.
-    let out = radex()
-        .args(small_with(&["--format", "json", "--out", "/dev/null"]))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    succeeds(small_with(&["--format", "json", "--out", "/dev/null"]));
     assert!(
         std::fs::metadata("/dev/null")
             .unwrap()
@@ -88,48 +107,31 @@ fn out_onto_a_device_fifo_or_symlink_writes_through() {
             .map(String::as_str)
             .collect::<Vec<_>>(),
     );
-    let out = radex()
-        .args(small_with(&[
-            "--format",
-            "json",
-            "--out",
-            fifo.to_str().unwrap(),
-        ]))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    succeeds(small_with(&[
+        "--format",
+        "json",
+        "--out",
+        fifo.to_str().unwrap(),
+    ]));
     assert_eq!(reader.join().unwrap(), direct);
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     // A symlink is followed: the link stays, its target gets the output.
     std::fs::write(d.join("target.json"), "stale").unwrap();
     std::os::unix::fs::symlink("target.json", d.join("link.json")).unwrap();
-    let out = radex()
-        .args(small_with(&[
-            "--format",
-            "json",
-            "--out",
-            d.join("link.json").to_str().unwrap(),
-        ]))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        std::fs::symlink_metadata(d.join("link.json"))
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
+    succeeds(small_with(&[
+        "--format",
+        "json",
+        "--out",
+        d.join("link.json").to_str().unwrap(),
+    ]));
+    assert!(is_symlink(&d.join("link.json")));
     assert_eq!(std::fs::read(d.join("target.json")).unwrap(), direct);
     // An existing file keeps its mode; a new one gets 0666 less the umask (the test runs
     // with whatever umask it inherited, so compare with a file the shell's way creates).
     let kept = d.join("kept.json");
     std::fs::write(&kept, "old").unwrap();
     std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let out = radex()
-        .args(small_with(&["--out", kept.to_str().unwrap()]))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    succeeds(small_with(&["--out", kept.to_str().unwrap()]));
     assert_eq!(
         std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
         0o640
@@ -137,31 +139,23 @@ fn out_onto_a_device_fifo_or_symlink_writes_through() {
     let fresh = d.join("fresh.txt");
     let reference = d.join("reference.txt");
     std::fs::File::create(&reference).unwrap();
-    let out = radex()
-        .args(small_with(&["--out", fresh.to_str().unwrap()]))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    succeeds(small_with(&["--out", fresh.to_str().unwrap()]));
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&fresh), mode(&reference), "not 0666 less the umask");
     // --plot through a symlink too.
     std::fs::write(d.join("plot-target.svg"), "stale").unwrap();
     std::os::unix::fs::symlink("plot-target.svg", d.join("plot.svg")).unwrap();
-    let out = radex()
-        .args([
-            "minpert",
-            "--d",
-            "50",
-            "--ks",
-            "10,20",
-            "--runs",
-            "2",
-            "--plot",
-            d.join("plot.svg").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    succeeds([
+        "minpert",
+        "--d",
+        "50",
+        "--ks",
+        "10,20",
+        "--runs",
+        "2",
+        "--plot",
+        d.join("plot.svg").to_str().unwrap(),
+    ]);
     assert!(
         std::fs::read_to_string(d.join("plot-target.svg"))
             .unwrap()
@@ -185,12 +179,7 @@ fn out_onto_a_device_fifo_or_symlink_writes_through() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        std::fs::symlink_metadata(d.join("export-link"))
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
+    assert!(is_symlink(&d.join("export-link")));
     assert!(d.join("empty").join("manifest.json").is_file());
     assert!(
         names(d).iter().all(|n| !n.starts_with(".radex")),
@@ -342,18 +331,14 @@ fn every_subcommand_is_bitwise_the_same_on_one_and_two_threads() {
     let root = tempfile::tempdir().unwrap();
     let results = |j: &str| {
         let dir = root.path().join(format!("r{j}"));
-        let out = radex()
-            .args([
-                "reproduce",
-                "--quick",
-                "-j",
-                j,
-                "--out",
-                dir.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        succeeds([
+            "reproduce",
+            "--quick",
+            "-j",
+            j,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
         let mut v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
                 .unwrap();
@@ -683,11 +668,7 @@ fn bad_output_paths_are_refused_before_work() {
     );
     // reproduce --out . from inside an earlier report, or its parent from inside it.
     let rep = d.join("rep");
-    let out = radex()
-        .args(["reproduce", "--quick", "--out", rep.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    succeeds(["reproduce", "--quick", "--out", rep.to_str().unwrap()]);
     for target in [".", "../rep"] {
         let out = radex()
             .current_dir(&rep)
@@ -817,11 +798,7 @@ fn signals_and_kills_leave_no_debris() {
         child.wait().unwrap();
         assert!(debris() > 0, "SIGKILL leaves its temporary behind");
         // The next run writing in the same directory removes it (its process is gone).
-        let out = radex()
-            .args(small_with(&["--out", d.join("a.txt").to_str().unwrap()]))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        succeeds(small_with(&["--out", d.join("a.txt").to_str().unwrap()]));
         assert_eq!(debris(), 0, "{:?}", names(d));
     } else {
         let _ = child.wait();
