@@ -242,92 +242,64 @@ fn reproduce_out_keeps_files_radex_did_not_write() {
 }
 
 /// Defect 3: results differed between thread counts (minpert's factorisations, and so
-/// `reproduce`). One run per subcommand and method on 1 and 2 threads.
+/// `reproduce`). One test per subcommand and method: the JSON bytes on 1 and 2 threads.
+fn same_on_one_and_two_threads(line: &str) {
+    let run = |j: &str| {
+        let mut a: Vec<&str> = line.split(' ').collect();
+        a.extend(["--format", "json", "-j", j]);
+        stdout_of(&a)
+    };
+    assert_eq!(run("1"), run("2"), "{line}");
+}
+
 #[test]
-fn every_subcommand_is_bitwise_the_same_on_one_and_two_threads() {
-    let cases: &[&[&str]] = &[
-        &[
-            "attack",
-            "--arch",
-            "600,600,600",
-            "--trials",
-            "4",
-            "--attack",
-            "all",
-            "--per-trial",
-            "--sampler",
-            "dense",
-        ],
-        &[
-            "attack",
-            "--arch",
-            "300,200,200",
-            "--trials",
-            "6",
-            "--attack",
-            "all",
-            "--per-trial",
-            "--sampler",
-            "lazy",
-            "--precision",
-            "f32",
-        ],
-        &["scaling", "--ds", "64,128", "--trials", "10"],
-        &[
-            "linearity",
-            "--arch",
-            "600,600,600",
-            "--trials",
-            "2",
-            "--directions",
-            "3",
-            "--radii",
-            "0.01,0.1",
-        ],
-        &[
-            "bottleneck",
-            "--arch",
-            "600,600,30,600",
-            "--trials",
-            "2",
-            "--samples",
-            "4",
-        ],
-        &[
-            "depth", "--width", "32", "--depths", "1,8", "--trials", "3", "--pairs", "3",
-        ],
-        &[
-            "minpert",
-            "--d",
-            "1200",
-            "--ks",
-            "1500,1199,1200,600",
-            "--runs",
-            "2",
-            "--method",
-            "gram",
-        ],
-        &[
-            "minpert",
-            "--d",
-            "1200",
-            "--ks",
-            "1500,1199,600",
-            "--runs",
-            "2",
-            "--method",
-            "qr",
-        ],
-    ];
-    for args in cases {
-        let run = |j: &str| {
-            let mut a = args.to_vec();
-            a.extend(["--format", "json", "-j", j]);
-            stdout_of(&a)
-        };
-        assert_eq!(run("1"), run("2"), "{args:?}");
-    }
-    // reproduce: every number of results.json but the wall-clock seconds.
+fn attack_is_bitwise_the_same_on_one_and_two_threads() {
+    same_on_one_and_two_threads(
+        "attack --arch 600,600,600 --trials 4 --attack all --per-trial --sampler dense",
+    );
+    same_on_one_and_two_threads(
+        "attack --arch 300,200,200 --trials 6 --attack all --per-trial --sampler lazy --precision f32",
+    );
+}
+
+#[test]
+fn scaling_is_bitwise_the_same_on_one_and_two_threads() {
+    same_on_one_and_two_threads("scaling --ds 64,128 --trials 10");
+}
+
+#[test]
+fn linearity_is_bitwise_the_same_on_one_and_two_threads() {
+    same_on_one_and_two_threads(
+        "linearity --arch 600,600,600 --trials 2 --directions 3 --radii 0.01,0.1",
+    );
+}
+
+#[test]
+fn bottleneck_is_bitwise_the_same_on_one_and_two_threads() {
+    same_on_one_and_two_threads("bottleneck --arch 600,600,30,600 --trials 2 --samples 4");
+    same_on_one_and_two_threads(
+        "bottleneck --arch 300,300,30,300 --trials 2 --samples 4 --precision f32",
+    );
+}
+
+#[test]
+fn depth_is_bitwise_the_same_on_one_and_two_threads() {
+    same_on_one_and_two_threads("depth --width 32 --depths 1,8 --trials 3 --pairs 3");
+}
+
+#[test]
+fn minpert_gram_is_bitwise_the_same_on_one_and_two_threads() {
+    same_on_one_and_two_threads("minpert --d 1200 --ks 1500,1199,1200,600 --runs 2 --method gram");
+}
+
+#[test]
+fn minpert_qr_is_bitwise_the_same_on_one_and_two_threads() {
+    same_on_one_and_two_threads("minpert --d 1200 --ks 1500,1199,600 --runs 2 --method qr");
+}
+
+#[test]
+fn reproduce_is_bitwise_the_same_on_one_and_two_threads() {
+    // Every number of results.json but the wall-clock seconds.
     let root = tempfile::tempdir().unwrap();
     let results = |j: &str| {
         let dir = root.path().join(format!("r{j}"));
