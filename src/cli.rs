@@ -1,26 +1,28 @@
-//! Command-line flags (clap) and their validation into experiment parameters. Nothing numeric
-//! happens here; every check runs before any work starts.
+//! Command-line flags (clap): syntax only. Each subcommand's flags become the library's
+//! arguments (`radex::experiment::args`), whose validation is the same for every front end;
+//! what is the CLI's own (the output files, stdout) is checked here. Nothing numeric happens
+//! here; every check runs before any work starts.
 
 use std::path::{Path, PathBuf};
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use radex::arch::{self, Init, Term};
-use radex::budget::{self, Budget};
-use radex::error::{Result, human_bytes, invalid, num};
+use radex::arch::Init;
+use radex::error::Result;
+use radex::experiment::args::{self as lib, Choice};
 use radex::experiment::attack::{AttackKind, AttackParams};
 use radex::experiment::bottleneck::BottleneckParams;
-use radex::experiment::depth::{DepthParams, default_depths};
+use radex::experiment::depth::DepthParams;
 use radex::experiment::export::{self, ExportParams};
-use radex::experiment::linearity::{LinearityParams, default_radii};
+use radex::experiment::linearity::LinearityParams;
 use radex::experiment::minpert::MinPertParams;
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::ScalingParams;
+use radex::files;
 use radex::measure::minpert::Method;
-use radex::net::{Sampler, SamplerChoice};
-use radex::report::Format;
+use radex::net::SamplerChoice;
 use radex::scalar::Precision;
-use radex::{files, lists};
 
 /// radex: adversarial examples in random ReLU networks, measured beside the predictions of
 /// Bartlett, Bubeck & Cherapanamjeri (NeurIPS 2021).
@@ -91,30 +93,30 @@ impl Command {
     }
 }
 
-/// `--init` values.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum InitArg {
-    /// NN-DEF: W_i entries N(0, 1/d_{i-1}).
-    Nn,
-    /// He: variance 2/fan_in for every matrix.
-    He,
+/// `--format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable table.
+    Table,
+    /// One JSON object.
+    Json,
+    /// Comma-separated values.
+    Csv,
 }
 
-/// `--precision` values.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum PrecisionArg {
-    /// 64-bit floats.
-    F64,
-    /// 32-bit floats (weights sampled in f64 and rounded).
-    F32,
+/// A clap parser for one of the library's named values: `--help` lists the names and clap
+/// refuses others; the value is the library's own.
+fn choice<T: Choice + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    clap::builder::PossibleValuesParser::new(T::names())
+        .map(|s: String| T::parse(&s).expect("clap admits only the listed names"))
 }
 
 /// Flags shared by every experiment.
 #[derive(Args, Debug)]
 pub struct Common {
     /// Weight initialisation (MATH 1) [default: nn; depth: he].
-    #[arg(allow_hyphen_values = true, long, value_enum)]
-    pub init: Option<InitArg>,
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Init>())]
+    pub init: Option<Init>,
     /// Seed; trial t of seed s always gets the same network and input.
     #[arg(allow_hyphen_values = true, long, default_value_t = 1)]
     pub seed: u64,
@@ -122,8 +124,8 @@ pub struct Common {
     #[arg(allow_hyphen_values = true, short = 'j', long, default_value_t = 0)]
     pub threads: usize,
     /// Element type of the networks.
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "f64")]
-    pub precision: PrecisionArg,
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Precision>(), default_value = "f64")]
+    pub precision: Precision,
     /// Output format.
     #[arg(allow_hyphen_values = true, long, value_enum, default_value = "table")]
     pub format: Format,
@@ -152,12 +154,7 @@ pub struct AttackArgs {
     #[arg(allow_hyphen_values = true, long, default_value_t = 100)]
     pub trials: usize,
     /// Attack to report: onestep (Theorem 1.1) or ray (minimal flip along the gradient).
-    #[arg(
-        allow_hyphen_values = true,
-        long,
-        value_enum,
-        default_value = "onestep"
-    )]
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<AttackKind>(), default_value = "onestep")]
     pub attack: AttackKind,
     /// Add every trial's raw record (JSON: `per_trial`; CSV: one row per trial).
     #[arg(long)]
@@ -183,7 +180,7 @@ pub struct AttackArgs {
     /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
     /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
     /// linearity); dense otherwise.
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "auto")]
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<SamplerChoice>(), default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
@@ -221,7 +218,7 @@ pub struct LinearityArgs {
     /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
     /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
     /// linearity); dense otherwise.
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "auto")]
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<SamplerChoice>(), default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
@@ -245,7 +242,7 @@ pub struct MinPertArgs {
     #[arg(allow_hyphen_values = true, long, default_value_t = 10)]
     pub runs: usize,
     /// qr: thin QR of W_1^T (literal); gram: Cholesky of the Gram matrix (about half the flops).
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "gram")]
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Method>(), default_value = "gram")]
     pub method: Method,
     /// Write an SVG replica of Figure 1 to FILE.
     #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
@@ -391,7 +388,7 @@ pub struct ScalingArgs {
     /// limit, or when sum (d_i + d_{i-1}) k^2 < 16 sum d_i d_{i-1} (k typical queries per
     /// network: about 14 for the one-step attack, 3 in scaling, hundreds for PGD and
     /// linearity); dense otherwise.
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "auto")]
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<SamplerChoice>(), default_value = "auto")]
     pub sampler: SamplerChoice,
     #[command(flatten)]
     pub common: Common,
@@ -410,8 +407,8 @@ pub struct ExportArgs {
     )]
     pub arch: String,
     /// Weight initialisation (MATH 1).
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "nn")]
-    pub init: InitArg,
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Init>(), default_value = "nn")]
+    pub init: Init,
     /// Seed, as given to 'radex attack --seed'.
     #[arg(
         allow_hyphen_values = true,
@@ -429,8 +426,8 @@ pub struct ExportArgs {
     )]
     pub trial: u64,
     /// Element type of the arrays (f64: '<f8', f32: '<f4').
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "f64")]
-    pub precision: PrecisionArg,
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Precision>(), default_value = "f64")]
+    pub precision: Precision,
     /// Directory to create (it may exist if empty); written via a temporary directory beside
     /// it and a rename, so it is complete or absent.
     #[arg(allow_hyphen_values = true, long, value_name = "DIR")]
@@ -444,52 +441,35 @@ impl ExportArgs {
     /// Validated parameters; the output directory is checked too (new or empty, parent
     /// writable).
     pub fn params(&self) -> Result<ExportParams> {
-        let max_memory = max_memory(&self.max_memory)?;
         files::check_stdout("--out")?;
         export::check_dir(&self.out)?;
-        let arch = arch::parse_arch(&self.arch, init_of(self.init))?;
-        let p = ExportParams {
-            arch,
+        lib::ExportArgs {
+            arch: self.arch.clone(),
+            init: self.init,
             seed: self.seed,
             trial: self.trial,
-            precision: precision_of(self.precision),
-        };
-        Budget::new()
-            .part("--arch", &self.arch, p.bytes())
-            .check(max_memory)?;
-        Ok(p)
+            precision: self.precision,
+            max_memory: self.max_memory.clone(),
+        }
+        .params()
     }
-}
-
-fn init_of(a: InitArg) -> Init {
-    match a {
-        InitArg::Nn => Init::Nn,
-        InitArg::He => Init::He,
-    }
-}
-
-fn precision_of(a: PrecisionArg) -> Precision {
-    match a {
-        PrecisionArg::F64 => Precision::F64,
-        PrecisionArg::F32 => Precision::F32,
-    }
-}
-
-fn max_memory(flag: &Option<String>) -> Result<Option<u128>> {
-    flag.as_deref().map(budget::parse_bytes).transpose()
 }
 
 impl Common {
-    /// Validated init, precision, execution settings and `--max-memory`; `plots` are the other
-    /// output files of the command, which must differ from `--out` and from each other.
-    pub fn resolve(
-        &self,
-        plots: &[(&'static str, &Path)],
-    ) -> Result<(Init, Precision, Exec, Option<u128>)> {
-        let init = init_of(self.init.unwrap_or(InitArg::Nn));
-        let precision = precision_of(self.precision);
-        let max_memory = max_memory(&self.max_memory)?;
-        let limit = budget::memory_limit(max_memory).map(|(b, _)| b);
+    /// The library's shared settings.
+    fn run(&self) -> lib::RunArgs {
+        lib::RunArgs {
+            init: self.init,
+            seed: self.seed,
+            threads: self.threads,
+            precision: self.precision,
+            max_memory: self.max_memory.clone(),
+        }
+    }
+
+    /// Checks the outputs before any work: `--out` (or stdout) and `plots`, which must all
+    /// differ.
+    fn check_outputs(&self, plots: &[(&'static str, &Path)]) -> Result<()> {
         let mut outputs = Vec::new();
         match &self.out {
             Some(out) => {
@@ -502,366 +482,136 @@ impl Common {
             files::check_file(flag, path)?;
             outputs.push((flag, path));
         }
-        files::check_distinct(&outputs)?;
-        Ok((init, precision, Exec::new(self.threads, limit), max_memory))
+        files::check_distinct(&outputs)
     }
-}
-
-/// A positive finite number.
-fn positive(flag: &'static str, v: f64) -> Result<f64> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(invalid(flag, num(v), "expected a positive finite number"))
-    }
-}
-
-/// At least 1 (`what` names the unit in the message).
-fn at_least_one(flag: &'static str, v: usize, what: &str) -> Result<()> {
-    if v == 0 {
-        return Err(invalid(flag, "0", format!("expected at least 1 {what}")));
-    }
-    Ok(())
-}
-
-/// Bytes kept per trial for the summary and its rendering (a record and its JSON text).
-const RECORD_BYTES: u128 = 1024;
-
-/// Bytes of `n` records of `RECORD_BYTES`.
-fn records(n: usize) -> u128 {
-    RECORD_BYTES.saturating_mul(n as u128)
 }
 
 fn plot_of(plot: &Option<PathBuf>) -> Vec<(&'static str, &Path)> {
     plot.iter().map(|p| ("--plot", p.as_path())).collect()
 }
 
-/// The advice when `auto` chose dense networks that do not fit.
-fn lazy_fix(choice: SamplerChoice, lazy_bytes: u128) -> Option<String> {
-    (choice == SamplerChoice::Auto).then(|| {
-        format!(
-            "'--sampler auto' chose stored (dense) weights, as it does on every machine; '--sampler lazy' needs about {}, or raise '--max-memory <BYTES>'",
-            human_bytes(lazy_bytes)
-        )
-    })
-}
-
-fn with_fix(b: Budget, fix: Option<String>) -> Budget {
-    match fix {
-        Some(f) => b.fix(f),
-        None => b,
-    }
-}
-
 impl AttackArgs {
-    /// Validated parameters.
+    /// The library's arguments.
+    pub fn args(&self) -> lib::AttackArgs {
+        lib::AttackArgs {
+            arch: self.arch.clone(),
+            trials: self.trials,
+            attack: self.attack,
+            eps: self.eps.clone(),
+            pgd_steps: self.pgd_steps,
+            random_start: self.random_start,
+            overshoot: self.overshoot,
+            max_iter: self.max_iter,
+            sampler: self.sampler,
+            run: self.common.run(),
+        }
+    }
+
+    /// Validated parameters, outputs checked.
     pub fn params(&self) -> Result<(AttackParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.common.resolve(&[])?;
-        at_least_one("--trials", self.trials, "trial")?;
-        let arch = arch::parse_arch(&self.arch, init)?;
-        let mut p = AttackParams::new(arch, self.common.seed, self.trials, self.attack, precision);
-        if let Some(e) = &self.eps {
-            p.pgd.eps = lists::positives("--eps", e)?;
-        }
-        at_least_one("--pgd-steps", self.pgd_steps, "step")?;
-        p.pgd.steps = self.pgd_steps;
-        p.pgd.random_start = self.random_start;
-        if !(self.overshoot.is_finite() && self.overshoot >= 0.0) {
-            return Err(invalid(
-                "--overshoot",
-                num(self.overshoot),
-                "expected a finite number >= 0, e.g. 0.02",
-            ));
-        }
-        at_least_one("--max-iter", self.max_iter, "iteration")?;
-        p.deepfool.overshoot = self.overshoot;
-        p.deepfool.max_iter = self.max_iter;
-        p.sampler = self.sampler.resolve(&p.arch, p.queries_per_network());
-        let fix = (p.sampler == Sampler::Dense)
-            .then(|| lazy_fix(self.sampler, p.bytes_with(Sampler::Lazy)))
-            .flatten();
-        let b = Budget::new()
-            .part("--arch", &self.arch, p.bytes_per_trial())
-            .part("--trials", self.trials.to_string(), records(self.trials));
-        with_fix(b, fix).check(max_memory)?;
-        Ok((p, exec))
+        self.common.check_outputs(&[])?;
+        self.args().params()
     }
 }
 
 impl ScalingArgs {
-    /// Validated parameters.
-    pub fn params(&self) -> Result<(ScalingParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.common.resolve(&[])?;
-        at_least_one("--trials", self.trials, "trial")?;
-        let ds = lists::counts("--ds", &self.ds)?;
-        if ds.len() < 2 {
-            return Err(invalid(
-                "--ds",
-                self.ds.clone(),
-                "expected at least two distinct dimensions to fit a slope",
-            ));
-        }
-        let widths = match (&self.arch, &self.widths) {
-            (Some(a), _) => {
-                let terms = arch::parse_terms("--arch", a)?;
-                if terms.len() < 2 || !terms[0].is_d() {
-                    return Err(invalid(
-                        "--arch",
-                        a.clone(),
-                        "expected 'd' then at least one hidden width, e.g. 'd,d,d' or 'd,2d,d/4'",
-                    ));
-                }
-                terms[1..].to_vec()
-            }
-            (None, Some(w)) => arch::parse_terms("--widths", w)?,
-            (None, None) => vec![Term::parse("--arch", "d")?, Term::parse("--arch", "d")?],
-        };
-        at_least_one("--bootstrap", self.bootstrap, "resample")?;
-        let p = ScalingParams {
-            ds,
-            widths,
-            init,
+    /// The library's arguments.
+    pub fn args(&self) -> lib::ScalingArgs {
+        lib::ScalingArgs {
+            ds: self.ds.clone(),
+            arch: self.arch.clone(),
+            widths: self.widths.clone(),
             trials: self.trials,
-            seed: self.common.seed,
             bootstrap: self.bootstrap,
-            precision,
             sampler: self.sampler,
-        };
-        // The largest network of the sweep (one d at a time), every record, the resamples.
-        let mut net = (String::new(), 0u128, None);
-        for &d in &p.ds {
-            let a = p.attack(d)?;
-            let bytes = a.bytes_per_trial();
-            if bytes >= net.1 {
-                let fix = (a.sampler == Sampler::Dense)
-                    .then(|| lazy_fix(self.sampler, a.bytes_with(Sampler::Lazy)))
-                    .flatten();
-                net = (a.arch.spec(), bytes, fix);
-            }
+            run: self.common.run(),
         }
-        let n = p.ds.len();
-        let boot = (self.bootstrap as u128)
-            .saturating_mul(8 * (n as u128 + 1))
-            .saturating_add(8 * self.trials as u128);
-        let b = Budget::new()
-            .part("--ds", net.0, net.1)
-            .part(
-                "--trials",
-                self.trials.to_string(),
-                records(self.trials.saturating_mul(n)),
-            )
-            .part("--bootstrap", self.bootstrap.to_string(), boot);
-        with_fix(b, net.2).check(max_memory)?;
-        Ok((p, exec))
+    }
+
+    /// Validated parameters, outputs checked.
+    pub fn params(&self) -> Result<(ScalingParams, Exec)> {
+        self.common.check_outputs(&[])?;
+        self.args().params()
     }
 }
 
 impl LinearityArgs {
-    /// Validated parameters.
-    pub fn params(&self) -> Result<(LinearityParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.common.resolve(&plot_of(&self.plot))?;
-        at_least_one("--trials", self.trials, "trial")?;
-        let archs = self
-            .arch
-            .iter()
-            .map(|a| arch::parse_arch(a, init))
-            .collect::<Result<Vec<_>>>()?;
-        let radii = match &self.radii {
-            Some(r) => lists::positives("--radii", r)?,
-            None => default_radii(),
-        };
-        at_least_one("--directions", self.directions, "direction")?;
-        positive("--threshold", self.threshold)?;
-        let p = LinearityParams {
-            archs,
-            radii,
+    /// The library's arguments.
+    pub fn args(&self) -> lib::LinearityArgs {
+        lib::LinearityArgs {
+            arch: self.arch.clone(),
+            radii: self.radii.clone(),
             directions: self.directions,
             trials: self.trials,
-            seed: self.common.seed,
             threshold: self.threshold,
-            precision,
             sampler: self.sampler,
-        };
-        for (a, s) in p.archs.iter().zip(&self.arch) {
-            let sampler = p.sampler_for(a);
-            let fix = (sampler == Sampler::Dense)
-                .then(|| lazy_fix(self.sampler, p.bytes_with(a, Sampler::Lazy)))
-                .flatten();
-            let per_trial = p.radii.len().saturating_mul(a.depth() + 4);
-            // The network with one direction, and what more directions add.
-            let one = LinearityParams {
-                directions: 1,
-                ..p.clone()
-            }
-            .bytes_with(a, sampler);
-            let all = p.bytes_with(a, sampler);
-            let b = Budget::new()
-                .part("--arch", s, one)
-                .part(
-                    "--directions",
-                    self.directions.to_string(),
-                    all.saturating_sub(one),
-                )
-                .part(
-                    "--trials",
-                    self.trials.to_string(),
-                    records(self.trials.saturating_mul(per_trial)),
-                );
-            with_fix(b, fix).check(max_memory)?;
+            run: self.common.run(),
         }
-        Ok((p, exec))
+    }
+
+    /// Validated parameters, outputs checked.
+    pub fn params(&self) -> Result<(LinearityParams, Exec)> {
+        self.common.check_outputs(&plot_of(&self.plot))?;
+        self.args().params()
     }
 }
 
 impl BottleneckArgs {
-    /// Validated parameters.
+    /// The library's arguments.
+    pub fn args(&self) -> lib::BottleneckArgs {
+        lib::BottleneckArgs {
+            arch: self.arch.clone(),
+            trials: self.trials,
+            radius: self.radius,
+            samples: self.samples,
+            a: self.a,
+            run: self.common.run(),
+        }
+    }
+
+    /// Validated parameters, outputs checked.
     pub fn params(&self) -> Result<(BottleneckParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.common.resolve(&[])?;
-        at_least_one("--trials", self.trials, "trial")?;
-        let arch = arch::parse_arch(&self.arch, init)?;
-        positive("--radius", self.radius)?;
-        positive("--a", self.a)?;
-        at_least_one("--samples", self.samples, "sample")?;
-        let elem = precision.bytes();
-        let weights = arch.n_weights().saturating_mul(elem as u128);
-        let batch = self.samples.saturating_add(1 + arch.depth());
-        let all = arch.dense_bytes(elem, batch);
-        Budget::new()
-            .part("--arch", &self.arch, weights)
-            .part(
-                "--samples",
-                self.samples.to_string(),
-                all.saturating_sub(weights),
-            )
-            .part(
-                "--trials",
-                self.trials.to_string(),
-                records(self.trials.saturating_mul(arch.depth())),
-            )
-            .check(max_memory)?;
-        Ok((
-            BottleneckParams {
-                arch,
-                trials: self.trials,
-                seed: self.common.seed,
-                radius: self.radius,
-                samples: self.samples,
-                a: self.a,
-                precision,
-            },
-            exec,
-        ))
+        self.common.check_outputs(&[])?;
+        self.args().params()
     }
 }
 
 impl MinPertArgs {
-    /// Validated parameters.
-    pub fn params(&self) -> Result<(MinPertParams, Exec)> {
-        let (_, precision, exec, max_memory) = self.common.resolve(&plot_of(&self.plot))?;
-        if precision != Precision::F64 {
-            return Err(invalid(
-                "--precision",
-                "f32",
-                "minpert computes in f64 only (MATH 7); leave out '--precision'",
-            ));
-        }
-        if let Some(init) = self.common.init {
-            return Err(invalid(
-                "--init",
-                format!("{init:?}").to_lowercase(),
-                "minpert has no initialisation to choose: the projection does not depend on the scale of W_1 (MATH 7); leave out '--init'",
-            ));
-        }
-        at_least_one("--d", self.d, "input dimension")?;
-        let ks = lists::counts("--ks", &self.ks)?;
-        at_least_one("--runs", self.runs, "run")?;
-        let p = MinPertParams {
+    /// The library's arguments.
+    pub fn args(&self) -> lib::MinPertArgs {
+        lib::MinPertArgs {
             d: self.d,
-            ks,
+            ks: self.ks.clone(),
             runs: self.runs,
-            seed: self.common.seed,
             method: self.method,
-        };
-        let big = *p.ks.last().expect("at least one k");
-        Budget::new()
-            .part("--ks", &self.ks, p.bytes(big))
-            .part(
-                "--runs",
-                self.runs.to_string(),
-                records(self.runs.saturating_mul(p.ks.len())),
-            )
-            .check(max_memory)?;
-        Ok((p, exec))
+            run: self.common.run(),
+        }
+    }
+
+    /// Validated parameters, outputs checked.
+    pub fn params(&self) -> Result<(MinPertParams, Exec)> {
+        self.common.check_outputs(&plot_of(&self.plot))?;
+        self.args().params()
     }
 }
 
 impl DepthArgs {
-    /// Validated parameters.
-    pub fn params(&self) -> Result<(DepthParams, Exec)> {
-        let (_, precision, exec, max_memory) = self.common.resolve(&plot_of(&self.plot))?;
-        if let Some(InitArg::Nn) = self.common.init {
-            return Err(invalid(
-                "--init",
-                "nn",
-                "depth uses the he initialisation (MATH 6, Appendix B), which keeps ||h_i|| ~ ||x||",
-            ));
-        }
-        at_least_one("--trials", self.trials, "trial")?;
-        at_least_one("--width", self.width, "unit")?;
-        let d = self.d.unwrap_or(self.width);
-        at_least_one("--d", d, "input dimension")?;
-        let depths = match &self.depths {
-            Some(s) => lists::counts("--depths", s)?,
-            None => default_depths(),
-        };
-        let deepest = *depths.last().expect("at least one depth");
-        if deepest > arch::MAX_DEPTH {
-            return Err(invalid(
-                "--depths",
-                self.depths.clone().unwrap_or_default(),
-                format!("expected depths of at most {}", arch::MAX_DEPTH),
-            ));
-        }
-        if !(self.theta.is_finite() && (0.0..=180.0).contains(&self.theta)) {
-            return Err(invalid(
-                "--theta",
-                num(self.theta),
-                "expected an angle in degrees between 0 and 180",
-            ));
-        }
-        at_least_one("--pairs", self.pairs, "pair")?;
-        let p = DepthParams {
+    /// The library's arguments.
+    pub fn args(&self) -> lib::DepthArgs {
+        lib::DepthArgs {
             width: self.width,
-            d,
-            depths,
-            theta: self.theta.to_radians(),
+            d: self.d,
+            depths: self.depths.clone(),
+            theta: self.theta,
             pairs: self.pairs,
             trials: self.trials,
-            seed: self.common.seed,
-            precision,
-        };
-        let weights = p
-            .arch(deepest)?
-            .n_weights()
-            .saturating_mul(precision.bytes() as u128);
-        let all = p.bytes_per_trial(deepest)?;
-        Budget::new()
-            .part(
-                "--depths",
-                format!("width {} depth {deepest}", self.width),
-                weights,
-            )
-            .part(
-                "--pairs",
-                self.pairs.to_string(),
-                all.saturating_sub(weights),
-            )
-            .part(
-                "--trials",
-                self.trials.to_string(),
-                records(self.trials.saturating_mul(deepest)),
-            )
-            .check(max_memory)?;
-        Ok((p, exec))
+            run: self.common.run(),
+        }
+    }
+
+    /// Validated parameters, outputs checked.
+    pub fn params(&self) -> Result<(DepthParams, Exec)> {
+        self.common.check_outputs(&plot_of(&self.plot))?;
+        self.args().params()
     }
 }

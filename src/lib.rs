@@ -18,7 +18,8 @@
 //! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs, `export` of one trial | 1, 3-7 |
 //! | [`files`] | output files and directories: checks before work, atomic writes, no debris | - |
 //! | [`mem`] | large zeroed buffers on transparent huge pages | - |
-//! | [`report`] | tables, JSON, CSV, SVG plots, `.npy`, progress | - |
+//! | [`progress`] | the `Progress` trait a front end implements (a bar, a callback, nothing) | - |
+//! | [`report`] | tables, JSON, CSV, SVG plots, `.npy` | - |
 //! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
@@ -52,6 +53,7 @@ pub mod lists;
 pub mod measure;
 pub mod mem;
 pub mod net;
+pub mod progress;
 pub mod report;
 pub mod reproduce;
 pub mod rng;

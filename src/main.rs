@@ -2,6 +2,7 @@
 
 #[cfg(target_os = "linux")]
 mod alloc;
+mod bar;
 mod cli;
 mod run_reproduce;
 
@@ -11,13 +12,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Command};
+use bar::Bar;
+use cli::{Cli, Command, Format};
 use radex::experiment::runner::available_threads;
 use radex::experiment::{attack, bottleneck, depth, export, linearity, minpert, scaling};
 use radex::files;
-use radex::report::progress::Progress;
+use radex::progress::Progress;
 use radex::report::rows;
-use radex::report::{self, Format, table};
+use radex::report::{self, table};
 
 /// What a command writes: its text (to `--out` or stdout) and, optionally, a plot.
 struct Output<'a> {
@@ -61,7 +63,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Attack(a) => {
             let (p, exec) = a.params()?;
-            let progress = Progress::new("attack", p.trials as u64, true);
+            let progress = Bar::default();
+            progress.start("attack", p.trials as u64);
             let recs = attack::run_trials(&p, &exec, &progress);
             progress.finish();
             let rep = attack::summarise(&p, recs, a.per_trial);
@@ -81,7 +84,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Scaling(s) => {
             let (p, exec) = s.params()?;
-            let progress = Progress::new("scaling", (p.trials * p.ds.len()) as u64, true);
+            let progress = Bar::default();
+            progress.start("scaling", (p.trials * p.ds.len()) as u64);
             let rep = scaling::run(&p, &exec, &progress)?;
             progress.finish();
             let text = match s.common.format {
@@ -97,7 +101,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Linearity(a) => {
             let (p, exec) = a.params()?;
-            let progress = Progress::new("linearity", (p.trials * p.archs.len()) as u64, true);
+            let progress = Bar::default();
+            progress.start("linearity", (p.trials * p.archs.len()) as u64);
             let rep = linearity::run(&p, &exec, &progress);
             progress.finish();
             let text = match a.common.format {
@@ -118,7 +123,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bottleneck(a) => {
             let (p, exec) = a.params()?;
-            let progress = Progress::new("bottleneck", p.trials as u64, true);
+            let progress = Bar::default();
+            progress.start("bottleneck", p.trials as u64);
             let rep = bottleneck::run(&p, &exec, &progress);
             progress.finish();
             let text = match a.common.format {
@@ -134,7 +140,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Minpert(a) => {
             let (p, exec) = a.params()?;
-            let progress = Progress::new("minpert", (p.runs * p.ks.len()) as u64, true);
+            let progress = Bar::default();
+            progress.start("minpert", (p.runs * p.ks.len()) as u64);
             let rep = minpert::run(&p, &exec, &progress);
             progress.finish();
             let text = match a.common.format {
@@ -155,7 +162,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Depth(a) => {
             let (p, exec) = a.params()?;
-            let progress = Progress::new("depth", (p.trials * p.depths.len()) as u64, true);
+            let progress = Bar::default();
+            progress.start("depth", (p.trials * p.depths.len()) as u64);
             let rep = depth::run(&p, &exec, &progress)?;
             progress.finish();
             let text = match a.common.format {

@@ -12,7 +12,9 @@ use crate::cli::{Cli, Command, ReproduceArgs};
 use radex::error::{human_bytes, invalid};
 use radex::experiment::runner::Exec;
 use radex::experiment::{attack, bottleneck, depth, linearity, minpert, scaling};
-use radex::report::progress::Progress;
+use radex::progress::Progress;
+
+use crate::bar::Bar;
 use radex::reproduce::plan::{Job, Mode, Plan};
 use radex::reproduce::{claims, write};
 
@@ -96,7 +98,7 @@ struct Reports {
     minpert: Option<minpert::MinPertReport>,
 }
 
-fn execute(prep: &Prepared, progress: &Progress, out: &mut Reports) -> Result<Value> {
+fn execute(prep: &Prepared, progress: &dyn Progress, out: &mut Reports) -> Result<Value> {
     Ok(match prep {
         Prepared::Attack(p, e) => {
             let recs = attack::run_trials(p, e, progress);
@@ -180,15 +182,16 @@ pub fn run(a: &ReproduceArgs) -> Result<bool> {
     let mut experiments = Map::new();
     let mut seconds = Map::new();
     let n = jobs.len();
+    let progress = Bar::default();
     for (i, (job, prep)) in jobs.iter().zip(&prepared).enumerate() {
         let what = format!("[{}/{n}] {}", i + 1, job.name);
-        eprintln!("radex reproduce: {what}: {}", job.command(a.seed));
+        progress.note(&format!("radex reproduce: {what}: {}", job.command(a.seed)));
         let t = Instant::now();
-        let progress = Progress::new(&what, steps(prep), true);
+        progress.start(&what, steps(prep));
         let v = execute(prep, &progress, &mut reports)?;
         progress.finish();
         let secs = t.elapsed().as_secs_f64();
-        eprintln!("radex reproduce: {what}: done in {secs:.1} s");
+        progress.note(&format!("radex reproduce: {what}: done in {secs:.1} s"));
         experiments.insert(job.name.into(), v);
         seconds.insert(job.name.into(), secs.into());
     }

@@ -7,7 +7,7 @@ use radex::experiment::runner::Exec;
 use radex::experiment::scaling::{self, ScalingParams};
 use radex::measure::stats::{normal_quantile, quantile};
 use radex::net::SamplerChoice;
-use radex::report::progress::Progress;
+use radex::progress::Quiet;
 use radex::scalar::Precision;
 
 /// Density of `2|Z|` at `y`: `phi(y / 2)`.
@@ -25,7 +25,7 @@ fn one_step_attack_at_d_2000_matches_theorem_1_1() {
         AttackKind::Onestep,
         Precision::F64,
     );
-    let recs = run_trials(&p, &Exec::new(0, None), &Progress::hidden());
+    let recs = run_trials(&p, &Exec::new(0, None), &Quiet);
     let r = summarise(&p, recs.clone(), false);
     assert_eq!(r.dead, 0);
     // Theorem 1.1: success with high probability (measured 1.0 at this size).
@@ -90,7 +90,7 @@ fn slope_of_median_rho_is_minus_one_half() {
         precision: Precision::F64,
         sampler: SamplerChoice::Dense,
     };
-    let r = scaling::run(&p, &Exec::new(0, None), &Progress::hidden()).unwrap();
+    let r = scaling::run(&p, &Exec::new(0, None), &Quiet).unwrap();
     // The bootstrap spread of the slope is its standard error (the 95% interval spans about
     // 3.92 of them); the prediction must lie within four.
     let se = (r.slope_ci[1] - r.slope_ci[0]) / (2.0 * 1.96);

@@ -9,7 +9,7 @@ use radex::attack::{f_along, norm64, ray_flip};
 use radex::experiment::attack::{AttackKind, AttackParams, run_trials, summarise};
 use radex::experiment::runner::Exec;
 use radex::net::{DenseNet, Layers, backward, forward};
-use radex::report::progress::Progress;
+use radex::progress::Quiet;
 use radex::rng;
 use radex::scalar::{Precision, Real};
 
@@ -276,14 +276,10 @@ fn trials_are_bitwise_identical_on_one_and_two_threads() {
             attack,
             Precision::F64,
         );
-        let one = run_trials(&p, &Exec::new(1, None), &Progress::hidden());
-        let two = run_trials(&p, &Exec::new(2, None), &Progress::hidden());
+        let one = run_trials(&p, &Exec::new(1, None), &Quiet);
+        let two = run_trials(&p, &Exec::new(2, None), &Quiet);
         // One network at a time with parallel products (memory limit forces it).
-        let big = run_trials(
-            &p,
-            &Exec::new(2, Some(p.bytes_per_trial())),
-            &Progress::hidden(),
-        );
+        let big = run_trials(&p, &Exec::new(2, Some(p.bytes_per_trial())), &Quiet);
         let js = |r| serde_json::to_string(&summarise(&p, r, true)).unwrap();
         let (a, b, c) = (js(one), js(two), js(big));
         assert_eq!(a, b);

@@ -10,7 +10,7 @@ use radex::experiment::attack::{AttackKind, AttackParams, TrialRecord, run_trial
 use radex::experiment::runner::Exec;
 use radex::measure::stats::ks_two_sample;
 use radex::net::{Layers, LazyNet, Sampler, SamplerChoice, backward, forward};
-use radex::report::progress::Progress;
+use radex::progress::Quiet;
 use radex::rng;
 use radex::scalar::{Precision, Real};
 
@@ -176,7 +176,7 @@ fn one_step_sample(sampler: Sampler, seed: u64, trials: usize) -> Vec<TrialRecor
     );
     p.with_c = false;
     p.sampler = sampler;
-    run_trials(&p, &Exec::new(0, None), &Progress::hidden())
+    run_trials(&p, &Exec::new(0, None), &Quiet)
 }
 
 /// `f(x)`, `||grad f(x)||`, `rho` and `f(x')/f(x)` of the live trials. A dead network (an atom:
@@ -242,10 +242,10 @@ fn lazy_trials_are_bitwise_identical_on_one_and_two_threads() {
     ] {
         let mut p = AttackParams::new(arch, 3, 6, attack, Precision::F64);
         p.sampler = Sampler::Lazy;
-        let one = run_trials(&p, &Exec::new(1, None), &Progress::hidden());
-        let two = run_trials(&p, &Exec::new(2, None), &Progress::hidden());
+        let one = run_trials(&p, &Exec::new(1, None), &Quiet);
+        let two = run_trials(&p, &Exec::new(2, None), &Quiet);
         // One trial at a time, every product on two threads.
-        let big = run_trials(&p, &Exec::new(2, None).one_at_a_time(), &Progress::hidden());
+        let big = run_trials(&p, &Exec::new(2, None).one_at_a_time(), &Quiet);
         let js = |r| serde_json::to_string(&summarise(&p, r, true)).unwrap();
         let (a, b, c) = (js(one), js(two), js(big));
         assert!(a.contains("\"sampler\":\"lazy\""));

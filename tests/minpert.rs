@@ -4,7 +4,7 @@ use faer::MatRef;
 use radex::experiment::minpert::{MinPertParams, run};
 use radex::experiment::runner::Exec;
 use radex::measure::minpert::{Method, beta_expectation, beta_variance, min_pert};
-use radex::report::progress::Progress;
+use radex::progress::Quiet;
 use radex::rng;
 
 #[test]
@@ -37,7 +37,7 @@ fn mean_matches_the_beta_expectation() {
         seed: 8,
         method: Method::Gram,
     };
-    let r = run(&p, &Exec::new(0, None), &Progress::hidden());
+    let r = run(&p, &Exec::new(0, None), &Quiet);
     for row in &r.rows {
         let e = beta_expectation(row.k, p.d);
         let se = (beta_variance(row.k, p.d) / row.runs as f64).sqrt();
@@ -66,7 +66,7 @@ fn minpert_gram_at_k_equal_d_is_one_to_rounding() {
                 seed: 4,
                 method,
             };
-            let r = run(&p, &Exec::new(0, None), &Progress::hidden());
+            let r = run(&p, &Exec::new(0, None), &Quiet);
             let row = &r.rows[0];
             assert!(row.sqrt_k_over_d <= 1.0);
             if k >= d {

@@ -10,7 +10,7 @@ use radex::experiment::runner::Exec;
 use radex::measure::linearity::compare;
 use radex::net::jacobian::top_singular_values;
 use radex::net::{DenseNet, forward};
-use radex::report::progress::Progress;
+use radex::progress::Quiet;
 use radex::rng::{self, Purpose};
 use radex::scalar::{Precision, Real};
 
@@ -231,7 +231,7 @@ fn bottleneck_effect_after_a_narrow_layer() {
             a: 0.1,
             precision: Precision::F64,
         };
-        run_bottleneck(&p, &Exec::new(0, None), &Progress::hidden())
+        run_bottleneck(&p, &Exec::new(0, None), &Quiet)
     };
     let narrow = run(vec![1000, 1000, 25, 1000]);
     let wide = run(vec![1000, 1000, 1000, 1000]);

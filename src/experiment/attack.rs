@@ -12,12 +12,12 @@ use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
 use crate::measure::stats::{Band, Summary, normal_cdf, normal_quantile, wilson};
 use crate::net::lazy::LAZY_LINE_BATCH;
 use crate::net::{Layers, Net, Sampler, Scaled};
-use crate::report::progress::Progress;
+use crate::progress::Progress;
 use crate::rng;
 use crate::scalar::{Precision, Real};
 
 /// Which attack `radex attack` reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AttackKind {
     /// The one-step attack of Theorem 1.1: `x' = x - 2 f grad / ||grad||^2`.
@@ -323,7 +323,7 @@ fn clause_tie(f_adv: Scaled, f: Scaled) -> bool {
 pub const LAZY_SOLO_BYTES: u128 = 1 << 30;
 
 /// Runs every trial.
-pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &Progress) -> Vec<TrialRecord> {
+pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &dyn Progress) -> Vec<TrialRecord> {
     let bytes = p.bytes_per_trial();
     let solo;
     let exec = if p.sampler == Sampler::Lazy && bytes > LAZY_SOLO_BYTES {
@@ -336,7 +336,7 @@ pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &Progress) -> Vec<Tri
         p: &AttackParams,
         exec: &Exec,
         bytes: u128,
-        progress: &Progress,
+        progress: &dyn Progress,
     ) -> Vec<TrialRecord> {
         // Each worker keeps one network's storage and redraws it per trial.
         exec.run(

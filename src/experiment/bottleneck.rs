@@ -12,7 +12,7 @@ use crate::measure::bottleneck::{
 };
 use crate::measure::stats::Band;
 use crate::net::DenseNet;
-use crate::report::progress::Progress;
+use crate::progress::Progress;
 use crate::rng;
 use crate::scalar::{Precision, Real};
 
@@ -105,11 +105,11 @@ pub struct BottleneckReport {
 }
 
 /// Runs the measurement.
-pub fn run(p: &BottleneckParams, exec: &Exec, progress: &Progress) -> BottleneckReport {
+pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> BottleneckReport {
     fn go<T: Real>(
         p: &BottleneckParams,
         exec: &Exec,
-        progress: &Progress,
+        progress: &dyn Progress,
     ) -> Vec<Option<Vec<LayerMeasure>>> {
         let bytes = p
             .arch

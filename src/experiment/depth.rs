@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::measure::depth::{at_angle, kappa_iterates, layer_cosines, pair_stream, sensitivity};
 use crate::measure::stats::{Band, mean, quantile, wilson};
 use crate::net::{DenseNet, forward};
-use crate::report::progress::Progress;
+use crate::progress::Progress;
 use crate::rng::{self, Purpose};
 use crate::scalar::{Precision, Real};
 
@@ -265,7 +265,7 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
 }
 
 /// Runs the measurement.
-pub fn run(p: &DepthParams, exec: &Exec, progress: &Progress) -> Result<DepthReport> {
+pub fn run(p: &DepthParams, exec: &Exec, progress: &dyn Progress) -> Result<DepthReport> {
     let mut rows = Vec::with_capacity(p.depths.len());
     let mut per_layer: Vec<Vec<f64>> = Vec::new();
     let cos_theta = p.theta.cos();

@@ -14,7 +14,7 @@ use crate::attack::onestep::linearise;
 use crate::measure::linearity::{Comparison, compare};
 use crate::measure::stats::{Band, quantile};
 use crate::net::{Net, Sampler, SamplerChoice};
-use crate::report::progress::Progress;
+use crate::progress::Progress;
 use crate::rng::{self, Purpose};
 use crate::scalar::{Precision, Real};
 
@@ -253,7 +253,7 @@ fn trial<T: Real>(
 }
 
 /// Runs every architecture.
-pub fn run(p: &LinearityParams, exec: &Exec, progress: &Progress) -> LinearityReport {
+pub fn run(p: &LinearityParams, exec: &Exec, progress: &dyn Progress) -> LinearityReport {
     let archs = p
         .archs
         .iter()

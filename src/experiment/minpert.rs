@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::runner::Exec;
 use crate::measure::minpert::{Method, beta_expectation, beta_variance, min_pert};
 use crate::net::DenseNet;
-use crate::report::progress::Progress;
+use crate::progress::Progress;
 use crate::rng;
 
 /// Parameters of a Min-Pert run.
@@ -76,7 +76,7 @@ pub struct MinPertReport {
 }
 
 /// Runs every width.
-pub fn run(p: &MinPertParams, exec: &Exec, progress: &Progress) -> MinPertReport {
+pub fn run(p: &MinPertParams, exec: &Exec, progress: &dyn Progress) -> MinPertReport {
     let rows =
         p.ks.iter()
             .map(|&k| {

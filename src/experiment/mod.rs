@@ -1,5 +1,6 @@
 //! Experiments: validated parameters in, records out. One file per subcommand.
 
+pub mod args;
 pub mod attack;
 pub mod bottleneck;
 pub mod depth;

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use faer::Par;
 use rayon::prelude::*;
 
-use crate::report::progress::Progress;
+use crate::progress::Progress;
 
 /// Threads this machine runs at once (at least 1).
 pub fn available_threads() -> usize {
@@ -68,7 +68,7 @@ impl Exec {
         &self,
         n: usize,
         per_trial_bytes: u128,
-        progress: &Progress,
+        progress: &dyn Progress,
         init: impl Fn() -> S + Sync + Send,
         work: impl Fn(&mut S, u64, Par) -> R + Sync + Send,
     ) -> Vec<R> {

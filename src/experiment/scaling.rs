@@ -11,7 +11,7 @@ use crate::arch::{Arch, Init, Term};
 use crate::error::Result;
 use crate::measure::stats::{ols_slope, quantile, quantile_sorted, wilson};
 use crate::net::{Sampler, SamplerChoice};
-use crate::report::progress::Progress;
+use crate::progress::Progress;
 use crate::rng::{self, Purpose};
 use crate::scalar::Precision;
 
@@ -119,7 +119,7 @@ pub struct ScalingReport {
 }
 
 /// Runs the sweep. `progress` counts trials over all `d`.
-pub fn run(p: &ScalingParams, exec: &Exec, progress: &Progress) -> Result<ScalingReport> {
+pub fn run(p: &ScalingParams, exec: &Exec, progress: &dyn Progress) -> Result<ScalingReport> {
     let mut rows = Vec::new();
     let mut samples: Vec<Vec<f64>> = Vec::new();
     for &d in &p.ds {

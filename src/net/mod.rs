@@ -60,7 +60,7 @@ pub enum Sampler {
 }
 
 /// `--sampler`: a sampler, or `auto` to let the cost model choose ([`SamplerChoice::resolve`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SamplerChoice {
     /// Sample and store every weight matrix.

@@ -3,21 +3,9 @@
 
 pub mod figures;
 pub mod npy;
-pub mod progress;
 pub mod rows;
 pub mod svg;
 pub mod table;
-
-/// Output format (`--format`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// A readable table.
-    Table,
-    /// One JSON object.
-    Json,
-    /// Comma-separated values.
-    Csv,
-}
 
 /// Serialises to pretty JSON with a trailing newline.
 pub fn to_json<S: serde::Serialize>(value: &S) -> String {

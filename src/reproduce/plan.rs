@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// How big the run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Under a minute on 2 cores (small sizes; what the test suite runs).

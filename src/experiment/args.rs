@@ -1,0 +1,803 @@
+//! The arguments of every experiment as a user gives them (the CLI's flags, the Python
+//! package's keywords, with the same defaults), and their validation into parameters: every
+//! check and every memory estimate runs here, before any work, so a bad value gets the same
+//! one-line message from every front end (ripgrep's low-level and high-level arguments).
+//! Error messages name the CLI flag (`--arch`); the Python keywords carry the same names.
+
+use crate::arch::{self, Init, Term};
+use crate::budget::{self, Budget};
+use crate::error::{Result, human_bytes, invalid, num};
+use crate::experiment::attack::{AttackKind, AttackParams};
+use crate::experiment::bottleneck::BottleneckParams;
+use crate::experiment::depth::{DepthParams, default_depths};
+use crate::experiment::export::ExportParams;
+use crate::experiment::linearity::{LinearityParams, default_radii};
+use crate::experiment::minpert::MinPertParams;
+use crate::experiment::runner::Exec;
+use crate::experiment::scaling::ScalingParams;
+use crate::lists;
+use crate::measure::minpert::Method;
+use crate::net::{Sampler, SamplerChoice};
+use crate::scalar::Precision;
+
+/// A value of a flag with a fixed set of names (`--init nn|he`, `--attack onestep|..`).
+pub trait Choice: Copy + PartialEq + 'static {
+    /// The flag it is given to.
+    const FLAG: &'static str;
+    /// Every name with its value.
+    const ALL: &'static [(&'static str, Self)];
+
+    /// The value named `s`, or an error naming the flag and the choices.
+    fn parse(s: &str) -> Result<Self> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| {
+                invalid(
+                    Self::FLAG,
+                    s,
+                    format!("expected one of {}", Self::names().join(", ")),
+                )
+            })
+    }
+
+    /// Its name.
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map(|(n, _)| *n)
+            .expect("every value is named")
+    }
+
+    /// Every name, in order.
+    fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|(n, _)| *n).collect()
+    }
+}
+
+impl Choice for Init {
+    const FLAG: &'static str = "--init";
+    const ALL: &'static [(&'static str, Self)] = &[("nn", Init::Nn), ("he", Init::He)];
+}
+
+impl Choice for Precision {
+    const FLAG: &'static str = "--precision";
+    const ALL: &'static [(&'static str, Self)] =
+        &[("f64", Precision::F64), ("f32", Precision::F32)];
+}
+
+impl Choice for AttackKind {
+    const FLAG: &'static str = "--attack";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("onestep", AttackKind::Onestep),
+        ("ray", AttackKind::Ray),
+        ("deepfool", AttackKind::Deepfool),
+        ("pgd", AttackKind::Pgd),
+        ("all", AttackKind::All),
+    ];
+}
+
+impl Choice for SamplerChoice {
+    const FLAG: &'static str = "--sampler";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("dense", SamplerChoice::Dense),
+        ("lazy", SamplerChoice::Lazy),
+        ("auto", SamplerChoice::Auto),
+    ];
+}
+
+impl Choice for Method {
+    const FLAG: &'static str = "--method";
+    const ALL: &'static [(&'static str, Self)] = &[("qr", Method::Qr), ("gram", Method::Gram)];
+}
+
+/// Settings every experiment shares.
+#[derive(Clone, Debug)]
+pub struct RunArgs {
+    /// Weight initialisation (`None`: the experiment's own, `nn` except in `depth`).
+    pub init: Option<Init>,
+    /// Seed; trial `t` of seed `s` always gets the same network and input.
+    pub seed: u64,
+    /// Worker threads (0 = all cores; more is capped at the cores). Results are identical for
+    /// any value.
+    pub threads: usize,
+    /// Element type of the networks.
+    pub precision: Precision,
+    /// Memory limit for the estimate checked before the run, e.g. `8G` (default:
+    /// `MemAvailable`).
+    pub max_memory: Option<String>,
+}
+
+impl Default for RunArgs {
+    fn default() -> Self {
+        RunArgs {
+            init: None,
+            seed: 1,
+            threads: 0,
+            precision: Precision::F64,
+            max_memory: None,
+        }
+    }
+}
+
+impl RunArgs {
+    /// The validated init, precision, execution settings and memory limit.
+    pub fn resolve(&self) -> Result<(Init, Precision, Exec, Option<u128>)> {
+        let max_memory = max_memory(&self.max_memory)?;
+        let limit = budget::memory_limit(max_memory).map(|(b, _)| b);
+        Ok((
+            self.init.unwrap_or(Init::Nn),
+            self.precision,
+            Exec::new(self.threads, limit),
+            max_memory,
+        ))
+    }
+}
+
+fn max_memory(flag: &Option<String>) -> Result<Option<u128>> {
+    flag.as_deref().map(budget::parse_bytes).transpose()
+}
+
+/// A positive finite number.
+fn positive(flag: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(invalid(flag, num(v), "expected a positive finite number"))
+    }
+}
+
+/// At least 1 (`what` names the unit in the message).
+fn at_least_one(flag: &'static str, v: usize, what: &str) -> Result<()> {
+    if v == 0 {
+        return Err(invalid(flag, "0", format!("expected at least 1 {what}")));
+    }
+    Ok(())
+}
+
+/// Bytes kept per trial for the summary and its rendering (a record and its JSON text).
+const RECORD_BYTES: u128 = 1024;
+
+/// Bytes of `n` records of `RECORD_BYTES`.
+fn records(n: usize) -> u128 {
+    RECORD_BYTES.saturating_mul(n as u128)
+}
+
+/// The advice when `auto` chose dense networks that do not fit.
+fn lazy_fix(choice: SamplerChoice, lazy_bytes: u128) -> Option<String> {
+    (choice == SamplerChoice::Auto).then(|| {
+        format!(
+            "'--sampler auto' chose stored (dense) weights, as it does on every machine; '--sampler lazy' needs about {}, or raise '--max-memory <BYTES>'",
+            human_bytes(lazy_bytes)
+        )
+    })
+}
+
+fn with_fix(b: Budget, fix: Option<String>) -> Budget {
+    match fix {
+        Some(f) => b.fix(f),
+        None => b,
+    }
+}
+
+/// `radex attack`: the one-step attack of Theorem 1.1, and the standard attacks, on
+/// independent `(network, x)` pairs (MATH 3).
+#[derive(Clone, Debug)]
+pub struct AttackArgs {
+    /// Architecture `D,W1,..,WL`; widths may be relative to `D` (`d`, `2d`, `d/4`, `d^0.5`),
+    /// `WxN` repeats `W` `N` times.
+    pub arch: String,
+    /// Independent `(network, x)` pairs.
+    pub trials: usize,
+    /// Attack to report.
+    pub attack: AttackKind,
+    /// PGD budgets relative to `||x||` (default: `0.25,0.5,1,2,4` over `sqrt(D)`).
+    pub eps: Option<String>,
+    /// PGD gradient steps per budget.
+    pub pgd_steps: usize,
+    /// Start PGD from a uniform point of the ball.
+    pub random_start: bool,
+    /// DeepFool overshoot of each step.
+    pub overshoot: f64,
+    /// DeepFool's most iterations.
+    pub max_iter: usize,
+    /// Where the networks come from (MATH 8).
+    pub sampler: SamplerChoice,
+    /// Shared settings.
+    pub run: RunArgs,
+}
+
+impl Default for AttackArgs {
+    fn default() -> Self {
+        AttackArgs {
+            arch: "2000,2000,2000".into(),
+            trials: 100,
+            attack: AttackKind::Onestep,
+            eps: None,
+            pgd_steps: 20,
+            random_start: false,
+            overshoot: 0.02,
+            max_iter: 50,
+            sampler: SamplerChoice::Auto,
+            run: RunArgs::default(),
+        }
+    }
+}
+
+impl AttackArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(AttackParams, Exec)> {
+        let (init, precision, exec, max_memory) = self.run.resolve()?;
+        at_least_one("--trials", self.trials, "trial")?;
+        let arch = arch::parse_arch(&self.arch, init)?;
+        let mut p = AttackParams::new(arch, self.run.seed, self.trials, self.attack, precision);
+        if let Some(e) = &self.eps {
+            p.pgd.eps = lists::positives("--eps", e)?;
+        }
+        at_least_one("--pgd-steps", self.pgd_steps, "step")?;
+        p.pgd.steps = self.pgd_steps;
+        p.pgd.random_start = self.random_start;
+        if !(self.overshoot.is_finite() && self.overshoot >= 0.0) {
+            return Err(invalid(
+                "--overshoot",
+                num(self.overshoot),
+                "expected a finite number >= 0, e.g. 0.02",
+            ));
+        }
+        at_least_one("--max-iter", self.max_iter, "iteration")?;
+        p.deepfool.overshoot = self.overshoot;
+        p.deepfool.max_iter = self.max_iter;
+        p.sampler = self.sampler.resolve(&p.arch, p.queries_per_network());
+        let fix = (p.sampler == Sampler::Dense)
+            .then(|| lazy_fix(self.sampler, p.bytes_with(Sampler::Lazy)))
+            .flatten();
+        let b = Budget::new()
+            .part("--arch", &self.arch, p.bytes_per_trial())
+            .part("--trials", self.trials.to_string(), records(self.trials));
+        with_fix(b, fix).check(max_memory)?;
+        Ok((p, exec))
+    }
+}
+
+/// `radex scaling`: the one-step attack across input dimensions and the slope of the median
+/// `rho` against `d` (MATH 3).
+#[derive(Clone, Debug)]
+pub struct ScalingArgs {
+    /// Input dimensions (at least two distinct).
+    pub ds: String,
+    /// Architecture relative to `d`, `d,W1,..` (default `d,d,d`).
+    pub arch: Option<String>,
+    /// Hidden widths relative to `d` (the same as `arch` without the leading `d`).
+    pub widths: Option<String>,
+    /// Trials per input dimension.
+    pub trials: usize,
+    /// Bootstrap resamples for the slope's interval.
+    pub bootstrap: usize,
+    /// Where the networks come from (MATH 8), per `d`.
+    pub sampler: SamplerChoice,
+    /// Shared settings.
+    pub run: RunArgs,
+}
+
+impl Default for ScalingArgs {
+    fn default() -> Self {
+        ScalingArgs {
+            ds: "256,512,1024,2048,4096".into(),
+            arch: None,
+            widths: None,
+            trials: 100,
+            bootstrap: 1000,
+            sampler: SamplerChoice::Auto,
+            run: RunArgs::default(),
+        }
+    }
+}
+
+impl ScalingArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(ScalingParams, Exec)> {
+        let (init, precision, exec, max_memory) = self.run.resolve()?;
+        at_least_one("--trials", self.trials, "trial")?;
+        let ds = lists::counts("--ds", &self.ds)?;
+        if ds.len() < 2 {
+            return Err(invalid(
+                "--ds",
+                self.ds.clone(),
+                "expected at least two distinct dimensions to fit a slope",
+            ));
+        }
+        let widths = match (&self.arch, &self.widths) {
+            (Some(_), Some(w)) => {
+                return Err(invalid(
+                    "--widths",
+                    w.clone(),
+                    "give either '--arch' or '--widths', not both",
+                ));
+            }
+            (Some(a), None) => {
+                let terms = arch::parse_terms("--arch", a)?;
+                if terms.len() < 2 || !terms[0].is_d() {
+                    return Err(invalid(
+                        "--arch",
+                        a.clone(),
+                        "expected 'd' then at least one hidden width, e.g. 'd,d,d' or 'd,2d,d/4'",
+                    ));
+                }
+                terms[1..].to_vec()
+            }
+            (None, Some(w)) => arch::parse_terms("--widths", w)?,
+            (None, None) => vec![Term::parse("--arch", "d")?, Term::parse("--arch", "d")?],
+        };
+        at_least_one("--bootstrap", self.bootstrap, "resample")?;
+        let p = ScalingParams {
+            ds,
+            widths,
+            init,
+            trials: self.trials,
+            seed: self.run.seed,
+            bootstrap: self.bootstrap,
+            precision,
+            sampler: self.sampler,
+        };
+        // The largest network of the sweep (one d at a time), every record, the resamples.
+        let mut net = (String::new(), 0u128, None);
+        for &d in &p.ds {
+            let a = p.attack(d)?;
+            let bytes = a.bytes_per_trial();
+            if bytes >= net.1 {
+                let fix = (a.sampler == Sampler::Dense)
+                    .then(|| lazy_fix(self.sampler, a.bytes_with(Sampler::Lazy)))
+                    .flatten();
+                net = (a.arch.spec(), bytes, fix);
+            }
+        }
+        let n = p.ds.len();
+        let boot = (self.bootstrap as u128)
+            .saturating_mul(8 * (n as u128 + 1))
+            .saturating_add(8 * self.trials as u128);
+        let b = Budget::new()
+            .part("--ds", net.0, net.1)
+            .part(
+                "--trials",
+                self.trials.to_string(),
+                records(self.trials.saturating_mul(n)),
+            )
+            .part("--bootstrap", self.bootstrap.to_string(), boot);
+        with_fix(b, net.2).check(max_memory)?;
+        Ok((p, exec))
+    }
+}
+
+/// `radex linearity`: the gradient change around `x` against the radius (MATH 4).
+#[derive(Clone, Debug)]
+pub struct LinearityArgs {
+    /// Architectures, one curve each.
+    pub arch: Vec<String>,
+    /// Radii relative to `||x||` (default `10^(-3 + k/4)`, `k = 0..12`).
+    pub radii: Option<String>,
+    /// Uniform directions per radius.
+    pub directions: usize,
+    /// Networks per architecture.
+    pub trials: usize,
+    /// Median relative gradient change that defines the linearity radius.
+    pub threshold: f64,
+    /// Where the networks come from (MATH 8).
+    pub sampler: SamplerChoice,
+    /// Shared settings.
+    pub run: RunArgs,
+}
+
+impl Default for LinearityArgs {
+    fn default() -> Self {
+        LinearityArgs {
+            arch: vec!["1000,1000,1000".into()],
+            radii: None,
+            directions: 16,
+            trials: 10,
+            threshold: 0.5,
+            sampler: SamplerChoice::Auto,
+            run: RunArgs::default(),
+        }
+    }
+}
+
+impl LinearityArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(LinearityParams, Exec)> {
+        let (init, precision, exec, max_memory) = self.run.resolve()?;
+        at_least_one("--trials", self.trials, "trial")?;
+        if self.arch.is_empty() {
+            return Err(invalid("--arch", "", "expected at least one architecture"));
+        }
+        let archs = self
+            .arch
+            .iter()
+            .map(|a| arch::parse_arch(a, init))
+            .collect::<Result<Vec<_>>>()?;
+        let radii = match &self.radii {
+            Some(r) => lists::positives("--radii", r)?,
+            None => default_radii(),
+        };
+        at_least_one("--directions", self.directions, "direction")?;
+        positive("--threshold", self.threshold)?;
+        let p = LinearityParams {
+            archs,
+            radii,
+            directions: self.directions,
+            trials: self.trials,
+            seed: self.run.seed,
+            threshold: self.threshold,
+            precision,
+            sampler: self.sampler,
+        };
+        for (a, s) in p.archs.iter().zip(&self.arch) {
+            let sampler = p.sampler_for(a);
+            let fix = (sampler == Sampler::Dense)
+                .then(|| lazy_fix(self.sampler, p.bytes_with(a, Sampler::Lazy)))
+                .flatten();
+            let per_trial = p.radii.len().saturating_mul(a.depth() + 4);
+            // The network with one direction, and what more directions add.
+            let one = LinearityParams {
+                directions: 1,
+                ..p.clone()
+            }
+            .bytes_with(a, sampler);
+            let all = p.bytes_with(a, sampler);
+            let b = Budget::new()
+                .part("--arch", s, one)
+                .part(
+                    "--directions",
+                    self.directions.to_string(),
+                    all.saturating_sub(one),
+                )
+                .part(
+                    "--trials",
+                    self.trials.to_string(),
+                    records(self.trials.saturating_mul(per_trial)),
+                );
+            with_fix(b, fix).check(max_memory)?;
+        }
+        Ok((p, exec))
+    }
+}
+
+/// `radex bottleneck`: per-layer bottlenecks, expansion and small pre-activations (MATH 5).
+#[derive(Clone, Debug)]
+pub struct BottleneckArgs {
+    /// Architecture `D,W1,..,WL`.
+    pub arch: String,
+    /// Networks.
+    pub trials: usize,
+    /// Radius of the sampled points, relative to `||x||`.
+    pub radius: f64,
+    /// Points sampled per network for the sampled expansion.
+    pub samples: usize,
+    /// Lemma 2.5 threshold `a`.
+    pub a: f64,
+    /// Shared settings.
+    pub run: RunArgs,
+}
+
+impl Default for BottleneckArgs {
+    fn default() -> Self {
+        BottleneckArgs {
+            arch: "2000,2000,50,2000".into(),
+            trials: 5,
+            radius: 1e-3,
+            samples: 32,
+            a: 0.1,
+            run: RunArgs::default(),
+        }
+    }
+}
+
+impl BottleneckArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(BottleneckParams, Exec)> {
+        let (init, precision, exec, max_memory) = self.run.resolve()?;
+        at_least_one("--trials", self.trials, "trial")?;
+        let arch = arch::parse_arch(&self.arch, init)?;
+        positive("--radius", self.radius)?;
+        positive("--a", self.a)?;
+        at_least_one("--samples", self.samples, "sample")?;
+        let elem = precision.bytes();
+        let weights = arch.n_weights().saturating_mul(elem as u128);
+        let batch = self.samples.saturating_add(1 + arch.depth());
+        let all = arch.dense_bytes(elem, batch);
+        Budget::new()
+            .part("--arch", &self.arch, weights)
+            .part(
+                "--samples",
+                self.samples.to_string(),
+                all.saturating_sub(weights),
+            )
+            .part(
+                "--trials",
+                self.trials.to_string(),
+                records(self.trials.saturating_mul(arch.depth())),
+            )
+            .check(max_memory)?;
+        Ok((
+            BottleneckParams {
+                arch,
+                trials: self.trials,
+                seed: self.run.seed,
+                radius: self.radius,
+                samples: self.samples,
+                a: self.a,
+                precision,
+            },
+            exec,
+        ))
+    }
+}
+
+/// `radex minpert`: Min-Pert of the paper's Figure 1 (MATH 7).
+#[derive(Clone, Debug)]
+pub struct MinPertArgs {
+    /// Input dimension.
+    pub d: usize,
+    /// Hidden widths `k`.
+    pub ks: String,
+    /// Runs per `k`.
+    pub runs: usize,
+    /// How the projection is computed.
+    pub method: Method,
+    /// Shared settings (`init` and `precision f32` are refused: the weights are `N(0, 1)` in
+    /// `f64`).
+    pub run: RunArgs,
+}
+
+impl Default for MinPertArgs {
+    fn default() -> Self {
+        MinPertArgs {
+            d: 10_000,
+            ks: "10,50,100,500,1000,5000,10000".into(),
+            runs: 10,
+            method: Method::Gram,
+            run: RunArgs::default(),
+        }
+    }
+}
+
+impl MinPertArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(MinPertParams, Exec)> {
+        let (_, precision, exec, max_memory) = self.run.resolve()?;
+        if precision != Precision::F64 {
+            return Err(invalid(
+                "--precision",
+                "f32",
+                "minpert computes in f64 only (MATH 7); leave out '--precision'",
+            ));
+        }
+        if let Some(init) = self.run.init {
+            return Err(invalid(
+                "--init",
+                init.name(),
+                "minpert has no initialisation to choose: the projection does not depend on the scale of W_1 (MATH 7); leave out '--init'",
+            ));
+        }
+        at_least_one("--d", self.d, "input dimension")?;
+        let ks = lists::counts("--ks", &self.ks)?;
+        at_least_one("--runs", self.runs, "run")?;
+        let p = MinPertParams {
+            d: self.d,
+            ks,
+            runs: self.runs,
+            seed: self.run.seed,
+            method: self.method,
+        };
+        let big = *p.ks.last().expect("at least one k");
+        Budget::new()
+            .part("--ks", &self.ks, p.bytes(big))
+            .part(
+                "--runs",
+                self.runs.to_string(),
+                records(self.runs.saturating_mul(p.ks.len())),
+            )
+            .check(max_memory)?;
+        Ok((p, exec))
+    }
+}
+
+/// `radex depth`: He networks of constant width against depth (MATH 6).
+#[derive(Clone, Debug)]
+pub struct DepthArgs {
+    /// Hidden width of every layer.
+    pub width: usize,
+    /// Input dimension (default: the width).
+    pub d: Option<usize>,
+    /// Depths (default `1,2,4,..,1024`).
+    pub depths: Option<String>,
+    /// Angle between the pair `x, y`, in degrees.
+    pub theta: f64,
+    /// Pairs of uniform inputs per network for the spread of `f`.
+    pub pairs: usize,
+    /// Networks per depth.
+    pub trials: usize,
+    /// Shared settings (`init` must be `he`).
+    pub run: RunArgs,
+}
+
+impl Default for DepthArgs {
+    fn default() -> Self {
+        DepthArgs {
+            width: 256,
+            d: None,
+            depths: None,
+            theta: 90.0,
+            pairs: 16,
+            trials: 20,
+            run: RunArgs::default(),
+        }
+    }
+}
+
+impl DepthArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(DepthParams, Exec)> {
+        let (_, precision, exec, max_memory) = self.run.resolve()?;
+        if let Some(Init::Nn) = self.run.init {
+            return Err(invalid(
+                "--init",
+                "nn",
+                "depth uses the he initialisation (MATH 6, Appendix B), which keeps ||h_i|| ~ ||x||",
+            ));
+        }
+        at_least_one("--trials", self.trials, "trial")?;
+        at_least_one("--width", self.width, "unit")?;
+        let d = self.d.unwrap_or(self.width);
+        at_least_one("--d", d, "input dimension")?;
+        let depths = match &self.depths {
+            Some(s) => lists::counts("--depths", s)?,
+            None => default_depths(),
+        };
+        let deepest = *depths.last().expect("at least one depth");
+        if deepest > arch::MAX_DEPTH {
+            return Err(invalid(
+                "--depths",
+                self.depths.clone().unwrap_or_default(),
+                format!("expected depths of at most {}", arch::MAX_DEPTH),
+            ));
+        }
+        if !(self.theta.is_finite() && (0.0..=180.0).contains(&self.theta)) {
+            return Err(invalid(
+                "--theta",
+                num(self.theta),
+                "expected an angle in degrees between 0 and 180",
+            ));
+        }
+        at_least_one("--pairs", self.pairs, "pair")?;
+        let p = DepthParams {
+            width: self.width,
+            d,
+            depths,
+            theta: self.theta.to_radians(),
+            pairs: self.pairs,
+            trials: self.trials,
+            seed: self.run.seed,
+            precision,
+        };
+        let weights = p
+            .arch(deepest)?
+            .n_weights()
+            .saturating_mul(precision.bytes() as u128);
+        let all = p.bytes_per_trial(deepest)?;
+        Budget::new()
+            .part(
+                "--depths",
+                format!("width {} depth {deepest}", self.width),
+                weights,
+            )
+            .part(
+                "--pairs",
+                self.pairs.to_string(),
+                all.saturating_sub(weights),
+            )
+            .part(
+                "--trials",
+                self.trials.to_string(),
+                records(self.trials.saturating_mul(deepest)),
+            )
+            .check(max_memory)?;
+        Ok((p, exec))
+    }
+}
+
+/// `radex export`: one trial's network and input as `.npy` files (MATH 1).
+#[derive(Clone, Debug)]
+pub struct ExportArgs {
+    /// Architecture `D,W1,..,WL`.
+    pub arch: String,
+    /// Weight initialisation.
+    pub init: Init,
+    /// Seed, as given to `radex attack --seed`.
+    pub seed: u64,
+    /// Trial index.
+    pub trial: u64,
+    /// Element type of the arrays.
+    pub precision: Precision,
+    /// Memory limit for the estimate (default: `MemAvailable`).
+    pub max_memory: Option<String>,
+}
+
+impl Default for ExportArgs {
+    fn default() -> Self {
+        ExportArgs {
+            arch: "2000,2000,2000".into(),
+            init: Init::Nn,
+            seed: 1,
+            trial: 0,
+            precision: Precision::F64,
+            max_memory: None,
+        }
+    }
+}
+
+impl ExportArgs {
+    /// Validated parameters (the output directory is the front end's to check).
+    pub fn params(&self) -> Result<ExportParams> {
+        let max_memory = max_memory(&self.max_memory)?;
+        let arch = arch::parse_arch(&self.arch, self.init)?;
+        let p = ExportParams {
+            arch,
+            seed: self.seed,
+            trial: self.trial,
+            precision: self.precision,
+        };
+        Budget::new()
+            .part("--arch", &self.arch, p.bytes())
+            .check(max_memory)?;
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_parse_their_names_and_name_the_flag_otherwise() {
+        for (n, v) in AttackKind::ALL {
+            assert_eq!(AttackKind::parse(n).unwrap(), *v);
+            assert_eq!(v.name(), *n);
+        }
+        let e = SamplerChoice::parse("sparse").unwrap_err().to_string();
+        assert!(
+            e.contains("'--sampler'") && e.contains("dense, lazy, auto"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn defaults_validate() {
+        AttackArgs::default().params().unwrap();
+        ScalingArgs::default().params().unwrap();
+        LinearityArgs::default().params().unwrap();
+        BottleneckArgs::default().params().unwrap();
+        MinPertArgs::default().params().unwrap();
+        DepthArgs::default().params().unwrap();
+        ExportArgs::default().params().unwrap();
+    }
+
+    #[test]
+    fn a_library_caller_cannot_build_params_that_panic() {
+        let e = LinearityArgs {
+            directions: 0,
+            ..Default::default()
+        }
+        .params()
+        .unwrap_err();
+        assert!(e.to_string().contains("'--directions'"));
+        let e = LinearityArgs {
+            arch: vec![],
+            ..Default::default()
+        }
+        .params()
+        .unwrap_err();
+        assert!(e.to_string().contains("'--arch'"));
+    }
+}
