@@ -5,7 +5,8 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::Layers;
-use crate::arch::Arch;
+use crate::arch::{Arch, Init};
+use crate::error::{Result, invalid};
 use crate::rng;
 use crate::scalar::Real;
 
@@ -32,6 +33,54 @@ impl<T: Real> DenseNet<T> {
             arch: arch.clone(),
             weights,
         }
+    }
+
+    /// A network with the given weights (a user's, or another program's): `weights[i - 1]`
+    /// holds `W_i` column-major, `d_i x d_{i-1}` with `dims = d_0, .., d_l` and a one-row
+    /// output `W_{l+1}`. The architecture's `init` is recorded as given; it only matters for
+    /// [`DenseNet::resample`].
+    ///
+    /// # Errors
+    /// Shapes that do not chain (a length that is not `d_i d_{i-1}`), no hidden layer, a zero
+    /// width, or a weight that is not finite; the messages name `weights`.
+    pub fn from_weights(dims: &[usize], init: Init, weights: Vec<Vec<T>>) -> Result<Self> {
+        let arch = Arch::new(
+            dims.first().copied().unwrap_or(0),
+            dims.get(1..).unwrap_or(&[]).to_vec(),
+            init,
+        )
+        .map_err(|e| invalid("weights", format!("{dims:?}"), e.to_string()))?;
+        if weights.len() != arch.depth() + 1 {
+            return Err(invalid(
+                "weights",
+                format!("{} matrices", weights.len()),
+                format!(
+                    "expected {} matrices W_1..W_{} for widths {dims:?} (the last is the output row)",
+                    arch.depth() + 1,
+                    arch.depth() + 1
+                ),
+            ));
+        }
+        for (i, w) in weights.iter().enumerate() {
+            let (m, n) = arch.shape(i + 1);
+            if w.len() != m * n {
+                return Err(invalid(
+                    "weights",
+                    format!("W_{} with {} entries", i + 1, w.len()),
+                    format!(
+                        "expected shape ({m}, {n}): the shapes must chain, ending in one output"
+                    ),
+                ));
+            }
+            if let Some(j) = w.iter().position(|v| !v.to_f64().is_finite()) {
+                return Err(invalid(
+                    "weights",
+                    format!("W_{} entry {}", i + 1, j),
+                    "expected finite weights, got NaN or infinity",
+                ));
+            }
+        }
+        Ok(DenseNet { arch, weights })
     }
 
     /// Redraws every weight as the network of `(seed, trial)`, reusing the storage (same

@@ -1,0 +1,208 @@
+"""radex: adversarial examples in random ReLU networks, measured exactly.
+
+The Python front of radex (Bartlett, Bubeck and Cherapanamjeri, "Adversarial Examples in
+Multi-Layer Random ReLU Networks", NeurIPS 2021; the mathematics is the project's MATH.md).
+Every function runs the same library as the ``radex`` command line, with the same arguments
+(the CLI's flags as keywords, ``--pgd-steps`` as ``pgd_steps``), the same defaults and the
+same seeds and streams, and returns the dictionary that ``radex <command> --format json``
+prints: the same keys and the same numbers, bit for bit. Lists may be given as Python lists
+or as the CLI's comma-separated strings. Bad input raises :class:`InputError` (a
+``ValueError``) with the CLI's one-line message, before any work. The GIL is released while
+radex computes.
+
+>>> import radex
+>>> r = radex.attack(arch="500,500,500", trials=20, per_trial=True)
+>>> r["success_rate"], r["per_trial"]["rho"].shape
+(1.0, (20,))
+
+:class:`Network` gives one network's exact forward pass and input gradient on numpy arrays.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _radex
+from ._radex import InputError, Network
+
+__all__ = [
+    "InputError",
+    "Network",
+    "attack",
+    "scaling",
+    "linearity",
+    "bottleneck",
+    "depth",
+    "minpert",
+    "__version__",
+]
+
+__version__: str = _radex.__version__
+
+# The library's defaults, so the signatures below show exactly the CLI's.
+_D = _radex.defaults()
+
+Numbers = Union[str, Sequence[float]]
+Counts = Union[str, Sequence[int]]
+
+
+def _text(v: Any) -> Any:
+    """A list as the CLI's comma-separated text (``repr`` keeps every float exactly)."""
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return ",".join(repr(float(x)) if isinstance(x, float) else str(x) for x in v)
+    return v
+
+
+def _columns(rows: list) -> dict:
+    """Per-trial records as columns of numpy arrays (``None``, a missing value, is NaN)."""
+    if not rows:
+        return {}
+    out = {}
+    for key in rows[0]:
+        vals = [r[key] for r in rows]
+        present = [v for v in vals if v is not None]
+        if present and all(isinstance(v, bool) for v in present) and len(present) == len(vals):
+            out[key] = np.array(vals, dtype=bool)
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+            if len(present) == len(vals) and all(isinstance(v, int) for v in vals):
+                out[key] = np.array(vals, dtype=np.int64)
+            else:
+                out[key] = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
+        else:
+            out[key] = np.array(vals, dtype=object)
+    return out
+
+
+def _result(text: str) -> dict:
+    rep = json.loads(text)
+    if isinstance(rep.get("per_trial"), list):
+        rep["per_trial"] = _columns(rep["per_trial"])
+    return rep
+
+
+def attack(
+    arch: str = _D["attack"]["arch"],
+    trials: int = _D["attack"]["trials"],
+    attack: str = _D["attack"]["attack"],
+    per_trial: bool = False,
+    eps: Optional[Numbers] = _D["attack"]["eps"],
+    pgd_steps: int = _D["attack"]["pgd_steps"],
+    random_start: bool = _D["attack"]["random_start"],
+    overshoot: float = _D["attack"]["overshoot"],
+    max_iter: int = _D["attack"]["max_iter"],
+    sampler: str = _D["attack"]["sampler"],
+    init: Optional[str] = _D["attack"]["init"],
+    seed: int = _D["attack"]["seed"],
+    threads: int = _D["attack"]["threads"],
+    precision: str = _D["attack"]["precision"],
+    max_memory: Optional[str] = _D["attack"]["max_memory"],
+) -> dict:
+    """The one-step attack of Theorem 1.1 on independent (network, x) pairs (MATH 3).
+
+    ``radex attack``: ``arch`` is ``"D,W1,..,WL"`` (widths may be relative to ``D``: ``d``,
+    ``2d``, ``d/4``, ``d^0.5``; ``WxN`` repeats ``W``); ``attack`` is ``onestep``, ``ray``,
+    ``deepfool``, ``pgd`` or ``all``; ``eps`` the PGD budgets relative to ``||x||``;
+    ``sampler`` ``dense``, ``lazy`` (MATH 8) or ``auto``; ``init`` ``nn`` or ``he``;
+    ``threads`` 0 for all cores (results do not depend on it); ``precision`` ``f64`` or
+    ``f32``; ``max_memory`` a size such as ``"8G"``. With ``per_trial``, ``result["per_trial"]``
+    holds every trial's record as columns of numpy arrays.
+    """
+    return _result(_radex.attack(_kwargs(locals())))
+
+
+def scaling(
+    ds: Counts = _D["scaling"]["ds"],
+    arch: Optional[str] = _D["scaling"]["arch"],
+    widths: Optional[str] = _D["scaling"]["widths"],
+    trials: int = _D["scaling"]["trials"],
+    bootstrap: int = _D["scaling"]["bootstrap"],
+    sampler: str = _D["scaling"]["sampler"],
+    init: Optional[str] = _D["scaling"]["init"],
+    seed: int = _D["scaling"]["seed"],
+    threads: int = _D["scaling"]["threads"],
+    precision: str = _D["scaling"]["precision"],
+    max_memory: Optional[str] = _D["scaling"]["max_memory"],
+) -> dict:
+    """The one-step attack across input dimensions and the slope of median rho against d
+    (MATH 3; ``radex scaling``): ``ds`` the dimensions, ``arch`` relative to ``d``
+    (``"d,d,d"``) or ``widths`` (``"d,d/4"``)."""
+    return _result(_radex.scaling(_kwargs(locals())))
+
+
+def linearity(
+    arch: Union[str, Sequence[str]] = _D["linearity"]["arch"],
+    radii: Optional[Numbers] = _D["linearity"]["radii"],
+    directions: int = _D["linearity"]["directions"],
+    trials: int = _D["linearity"]["trials"],
+    threshold: float = _D["linearity"]["threshold"],
+    sampler: str = _D["linearity"]["sampler"],
+    init: Optional[str] = _D["linearity"]["init"],
+    seed: int = _D["linearity"]["seed"],
+    threads: int = _D["linearity"]["threads"],
+    precision: str = _D["linearity"]["precision"],
+    max_memory: Optional[str] = _D["linearity"]["max_memory"],
+) -> dict:
+    """The gradient change around x against the radius, GD-DECOMP and the linearity radius
+    (MATH 4; ``radex linearity``): ``arch`` one architecture or a list (one curve each)."""
+    kw = _kwargs(locals())
+    if isinstance(arch, str):
+        kw["arch"] = [arch]
+    else:
+        kw["arch"] = list(arch)
+    return _result(_radex.linearity(kw))
+
+
+def bottleneck(
+    arch: str = _D["bottleneck"]["arch"],
+    trials: int = _D["bottleneck"]["trials"],
+    radius: float = _D["bottleneck"]["radius"],
+    samples: int = _D["bottleneck"]["samples"],
+    a: float = _D["bottleneck"]["a"],
+    init: Optional[str] = _D["bottleneck"]["init"],
+    seed: int = _D["bottleneck"]["seed"],
+    threads: int = _D["bottleneck"]["threads"],
+    precision: str = _D["bottleneck"]["precision"],
+    max_memory: Optional[str] = _D["bottleneck"]["max_memory"],
+) -> dict:
+    """Per-layer bottlenecks, exact and sampled expansion, small pre-activations (MATH 5;
+    ``radex bottleneck``)."""
+    return _result(_radex.bottleneck(_kwargs(locals())))
+
+
+def depth(
+    width: int = _D["depth"]["width"],
+    d: Optional[int] = _D["depth"]["d"],
+    depths: Optional[Counts] = _D["depth"]["depths"],
+    theta: float = _D["depth"]["theta"],
+    pairs: int = _D["depth"]["pairs"],
+    trials: int = _D["depth"]["trials"],
+    init: Optional[str] = _D["depth"]["init"],
+    seed: int = _D["depth"]["seed"],
+    threads: int = _D["depth"]["threads"],
+    precision: str = _D["depth"]["precision"],
+    max_memory: Optional[str] = _D["depth"]["max_memory"],
+) -> dict:
+    """He networks of constant width against depth: kappa cosines, spread of f, flips
+    (MATH 6; ``radex depth``)."""
+    return _result(_radex.depth(_kwargs(locals())))
+
+
+def minpert(
+    d: int = _D["minpert"]["d"],
+    ks: Counts = _D["minpert"]["ks"],
+    runs: int = _D["minpert"]["runs"],
+    method: str = _D["minpert"]["method"],
+    seed: int = _D["minpert"]["seed"],
+    threads: int = _D["minpert"]["threads"],
+    max_memory: Optional[str] = _D["minpert"]["max_memory"],
+) -> dict:
+    """Min-Pert of the paper's Figure 1, ``||W_1^+ W_1 x|| / ||x||`` against k (MATH 7;
+    ``radex minpert``): ``method`` ``gram`` or ``qr``."""
+    return _result(_radex.minpert(_kwargs(locals())))
+
+
+def _kwargs(args: dict) -> dict:
+    return {k: _text(v) for k, v in args.items()}

@@ -1,0 +1,543 @@
+//! The native half of the Python package `radex`; the pure-Python half (`radex/__init__.py`)
+//! gives each function its signature, defaults (read from here, so they are the library's)
+//! and docstring. Every call builds the library's arguments, validates them with the
+//! library's own checks (`radex.InputError` carries the CLI's one-line message), runs with
+//! the GIL released, and returns the report as the JSON text the CLI prints, so a Python result
+//! and the CLI's `--format json` are the same numbers bit for bit.
+
+use faer::{MatRef, Par};
+use numpy::ndarray::{Array1, Array2, ShapeBuilder};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2};
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use radex::arch::{self, Arch, Init};
+use radex::budget::Budget;
+use radex::experiment as exp;
+use radex::experiment::args::{
+    AttackArgs, BottleneckArgs, Choice, DepthArgs, LinearityArgs, MinPertArgs, RunArgs, ScalingArgs,
+};
+use radex::net::{DenseNet, Layers, Net, Sampler, backward, forward};
+use radex::progress::Quiet;
+use radex::report::to_json;
+use radex::scalar::{Precision, Real};
+
+create_exception!(
+    _radex,
+    InputError,
+    PyValueError,
+    "Bad input, found before any work: the message names the argument (as the CLI's flag), the value and the fix."
+);
+
+fn input_error(e: radex::Error) -> PyErr {
+    InputError::new_err(e.to_string())
+}
+
+/// The keyword `key` of `kw`, if given and not `None`, as a `T` (a plain Python value:
+/// `str`, `int`, `float`, `bool`, or a list of `str`).
+trait Keyword: Sized {
+    fn from_py(v: &Bound<'_, PyAny>) -> PyResult<Self>;
+}
+
+macro_rules! keyword {
+    ($($t:ty),*) => {$(
+        impl Keyword for $t {
+            fn from_py(v: &Bound<'_, PyAny>) -> PyResult<Self> {
+                v.extract::<$t>()
+            }
+        }
+    )*};
+}
+keyword!(String, usize, u64, f64, bool, Vec<String>);
+
+fn get<T: Keyword>(kw: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<T>> {
+    match kw.get_item(key)? {
+        Some(v) if !v.is_none() => T::from_py(&v)
+            .map(Some)
+            .map_err(|e| InputError::new_err(format!("invalid value for '{key}': {e}"))),
+        _ => Ok(None),
+    }
+}
+
+/// A named value (`--attack`, `--sampler`, ...) given as a string.
+fn choice<T: Choice>(kw: &Bound<'_, PyDict>, key: &str, default: T) -> PyResult<T> {
+    match get::<String>(kw, key)? {
+        Some(s) => T::parse(&s).map_err(input_error),
+        None => Ok(default),
+    }
+}
+
+fn run_args(kw: &Bound<'_, PyDict>) -> PyResult<RunArgs> {
+    let d = RunArgs::default();
+    Ok(RunArgs {
+        init: match get::<String>(kw, "init")? {
+            Some(s) => Some(Init::parse(&s).map_err(input_error)?),
+            None => None,
+        },
+        seed: get(kw, "seed")?.unwrap_or(d.seed),
+        threads: get(kw, "threads")?.unwrap_or(d.threads),
+        precision: choice(kw, "precision", d.precision)?,
+        max_memory: get(kw, "max_memory")?,
+    })
+}
+
+/// `radex attack` (MATH 3): the report as JSON text.
+#[pyfunction]
+fn attack(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
+    let d = AttackArgs::default();
+    let a = AttackArgs {
+        arch: get(kw, "arch")?.unwrap_or(d.arch),
+        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        attack: choice(kw, "attack", d.attack)?,
+        eps: get(kw, "eps")?,
+        pgd_steps: get(kw, "pgd_steps")?.unwrap_or(d.pgd_steps),
+        random_start: get(kw, "random_start")?.unwrap_or(d.random_start),
+        overshoot: get(kw, "overshoot")?.unwrap_or(d.overshoot),
+        max_iter: get(kw, "max_iter")?.unwrap_or(d.max_iter),
+        sampler: choice(kw, "sampler", d.sampler)?,
+        run: run_args(kw)?,
+    };
+    let per_trial: bool = get(kw, "per_trial")?.unwrap_or(false);
+    let (p, exec) = a.params().map_err(input_error)?;
+    Ok(py.detach(|| {
+        let recs = exp::attack::run_trials(&p, &exec, &Quiet);
+        to_json(&exp::attack::summarise(&p, recs, per_trial))
+    }))
+}
+
+/// `radex scaling` (MATH 3): the report as JSON text.
+#[pyfunction]
+fn scaling(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
+    let d = ScalingArgs::default();
+    let a = ScalingArgs {
+        ds: get(kw, "ds")?.unwrap_or(d.ds),
+        arch: get(kw, "arch")?,
+        widths: get(kw, "widths")?,
+        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        bootstrap: get(kw, "bootstrap")?.unwrap_or(d.bootstrap),
+        sampler: choice(kw, "sampler", d.sampler)?,
+        run: run_args(kw)?,
+    };
+    let (p, exec) = a.params().map_err(input_error)?;
+    py.detach(|| exp::scaling::run(&p, &exec, &Quiet).map(|r| to_json(&r)))
+        .map_err(input_error)
+}
+
+/// `radex linearity` (MATH 4): the report as JSON text.
+#[pyfunction]
+fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
+    let d = LinearityArgs::default();
+    let a = LinearityArgs {
+        arch: get(kw, "arch")?.unwrap_or(d.arch),
+        radii: get(kw, "radii")?,
+        directions: get(kw, "directions")?.unwrap_or(d.directions),
+        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        threshold: get(kw, "threshold")?.unwrap_or(d.threshold),
+        sampler: choice(kw, "sampler", d.sampler)?,
+        run: run_args(kw)?,
+    };
+    let (p, exec) = a.params().map_err(input_error)?;
+    Ok(py.detach(|| to_json(&exp::linearity::run(&p, &exec, &Quiet))))
+}
+
+/// `radex bottleneck` (MATH 5): the report as JSON text.
+#[pyfunction]
+fn bottleneck(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
+    let d = BottleneckArgs::default();
+    let a = BottleneckArgs {
+        arch: get(kw, "arch")?.unwrap_or(d.arch),
+        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        radius: get(kw, "radius")?.unwrap_or(d.radius),
+        samples: get(kw, "samples")?.unwrap_or(d.samples),
+        a: get(kw, "a")?.unwrap_or(d.a),
+        run: run_args(kw)?,
+    };
+    let (p, exec) = a.params().map_err(input_error)?;
+    Ok(py.detach(|| to_json(&exp::bottleneck::run(&p, &exec, &Quiet))))
+}
+
+/// `radex depth` (MATH 6): the report as JSON text.
+#[pyfunction]
+fn depth(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
+    let d = DepthArgs::default();
+    let a = DepthArgs {
+        width: get(kw, "width")?.unwrap_or(d.width),
+        d: get(kw, "d")?,
+        depths: get(kw, "depths")?,
+        theta: get(kw, "theta")?.unwrap_or(d.theta),
+        pairs: get(kw, "pairs")?.unwrap_or(d.pairs),
+        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        run: run_args(kw)?,
+    };
+    let (p, exec) = a.params().map_err(input_error)?;
+    py.detach(|| exp::depth::run(&p, &exec, &Quiet).map(|r| to_json(&r)))
+        .map_err(input_error)
+}
+
+/// `radex minpert` (MATH 7): the report as JSON text.
+#[pyfunction]
+fn minpert(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
+    let d = MinPertArgs::default();
+    let a = MinPertArgs {
+        d: get(kw, "d")?.unwrap_or(d.d),
+        ks: get(kw, "ks")?.unwrap_or(d.ks),
+        runs: get(kw, "runs")?.unwrap_or(d.runs),
+        method: choice(kw, "method", d.method)?,
+        run: run_args(kw)?,
+    };
+    let (p, exec) = a.params().map_err(input_error)?;
+    Ok(py.detach(|| to_json(&exp::minpert::run(&p, &exec, &Quiet))))
+}
+
+/// The library's defaults of every function's keywords, `{function: {keyword: value}}`, for
+/// the signatures of the Python functions.
+#[pyfunction]
+fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let out = PyDict::new(py);
+    let run = |d: &Bound<'_, PyDict>, r: &RunArgs| -> PyResult<()> {
+        d.set_item("init", r.init.map(Init::name))?;
+        d.set_item("seed", r.seed)?;
+        d.set_item("threads", r.threads)?;
+        d.set_item("precision", r.precision.name())?;
+        d.set_item("max_memory", r.max_memory.clone())
+    };
+    let a = AttackArgs::default();
+    let d = PyDict::new(py);
+    d.set_item("arch", &a.arch)?;
+    d.set_item("trials", a.trials)?;
+    d.set_item("attack", a.attack.name())?;
+    d.set_item("eps", a.eps.clone())?;
+    d.set_item("pgd_steps", a.pgd_steps)?;
+    d.set_item("random_start", a.random_start)?;
+    d.set_item("overshoot", a.overshoot)?;
+    d.set_item("max_iter", a.max_iter)?;
+    d.set_item("sampler", a.sampler.name())?;
+    run(&d, &a.run)?;
+    out.set_item("attack", d)?;
+    let a = ScalingArgs::default();
+    let d = PyDict::new(py);
+    d.set_item("ds", &a.ds)?;
+    d.set_item("arch", a.arch.clone())?;
+    d.set_item("widths", a.widths.clone())?;
+    d.set_item("trials", a.trials)?;
+    d.set_item("bootstrap", a.bootstrap)?;
+    d.set_item("sampler", a.sampler.name())?;
+    run(&d, &a.run)?;
+    out.set_item("scaling", d)?;
+    let a = LinearityArgs::default();
+    let d = PyDict::new(py);
+    d.set_item("arch", a.arch.clone())?;
+    d.set_item("radii", a.radii.clone())?;
+    d.set_item("directions", a.directions)?;
+    d.set_item("trials", a.trials)?;
+    d.set_item("threshold", a.threshold)?;
+    d.set_item("sampler", a.sampler.name())?;
+    run(&d, &a.run)?;
+    out.set_item("linearity", d)?;
+    let a = BottleneckArgs::default();
+    let d = PyDict::new(py);
+    d.set_item("arch", &a.arch)?;
+    d.set_item("trials", a.trials)?;
+    d.set_item("radius", a.radius)?;
+    d.set_item("samples", a.samples)?;
+    d.set_item("a", a.a)?;
+    run(&d, &a.run)?;
+    out.set_item("bottleneck", d)?;
+    let a = DepthArgs::default();
+    let d = PyDict::new(py);
+    d.set_item("width", a.width)?;
+    d.set_item("d", a.d)?;
+    d.set_item("depths", a.depths.clone())?;
+    d.set_item("theta", a.theta)?;
+    d.set_item("pairs", a.pairs)?;
+    d.set_item("trials", a.trials)?;
+    run(&d, &a.run)?;
+    out.set_item("depth", d)?;
+    let a = MinPertArgs::default();
+    let d = PyDict::new(py);
+    d.set_item("d", a.d)?;
+    d.set_item("ks", &a.ks)?;
+    d.set_item("runs", a.runs)?;
+    d.set_item("method", a.method.name())?;
+    run(&d, &a.run)?;
+    out.set_item("minpert", d)?;
+    Ok(out)
+}
+
+/// One network of either element type.
+enum AnyNet {
+    F64(Net<f64>),
+    F32(Net<f32>),
+}
+
+/// A ReLU network, `f(x) = W_{l+1} relu(W_l ... relu(W_1 x))` (MATH 1), sampled as radex
+/// samples it or built from given weights; `forward` and `grad` are exact (MATH 2).
+#[pyclass(module = "radex._radex", name = "Network", unsendable)]
+struct Network {
+    net: AnyNet,
+}
+
+/// Inputs `(n, d)` as `d x n` column-major in `T`.
+fn columns<T: Real>(x: &PyReadonlyArray2<'_, f64>, d: usize) -> PyResult<(Vec<T>, usize)> {
+    let a = x.as_array();
+    let (n, cols) = a.dim();
+    if cols != d {
+        return Err(InputError::new_err(format!(
+            "invalid value 'shape ({n}, {cols})' for 'X': expected shape (n, {d}), one input per row"
+        )));
+    }
+    if a.iter().any(|v| !v.is_finite()) {
+        return Err(InputError::new_err(
+            "invalid value 'X' for 'X': expected finite inputs, got NaN or infinity",
+        ));
+    }
+    Ok((a.iter().map(|&v| T::from_f64(v)).collect(), n))
+}
+
+fn forward_of<T: Real>(net: &mut Net<T>, x: &[T], d: usize, n: usize) -> Vec<f64> {
+    let trace = forward(net, MatRef::from_column_major_slice(x, d, n), Par::rayon(0));
+    (0..n).map(|b| trace.f(b).value()).collect()
+}
+
+fn grad_of<T: Real>(net: &mut Net<T>, x: &[T], d: usize, n: usize) -> Vec<f64> {
+    let trace = forward(net, MatRef::from_column_major_slice(x, d, n), Par::rayon(0));
+    let g = backward(net, &trace, Par::rayon(0));
+    let mut out = Vec::with_capacity(d * n);
+    for b in 0..n {
+        let scale = radex::net::trace::ldexp(1.0, g.log2[b]);
+        out.extend(g.col(b).iter().map(|v| v.to_f64() * scale));
+    }
+    out
+}
+
+impl Network {
+    fn architecture(&self) -> &Arch {
+        match &self.net {
+            AnyNet::F64(n) => n.arch(),
+            AnyNet::F32(n) => n.arch(),
+        }
+    }
+}
+
+#[pymethods]
+impl Network {
+    /// The network of trial `trial` of `radex attack --seed SEED --sampler SAMPLER`, exactly
+    /// (the same streams).
+    #[staticmethod]
+    #[pyo3(signature = (arch = "2000,2000,2000", init = "nn", seed = 1, trial = 0, sampler = "dense", precision = "f64"))]
+    fn sample(
+        arch: &str,
+        init: &str,
+        seed: u64,
+        trial: u64,
+        sampler: &str,
+        precision: &str,
+    ) -> PyResult<Network> {
+        let init = Init::parse(init).map_err(input_error)?;
+        let precision = Precision::parse(precision).map_err(input_error)?;
+        let sampler = match sampler {
+            "dense" => Sampler::Dense,
+            "lazy" => Sampler::Lazy,
+            s => {
+                return Err(InputError::new_err(format!(
+                    "invalid value '{s}' for '--sampler': expected one of dense, lazy"
+                )));
+            }
+        };
+        let a = arch::parse_arch(arch, init).map_err(input_error)?;
+        let bytes = match sampler {
+            Sampler::Dense => a.dense_bytes(precision.bytes(), 1),
+            Sampler::Lazy => a.lazy_bytes(precision.bytes(), 64, 1),
+        };
+        Budget::new()
+            .part("--arch", arch, bytes)
+            .check(None)
+            .map_err(input_error)?;
+        let net = match precision {
+            Precision::F64 => AnyNet::F64(Net::sample(sampler, &a, seed, trial)),
+            Precision::F32 => AnyNet::F32(Net::sample(sampler, &a, seed, trial)),
+        };
+        Ok(Network { net })
+    }
+
+    /// A network with the given weights `[W_1, .., W_{l+1}]`, `W_i` of shape
+    /// `(d_i, d_{i-1})` and the last one a single row (float64, or all float32 for an f32
+    /// network; C or Fortran order).
+    #[staticmethod]
+    fn from_weights(weights: Vec<Bound<'_, PyAny>>) -> PyResult<Network> {
+        if weights.is_empty() {
+            return Err(InputError::new_err(
+                "invalid value '[]' for 'weights': expected at least two matrices W_1, W_2",
+            ));
+        }
+        let all_f32 = weights
+            .iter()
+            .all(|w| w.cast::<numpy::PyArray2<f32>>().is_ok());
+        let mut dims = Vec::new();
+        let mut data64 = Vec::new();
+        let mut data32 = Vec::new();
+        for (i, w) in weights.iter().enumerate() {
+            let shape: Vec<usize> = w.getattr("shape")?.extract()?;
+            if shape.len() != 2 {
+                return Err(InputError::new_err(format!(
+                    "invalid value 'W_{} of shape {shape:?}' for 'weights': expected 2-D arrays",
+                    i + 1
+                )));
+            }
+            if i == 0 {
+                dims.push(shape[1]);
+            }
+            dims.push(shape[0]);
+            if all_f32 {
+                let a: PyReadonlyArray2<'_, f32> = w.extract()?;
+                // Column-major: the transpose's logical order.
+                data32.push(a.as_array().t().iter().copied().collect::<Vec<f32>>());
+            } else {
+                let a: PyReadonlyArray2<'_, f64> =
+                    w.call_method1("astype", ("float64",))?.extract()?;
+                data64.push(a.as_array().t().iter().copied().collect::<Vec<f64>>());
+            }
+        }
+        // The output row is d_{l+1} = 1, not a hidden width.
+        let last = dims.pop().unwrap_or(0);
+        if last != 1 {
+            return Err(InputError::new_err(format!(
+                "invalid value 'W_{} with {last} rows' for 'weights': expected a single output row",
+                weights.len()
+            )));
+        }
+        let net = if all_f32 {
+            AnyNet::F32(Net::Dense(
+                DenseNet::from_weights(&dims, Init::Nn, data32).map_err(input_error)?,
+            ))
+        } else {
+            AnyNet::F64(Net::Dense(
+                DenseNet::from_weights(&dims, Init::Nn, data64).map_err(input_error)?,
+            ))
+        };
+        Ok(Network { net })
+    }
+
+    /// `f(x)` for each row `x` of `X`, shape `(n, d)` -> `(n,)`.
+    fn forward<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let d = self.architecture().d;
+        let out = match &mut self.net {
+            AnyNet::F64(net) => {
+                let (x, n) = columns::<f64>(&x, d)?;
+                py.detach(|| forward_of(net, &x, d, n))
+            }
+            AnyNet::F32(net) => {
+                let (x, n) = columns::<f32>(&x, d)?;
+                py.detach(|| forward_of(net, &x, d, n))
+            }
+        };
+        Ok(Array1::from(out).into_pyarray(py))
+    }
+
+    /// `grad f(x)` for each row `x` of `X`, shape `(n, d)` -> `(n, d)`, exact (MATH 2).
+    fn grad<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let d = self.architecture().d;
+        let (out, n) = match &mut self.net {
+            AnyNet::F64(net) => {
+                let (x, n) = columns::<f64>(&x, d)?;
+                (py.detach(|| grad_of(net, &x, d, n)), n)
+            }
+            AnyNet::F32(net) => {
+                let (x, n) = columns::<f32>(&x, d)?;
+                (py.detach(|| grad_of(net, &x, d, n)), n)
+            }
+        };
+        // Row b is the gradient at input b: the d x n column-major buffer, read row-major.
+        let a = Array2::from_shape_vec((n, d), out).expect("n * d entries");
+        Ok(a.into_pyarray(py))
+    }
+
+    /// The weights `[W_1, .., W_{l+1}]`, `W_i` of shape `(d_i, d_{i-1})` (stored networks
+    /// only: a lazy network never holds its matrices).
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        fn all<'py, T: Real + numpy::Element>(
+            py: Python<'py>,
+            net: &Net<T>,
+        ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+            let Net::Dense(net) = net else {
+                return Err(InputError::new_err(
+                    "invalid value 'lazy' for '--sampler': a lazy network never holds its weights; sample it with sampler='dense'",
+                ));
+            };
+            let arch = net.arch();
+            Ok((1..=arch.depth() + 1)
+                .map(|i| {
+                    let (m, n) = arch.shape(i);
+                    let a = Array2::from_shape_vec((m, n).f(), net.weight_data(i).to_vec())
+                        .expect("m * n entries");
+                    a.into_pyarray(py).into_any()
+                })
+                .collect())
+        }
+        match &self.net {
+            AnyNet::F64(n) => all(py, n),
+            AnyNet::F32(n) => all(py, n),
+        }
+    }
+
+    /// The architecture `D,W1,..,WL`.
+    #[getter]
+    fn arch(&self) -> String {
+        self.architecture().spec()
+    }
+
+    /// The input dimension `d`.
+    #[getter]
+    fn d(&self) -> usize {
+        self.architecture().d
+    }
+
+    /// The hidden widths `d_1..d_l`.
+    #[getter]
+    fn widths(&self) -> Vec<usize> {
+        self.architecture().widths.clone()
+    }
+
+    /// The element type, `f64` or `f32`.
+    #[getter]
+    fn precision(&self) -> &'static str {
+        match self.net {
+            AnyNet::F64(_) => "f64",
+            AnyNet::F32(_) => "f32",
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Network(arch='{}', precision='{}')",
+            self.architecture().spec(),
+            self.precision()
+        )
+    }
+}
+
+/// The native module.
+#[pymodule]
+fn _radex(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("InputError", m.py().get_type::<InputError>())?;
+    m.add_class::<Network>()?;
+    m.add_function(wrap_pyfunction!(attack, m)?)?;
+    m.add_function(wrap_pyfunction!(scaling, m)?)?;
+    m.add_function(wrap_pyfunction!(linearity, m)?)?;
+    m.add_function(wrap_pyfunction!(bottleneck, m)?)?;
+    m.add_function(wrap_pyfunction!(depth, m)?)?;
+    m.add_function(wrap_pyfunction!(minpert, m)?)?;
+    m.add_function(wrap_pyfunction!(defaults, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

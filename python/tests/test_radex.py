@@ -1,0 +1,201 @@
+"""The Python package against the CLI: the same dictionaries bit for bit, the same errors,
+the same networks, on any thread count. The CLI is the binary the Rust build made
+(``RADEX_BIN``, default ``target/release/radex`` of this repository)."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import radex
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("RADEX_BIN", str(REPO / "target" / "release" / "radex"))
+
+
+def cli(*args):
+    out = subprocess.run([BIN, *args], capture_output=True, text=True)
+    return out.returncode, out.stdout, out.stderr
+
+
+def cli_json(*args):
+    code, out, err = cli(*args, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def as_rows(columns):
+    """``per_trial`` columns back to the CLI's list of records (NaN as None)."""
+    keys = list(columns)
+    n = len(columns[keys[0]])
+    rows = []
+    for i in range(n):
+        row = {}
+        for k in keys:
+            v = columns[k][i]
+            if isinstance(v, np.generic):
+                v = v.item()
+            if isinstance(v, float) and np.isnan(v):
+                v = None
+            row[k] = v
+        rows.append(row)
+    return rows
+
+
+CASES = [
+    ("attack", dict(arch="300,200,200", trials=12, attack="all", per_trial=True),
+     ["--arch", "300,200,200", "--trials", "12", "--attack", "all", "--per-trial"]),
+    ("attack", dict(arch="80,60,60", trials=8, attack="pgd", eps=[0.3, 0.1], pgd_steps=3,
+                    per_trial=True, precision="f32", sampler="lazy", seed=7),
+     ["--arch", "80,60,60", "--trials", "8", "--attack", "pgd", "--eps", "0.3,0.1",
+      "--pgd-steps", "3", "--per-trial", "--precision", "f32", "--sampler", "lazy",
+      "--seed", "7"]),
+    ("scaling", dict(ds=[64, 32], trials=10, bootstrap=50),
+     ["--ds", "64,32", "--trials", "10", "--bootstrap", "50"]),
+    ("linearity", dict(arch=["200,200,200", "200,200,20,200"], trials=2, directions=3,
+                       radii="0.01,0.1"),
+     ["--arch", "200,200,200", "--arch", "200,200,20,200", "--trials", "2", "--directions",
+      "3", "--radii", "0.01,0.1"]),
+    ("bottleneck", dict(arch="300,300,30,300", trials=2, samples=4),
+     ["--arch", "300,300,30,300", "--trials", "2", "--samples", "4"]),
+    ("depth", dict(width=32, depths=[1, 8], trials=3, pairs=3),
+     ["--width", "32", "--depths", "1,8", "--trials", "3", "--pairs", "3"]),
+    ("minpert", dict(d=300, ks=[20, 300, 450], runs=3),
+     ["--d", "300", "--ks", "20,300,450", "--runs", "3"]),
+    ("minpert", dict(d=300, ks="20,299", runs=3, method="qr"),
+     ["--d", "300", "--ks", "20,299", "--runs", "3", "--method", "qr"]),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,flags", CASES)
+def test_every_function_equals_the_cli_json_bitwise(name, kwargs, flags):
+    got = getattr(radex, name)(**kwargs)
+    want = cli_json(name, *flags)
+    if "per_trial" in want:
+        assert as_rows(got.pop("per_trial")) == want.pop("per_trial")
+    assert got == want
+
+
+def test_defaults_are_the_cli_defaults():
+    # Small enough to run at the defaults.
+    assert radex.bottleneck(trials=1, arch="200,200,20,200") == cli_json(
+        "bottleneck", "--trials", "1", "--arch", "200,200,20,200"
+    )
+    code, out, _ = cli("attack", "--help")
+    assert code == 0
+    import inspect
+
+    sig = inspect.signature(radex.attack)
+    assert f"[default: {sig.parameters['arch'].default}]" in out
+    assert f"[default: {sig.parameters['trials'].default}]" in out
+    assert f"[default: {sig.parameters['pgd_steps'].default}]" in out
+
+
+def test_per_trial_columns_are_numpy_arrays():
+    r = radex.attack(arch="500,500,500", trials=20, per_trial=True)
+    cols = r["per_trial"]
+    assert cols["rho"].dtype == np.float64 and cols["rho"].shape == (20,)
+    assert cols["success"].dtype == bool
+    assert cols["trial"].dtype == np.int64
+    assert list(cols["trial"]) == list(range(20))
+
+
+def test_no_result_depends_on_the_thread_count():
+    for name, kwargs, _ in CASES:
+        one = getattr(radex, name)(**kwargs, threads=1)
+        two = getattr(radex, name)(**kwargs, threads=2)
+        if "per_trial" in one:
+            assert as_rows(one.pop("per_trial")) == as_rows(two.pop("per_trial"))
+        assert one == two, name
+
+
+@pytest.mark.parametrize(
+    "call,flags",
+    [
+        (lambda: radex.attack(arch="100,0"), ["attack", "--arch", "100,0"]),
+        (lambda: radex.attack(trials=0), ["attack", "--trials", "0"]),
+        (lambda: radex.attack(attack="fgsm"), None),
+        (lambda: radex.scaling(ds=[16, 16, 32]), ["scaling", "--ds", "16,16,32"]),
+        (lambda: radex.minpert(ks="10,0"), ["minpert", "--ks", "10,0"]),
+        (lambda: radex.depth(init="nn"), ["depth", "--init", "nn"]),
+        (lambda: radex.linearity(directions=0), ["linearity", "--directions", "0"]),
+        (lambda: radex.attack(arch="1000,1000", max_memory="1M", sampler="dense"),
+         ["attack", "--arch", "1000,1000", "--max-memory", "1M", "--sampler", "dense"]),
+    ],
+)
+def test_bad_input_raises_the_cli_message(call, flags):
+    with pytest.raises(radex.InputError) as e:
+        call()
+    assert isinstance(e.value, ValueError)
+    msg = str(e.value)
+    assert "\n" not in msg
+    if flags is not None:
+        code, out, err = cli(*flags)
+        assert code == 2 and out == ""
+        assert err.strip() == f"radex: error: {msg}"
+
+
+def test_network_weights_round_trip_and_match_radex_export(tmp_path):
+    net = radex.Network.sample(arch="60,40,30", seed=3, trial=2)
+    assert (net.arch, net.d, net.widths) == ("60,40,30", 60, [40, 30])
+    code, _, err = cli("export", "--arch", "60,40,30", "--seed", "3", "--trial", "2",
+                       "--out", str(tmp_path / "e"))
+    assert code == 0, err
+    ws = net.weights()
+    assert [w.shape for w in ws] == [(40, 60), (30, 40), (1, 30)]
+    for i, w in enumerate(ws, 1):
+        assert np.array_equal(w, np.load(tmp_path / "e" / f"W{i}.npy"))
+    x = np.load(tmp_path / "e" / "x.npy")
+    manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert net.forward(x[None, :])[0] == manifest["f"]
+    assert np.linalg.norm(net.grad(x[None, :])[0]) == pytest.approx(
+        manifest["grad_norm"], rel=1e-14
+    )
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((7, 60))
+    for order in ("C", "F"):
+        back = radex.Network.from_weights([np.asarray(w, order=order) for w in ws])
+        assert np.array_equal(back.forward(X), net.forward(X))
+        assert np.array_equal(back.grad(X), net.grad(X))
+    f32 = radex.Network.from_weights([w.astype(np.float32) for w in ws])
+    assert f32.precision == "f32"
+    assert np.allclose(f32.forward(X), net.forward(X), rtol=1e-4, atol=1e-5)
+
+
+def test_grad_is_exact_against_numpy():
+    net = radex.Network.sample(arch="30,20,20", seed=5)
+    W = net.weights()
+    X = np.random.default_rng(1).standard_normal((5, 30))
+    for x, g in zip(X, net.grad(X)):
+        h, masks = x, []
+        for Wi in W[:-1]:
+            z = Wi @ h
+            masks.append(z > 0)
+            h = np.maximum(z, 0)
+        v = W[-1][0]
+        for Wi, m in zip(reversed(W[:-1]), reversed(masks)):
+            v = Wi.T @ (v * m)
+        assert np.allclose(g, v, rtol=1e-12, atol=1e-14)
+    assert np.allclose(
+        net.forward(X), [np.maximum(W[1] @ np.maximum(W[0] @ x, 0), 0) @ W[2][0] for x in X],
+        rtol=1e-12,
+    )
+
+
+def test_network_input_errors():
+    net = radex.Network.sample(arch="30,20,20", seed=5)
+    with pytest.raises(radex.InputError):
+        net.forward(np.zeros((2, 31)))
+    with pytest.raises(radex.InputError):
+        net.forward(np.full((1, 30), np.nan))
+    with pytest.raises(radex.InputError):
+        radex.Network.from_weights([np.zeros((20, 30)), np.zeros((2, 20))])
+    with pytest.raises(radex.InputError):
+        radex.Network.from_weights([np.zeros((20, 30)), np.zeros((1, 19))])
+    with pytest.raises(radex.InputError):
+        radex.Network.sample(arch="30,20", sampler="lazy").weights()
+    with pytest.raises(radex.InputError):
+        radex.Network.sample(arch="30,0")
