@@ -21,7 +21,7 @@ use radex::experiment::runner::Exec;
 use radex::experiment::scaling::ScalingParams;
 use radex::files;
 use radex::measure::minpert::Method;
-use radex::net::SamplerChoice;
+use radex::net::{SamplerChoice, Source};
 use radex::scalar::Precision;
 
 /// radex: adversarial examples in random ReLU networks, measured beside the predictions of
@@ -503,6 +503,7 @@ impl AttackArgs {
             overshoot: self.overshoot,
             max_iter: self.max_iter,
             sampler: self.sampler,
+            network: Source::Sampled,
             run: self.common.run(),
         }
     }
@@ -545,6 +546,7 @@ impl LinearityArgs {
             trials: self.trials,
             threshold: self.threshold,
             sampler: self.sampler,
+            network: Source::Sampled,
             run: self.common.run(),
         }
     }
@@ -565,6 +567,7 @@ impl BottleneckArgs {
             radius: self.radius,
             samples: self.samples,
             a: self.a,
+            network: Source::Sampled,
             run: self.common.run(),
         }
     }

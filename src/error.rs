@@ -1,7 +1,8 @@
 //! Errors on user input. Every message names the flag, the bad value (cut to a readable
 //! length) and the fix, on one line.
 
-/// Library error: bad input detected before any work starts, or an output that cannot be written.
+/// Library error: bad input detected before any work starts ([`Error::is_input`]), or an
+/// output that cannot be written or drawn after it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -49,6 +50,28 @@ pub enum Error {
         /// Estimated peak bytes.
         estimate: u128,
     },
+    /// An output that could not be written, after the work.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being written.
+        context: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// A figure that could not be drawn.
+    #[error("could not draw a figure: {0}")]
+    Plot(String),
+}
+
+impl Error {
+    /// Whether the error is bad input, found before any work (the CLI exits with 2), rather
+    /// than a failure after it.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidFlag { .. } | Error::OutOfMemory { .. } | Error::Unreservable { .. }
+        )
+    }
 }
 
 /// Result alias of the library.

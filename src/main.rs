@@ -296,7 +296,9 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("radex: error: {e:#}");
             // Bad input (validated before any work) exits 2, like clap's own usage errors.
-            if e.downcast_ref::<radex::Error>().is_some() {
+            if e.downcast_ref::<radex::Error>()
+                .is_some_and(radex::Error::is_input)
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

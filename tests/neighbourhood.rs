@@ -230,6 +230,7 @@ fn bottleneck_effect_after_a_narrow_layer() {
             samples: 16,
             a: 0.1,
             precision: Precision::F64,
+            source: Default::default(),
         };
         run_bottleneck(&p, &Exec::new(0, None), &Quiet)
     };

@@ -37,6 +37,7 @@ __all__ = [
     "bottleneck",
     "depth",
     "minpert",
+    "reproduce",
     "__version__",
 ]
 
@@ -85,6 +86,7 @@ def _result(text: str) -> dict:
 
 def attack(
     arch: str = _D["attack"]["arch"],
+    network: Optional[Network] = None,
     trials: int = _D["attack"]["trials"],
     attack: str = _D["attack"]["attack"],
     per_trial: bool = False,
@@ -108,8 +110,11 @@ def attack(
     ``sampler`` ``dense``, ``lazy`` (MATH 8) or ``auto``; ``init`` ``nn`` or ``he``;
     ``threads`` 0 for all cores (results do not depend on it); ``precision`` ``f64`` or
     ``f32``; ``max_memory`` a size such as ``"8G"``. With ``per_trial``, ``result["per_trial"]``
-    holds every trial's record as columns of numpy arrays.
+    holds every trial's record as columns of numpy arrays. With ``network`` (a
+    :class:`Network` with stored weights), every trial attacks that network at its own input
+    (``arch`` and ``precision`` are the network's; the report says ``network: "given"``).
     """
+    _given(network, arch, _D["attack"]["arch"])
     return _result(_radex.attack(_kwargs(locals())))
 
 
@@ -134,6 +139,7 @@ def scaling(
 
 def linearity(
     arch: Union[str, Sequence[str]] = _D["linearity"]["arch"],
+    network: Optional[Network] = None,
     radii: Optional[Numbers] = _D["linearity"]["radii"],
     directions: int = _D["linearity"]["directions"],
     trials: int = _D["linearity"]["trials"],
@@ -146,7 +152,9 @@ def linearity(
     max_memory: Optional[str] = _D["linearity"]["max_memory"],
 ) -> dict:
     """The gradient change around x against the radius, GD-DECOMP and the linearity radius
-    (MATH 4; ``radex linearity``): ``arch`` one architecture or a list (one curve each)."""
+    (MATH 4; ``radex linearity``): ``arch`` one architecture or a list (one curve each), or
+    ``network`` one given :class:`Network`, measured at each trial's input."""
+    _given(network, arch, _D["linearity"]["arch"])
     kw = _kwargs(locals())
     if isinstance(arch, str):
         kw["arch"] = [arch]
@@ -157,6 +165,7 @@ def linearity(
 
 def bottleneck(
     arch: str = _D["bottleneck"]["arch"],
+    network: Optional[Network] = None,
     trials: int = _D["bottleneck"]["trials"],
     radius: float = _D["bottleneck"]["radius"],
     samples: int = _D["bottleneck"]["samples"],
@@ -168,7 +177,9 @@ def bottleneck(
     max_memory: Optional[str] = _D["bottleneck"]["max_memory"],
 ) -> dict:
     """Per-layer bottlenecks, exact and sampled expansion, small pre-activations (MATH 5;
-    ``radex bottleneck``)."""
+    ``radex bottleneck``); with ``network``, of that given :class:`Network` at each trial's
+    input."""
+    _given(network, arch, _D["bottleneck"]["arch"])
     return _result(_radex.bottleneck(_kwargs(locals())))
 
 
@@ -204,5 +215,38 @@ def minpert(
     return _result(_radex.minpert(_kwargs(locals())))
 
 
+def reproduce(
+    out: str = "radex-report",
+    quick: bool = False,
+    full: bool = False,
+    seed: int = 1,
+    threads: int = 0,
+    max_memory: Optional[str] = None,
+) -> dict:
+    """The main job (``radex reproduce``, MATH 3-7): every claim of the paper measured beside
+    its prediction, with verdicts, plots and the report directory ``out`` (replaced only if
+    it holds exactly an earlier radex report). ``quick`` takes seconds, the default about five
+    minutes on 2 cores, ``full`` about 25. Returns what ``results.json`` holds (every number,
+    the verdicts under ``sections``, ``all_agree``)."""
+    text, where = _radex.reproduce(_kwargs(locals()))
+    if where != str(out):
+        import warnings
+
+        warnings.warn(
+            f"{out!r} gained files radex did not write during the run; the report is in "
+            f"{where!r} instead"
+        )
+    return json.loads(text)
+
+
 def _kwargs(args: dict) -> dict:
-    return {k: _text(v) for k, v in args.items()}
+    return {k: (v if k == "network" else _text(v)) for k, v in args.items()}
+
+
+def _given(network: Optional[Network], arch: Any, default: Any) -> None:
+    """A given network brings its own architecture: refuse a different ``arch`` beside it."""
+    if network is not None and arch != default and _text(arch) != network.arch:
+        raise InputError(
+            f"invalid value '{_text(arch)}' for '--arch': a given network has its own "
+            f"architecture ({network.arch}); leave out arch"
+        )

@@ -5,11 +5,14 @@
 //! the GIL released, and returns the report as the JSON text the CLI prints, so a Python result
 //! and the CLI's `--format json` are the same numbers bit for bit.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use faer::{MatRef, Par};
 use numpy::ndarray::{Array1, Array2, ShapeBuilder};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2};
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -19,9 +22,11 @@ use radex::experiment as exp;
 use radex::experiment::args::{
     AttackArgs, BottleneckArgs, Choice, DepthArgs, LinearityArgs, MinPertArgs, RunArgs, ScalingArgs,
 };
-use radex::net::{DenseNet, Layers, Net, Sampler, backward, forward};
+use radex::net::{DenseNet, Layers, Net, Sampler, Source, backward, forward};
 use radex::progress::Quiet;
 use radex::report::to_json;
+use radex::reproduce::plan::Mode;
+use radex::reproduce::run::ReproduceArgs;
 use radex::scalar::{Precision, Real};
 
 create_exception!(
@@ -69,6 +74,35 @@ fn choice<T: Choice>(kw: &Bound<'_, PyDict>, key: &str, default: T) -> PyResult<
     }
 }
 
+/// The `network` keyword: a given (stored) network, and its element type, which the run uses.
+fn network(kw: &Bound<'_, PyDict>) -> PyResult<(Source, Option<Precision>)> {
+    let Some(v) = kw.get_item("network")?.filter(|v| !v.is_none()) else {
+        return Ok((Source::Sampled, None));
+    };
+    let n: PyRef<'_, Network> = v.extract().map_err(|_| {
+        InputError::new_err("invalid value for 'network': expected a radex.Network")
+    })?;
+    let lazy = || {
+        InputError::new_err(
+            "invalid value 'lazy' for 'network': a lazy network is revealed per input and cannot be measured at many; sample it with sampler='dense'",
+        )
+    };
+    Ok(match &n.net {
+        AnyNet::F64(Net::Dense(d)) => (Source::Given(Arc::new(d.clone())), Some(Precision::F64)),
+        AnyNet::F32(Net::Dense(d)) => (Source::Given(Arc::new(d.convert())), Some(Precision::F32)),
+        _ => return Err(lazy()),
+    })
+}
+
+/// Shared settings, with the element type of a given network.
+fn run_with(kw: &Bound<'_, PyDict>, precision: Option<Precision>) -> PyResult<RunArgs> {
+    let mut r = run_args(kw)?;
+    if let Some(p) = precision {
+        r.precision = p;
+    }
+    Ok(r)
+}
+
 fn run_args(kw: &Bound<'_, PyDict>) -> PyResult<RunArgs> {
     let d = RunArgs::default();
     Ok(RunArgs {
@@ -87,6 +121,7 @@ fn run_args(kw: &Bound<'_, PyDict>) -> PyResult<RunArgs> {
 #[pyfunction]
 fn attack(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     let d = AttackArgs::default();
+    let (network, precision) = network(kw)?;
     let a = AttackArgs {
         arch: get(kw, "arch")?.unwrap_or(d.arch),
         trials: get(kw, "trials")?.unwrap_or(d.trials),
@@ -97,7 +132,8 @@ fn attack(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         overshoot: get(kw, "overshoot")?.unwrap_or(d.overshoot),
         max_iter: get(kw, "max_iter")?.unwrap_or(d.max_iter),
         sampler: choice(kw, "sampler", d.sampler)?,
-        run: run_args(kw)?,
+        network,
+        run: run_with(kw, precision)?,
     };
     let per_trial: bool = get(kw, "per_trial")?.unwrap_or(false);
     let (p, exec) = a.params().map_err(input_error)?;
@@ -129,6 +165,7 @@ fn scaling(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
 #[pyfunction]
 fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     let d = LinearityArgs::default();
+    let (network, precision) = network(kw)?;
     let a = LinearityArgs {
         arch: get(kw, "arch")?.unwrap_or(d.arch),
         radii: get(kw, "radii")?,
@@ -136,7 +173,8 @@ fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         trials: get(kw, "trials")?.unwrap_or(d.trials),
         threshold: get(kw, "threshold")?.unwrap_or(d.threshold),
         sampler: choice(kw, "sampler", d.sampler)?,
-        run: run_args(kw)?,
+        network,
+        run: run_with(kw, precision)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
     Ok(py.detach(|| to_json(&exp::linearity::run(&p, &exec, &Quiet))))
@@ -146,13 +184,15 @@ fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
 #[pyfunction]
 fn bottleneck(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     let d = BottleneckArgs::default();
+    let (network, precision) = network(kw)?;
     let a = BottleneckArgs {
         arch: get(kw, "arch")?.unwrap_or(d.arch),
         trials: get(kw, "trials")?.unwrap_or(d.trials),
         radius: get(kw, "radius")?.unwrap_or(d.radius),
         samples: get(kw, "samples")?.unwrap_or(d.samples),
         a: get(kw, "a")?.unwrap_or(d.a),
-        run: run_args(kw)?,
+        network,
+        run: run_with(kw, precision)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
     Ok(py.detach(|| to_json(&exp::bottleneck::run(&p, &exec, &Quiet))))
@@ -189,6 +229,47 @@ fn minpert(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     };
     let (p, exec) = a.params().map_err(input_error)?;
     Ok(py.detach(|| to_json(&exp::minpert::run(&p, &exec, &Quiet))))
+}
+
+/// `radex reproduce` (MATH 3-7): runs the plan of `mode`, writes the report directory, and
+/// returns `results.json`'s text and the directory the report went to.
+#[pyfunction]
+fn reproduce(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<(String, String)> {
+    let d = ReproduceArgs::default();
+    let quick: bool = get(kw, "quick")?.unwrap_or(false);
+    let full: bool = get(kw, "full")?.unwrap_or(false);
+    if quick && full {
+        return Err(InputError::new_err(
+            "invalid value 'quick and full' for '--quick': give one of quick, full",
+        ));
+    }
+    let a = ReproduceArgs {
+        mode: if quick {
+            Mode::Quick
+        } else if full {
+            Mode::Full
+        } else {
+            Mode::Default
+        },
+        out: get::<String>(kw, "out")?.map_or(d.out, PathBuf::from),
+        seed: get(kw, "seed")?.unwrap_or(d.seed),
+        threads: get(kw, "threads")?.unwrap_or(d.threads),
+        max_memory: get(kw, "max_memory")?,
+    };
+    radex::reproduce::run::check(&a).map_err(input_error)?;
+    let o = py
+        .detach(|| radex::reproduce::run::run(&a, &Quiet))
+        .map_err(|e| {
+            if e.is_input() {
+                input_error(e)
+            } else {
+                PyOSError::new_err(e.to_string())
+            }
+        })?;
+    Ok((
+        serde_json::to_string(&o.results).expect("results serialise"),
+        o.dir.display().to_string(),
+    ))
 }
 
 /// The library's defaults of every function's keywords, `{function: {keyword: value}}`, for
@@ -537,6 +618,7 @@ fn _radex(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bottleneck, m)?)?;
     m.add_function(wrap_pyfunction!(depth, m)?)?;
     m.add_function(wrap_pyfunction!(minpert, m)?)?;
+    m.add_function(wrap_pyfunction!(reproduce, m)?)?;
     m.add_function(wrap_pyfunction!(defaults, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

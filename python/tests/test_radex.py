@@ -199,3 +199,45 @@ def test_network_input_errors():
         radex.Network.sample(arch="30,20", sampler="lazy").weights()
     with pytest.raises(radex.InputError):
         radex.Network.sample(arch="30,0")
+
+
+def test_a_given_network_is_measured_at_every_trials_input():
+    # Trial 0 of a sampled run attacks the network of (seed, 0) at the input of (seed, 0):
+    # giving that very network reproduces its record, and the other trials attack it at
+    # their own inputs.
+    kw = dict(trials=3, seed=4, attack="all", per_trial=True)
+    sampled = radex.attack(arch="120,80,80", sampler="dense", **kw)
+    net = radex.Network.sample(arch="120,80,80", seed=4, trial=0)
+    given = radex.attack(network=net, **kw)
+    assert given["network"] == "given" and "network" not in sampled
+    rows_s, rows_g = as_rows(sampled["per_trial"]), as_rows(given["per_trial"])
+    assert rows_g[0] == rows_s[0]
+    assert rows_g[1]["f"] != rows_s[1]["f"]
+    lin = radex.linearity(network=net, trials=2, directions=2, radii=[0.01])
+    assert lin["network"] == "given" and [a["arch"] for a in lin["archs"]] == ["120,80,80"]
+    bot = radex.bottleneck(network=net, trials=2, samples=2)
+    assert bot["network"] == "given" and bot["arch"] == "120,80,80"
+    with pytest.raises(radex.InputError):
+        radex.attack(network=net, arch="10,10")
+    with pytest.raises(radex.InputError):
+        radex.attack(network=radex.Network.sample(arch="30,20", sampler="lazy"))
+
+
+def test_reproduce_quick_writes_the_report_and_returns_its_results(tmp_path):
+    out = tmp_path / "rep"
+    r = radex.reproduce(out=str(out), quick=True, seed=2)
+    assert r["command"] == "reproduce" and r["seed"] == 2
+    on_disk = json.loads((out / "results.json").read_text())
+    assert r == on_disk
+    code, _, err = cli("reproduce", "--quick", "--seed", "2", "--out", str(tmp_path / "cli"))
+    assert code in (0, 1), err
+    from_cli = json.loads((tmp_path / "cli" / "results.json").read_text())
+    r.pop("seconds")
+    from_cli.pop("seconds")
+    assert r == from_cli
+    with pytest.raises(radex.InputError):
+        radex.reproduce(out=str(out), quick=True, full=True)
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(radex.InputError):
+        radex.reproduce(out=str(out), quick=True)
+    assert (out / "mine.txt").read_text() == "keep"

@@ -17,7 +17,7 @@ use crate::experiment::runner::Exec;
 use crate::experiment::scaling::ScalingParams;
 use crate::lists;
 use crate::measure::minpert::Method;
-use crate::net::{Sampler, SamplerChoice};
+use crate::net::{Layers, Sampler, SamplerChoice, Source};
 use crate::scalar::Precision;
 
 /// A value of a flag with a fixed set of names (`--init nn|he`, `--attack onestep|..`).
@@ -165,6 +165,14 @@ fn records(n: usize) -> u128 {
     RECORD_BYTES.saturating_mul(n as u128)
 }
 
+/// The architecture: the given network's, or `spec` parsed.
+fn arch_of(network: &Source, spec: &str, init: Init) -> Result<arch::Arch> {
+    match network {
+        Source::Given(n) => Ok(n.arch().clone()),
+        Source::Sampled => arch::parse_arch(spec, init),
+    }
+}
+
 /// The advice when `auto` chose dense networks that do not fit.
 fn lazy_fix(choice: SamplerChoice, lazy_bytes: u128) -> Option<String> {
     (choice == SamplerChoice::Auto).then(|| {
@@ -205,6 +213,9 @@ pub struct AttackArgs {
     pub max_iter: usize,
     /// Where the networks come from (MATH 8).
     pub sampler: SamplerChoice,
+    /// Sampled per trial (default), or one given network: then `arch`, `init` and `sampler`
+    /// are its own and each trial attacks it at that trial's input.
+    pub network: Source,
     /// Shared settings.
     pub run: RunArgs,
 }
@@ -221,6 +232,7 @@ impl Default for AttackArgs {
             overshoot: 0.02,
             max_iter: 50,
             sampler: SamplerChoice::Auto,
+            network: Source::Sampled,
             run: RunArgs::default(),
         }
     }
@@ -231,8 +243,9 @@ impl AttackArgs {
     pub fn params(&self) -> Result<(AttackParams, Exec)> {
         let (init, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
-        let arch = arch::parse_arch(&self.arch, init)?;
+        let arch = arch_of(&self.network, &self.arch, init)?;
         let mut p = AttackParams::new(arch, self.run.seed, self.trials, self.attack, precision);
+        p.source = self.network.clone();
         if let Some(e) = &self.eps {
             p.pgd.eps = lists::positives("--eps", e)?;
         }
@@ -249,12 +262,15 @@ impl AttackArgs {
         at_least_one("--max-iter", self.max_iter, "iteration")?;
         p.deepfool.overshoot = self.overshoot;
         p.deepfool.max_iter = self.max_iter;
-        p.sampler = self.sampler.resolve(&p.arch, p.queries_per_network());
-        let fix = (p.sampler == Sampler::Dense)
+        p.sampler = match self.network {
+            Source::Sampled => self.sampler.resolve(&p.arch, p.queries_per_network()),
+            Source::Given(_) => Sampler::Dense,
+        };
+        let fix = (p.sampler == Sampler::Dense && !self.network.is_given())
             .then(|| lazy_fix(self.sampler, p.bytes_with(Sampler::Lazy)))
             .flatten();
         let b = Budget::new()
-            .part("--arch", &self.arch, p.bytes_per_trial())
+            .part("--arch", p.arch.spec(), p.bytes_per_trial())
             .part("--trials", self.trials.to_string(), records(self.trials));
         with_fix(b, fix).check(max_memory)?;
         Ok((p, exec))
@@ -385,6 +401,8 @@ pub struct LinearityArgs {
     pub threshold: f64,
     /// Where the networks come from (MATH 8).
     pub sampler: SamplerChoice,
+    /// Sampled per trial (default), or one given network: then it is the one architecture.
+    pub network: Source,
     /// Shared settings.
     pub run: RunArgs,
 }
@@ -398,6 +416,7 @@ impl Default for LinearityArgs {
             trials: 10,
             threshold: 0.5,
             sampler: SamplerChoice::Auto,
+            network: Source::Sampled,
             run: RunArgs::default(),
         }
     }
@@ -408,14 +427,20 @@ impl LinearityArgs {
     pub fn params(&self) -> Result<(LinearityParams, Exec)> {
         let (init, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
-        if self.arch.is_empty() {
-            return Err(invalid("--arch", "", "expected at least one architecture"));
-        }
-        let archs = self
-            .arch
-            .iter()
-            .map(|a| arch::parse_arch(a, init))
-            .collect::<Result<Vec<_>>>()?;
+        let (archs, specs) = match &self.network {
+            Source::Given(n) => (vec![n.arch().clone()], vec![n.arch().spec()]),
+            Source::Sampled => {
+                if self.arch.is_empty() {
+                    return Err(invalid("--arch", "", "expected at least one architecture"));
+                }
+                let archs = self
+                    .arch
+                    .iter()
+                    .map(|a| arch::parse_arch(a, init))
+                    .collect::<Result<Vec<_>>>()?;
+                (archs, self.arch.clone())
+            }
+        };
         let radii = match &self.radii {
             Some(r) => lists::positives("--radii", r)?,
             None => default_radii(),
@@ -430,9 +455,13 @@ impl LinearityArgs {
             seed: self.run.seed,
             threshold: self.threshold,
             precision,
-            sampler: self.sampler,
+            sampler: match self.network {
+                Source::Sampled => self.sampler,
+                Source::Given(_) => SamplerChoice::Dense,
+            },
+            source: self.network.clone(),
         };
-        for (a, s) in p.archs.iter().zip(&self.arch) {
+        for (a, s) in p.archs.iter().zip(&specs) {
             let sampler = p.sampler_for(a);
             let fix = (sampler == Sampler::Dense)
                 .then(|| lazy_fix(self.sampler, p.bytes_with(a, Sampler::Lazy)))
@@ -476,6 +505,8 @@ pub struct BottleneckArgs {
     pub samples: usize,
     /// Lemma 2.5 threshold `a`.
     pub a: f64,
+    /// Sampled per trial (default), or one given network: then `arch` is its own.
+    pub network: Source,
     /// Shared settings.
     pub run: RunArgs,
 }
@@ -488,6 +519,7 @@ impl Default for BottleneckArgs {
             radius: 1e-3,
             samples: 32,
             a: 0.1,
+            network: Source::Sampled,
             run: RunArgs::default(),
         }
     }
@@ -498,7 +530,7 @@ impl BottleneckArgs {
     pub fn params(&self) -> Result<(BottleneckParams, Exec)> {
         let (init, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
-        let arch = arch::parse_arch(&self.arch, init)?;
+        let arch = arch_of(&self.network, &self.arch, init)?;
         positive("--radius", self.radius)?;
         positive("--a", self.a)?;
         at_least_one("--samples", self.samples, "sample")?;
@@ -507,7 +539,7 @@ impl BottleneckArgs {
         let batch = self.samples.saturating_add(1 + arch.depth());
         let all = arch.dense_bytes(elem, batch);
         Budget::new()
-            .part("--arch", &self.arch, weights)
+            .part("--arch", arch.spec(), weights)
             .part(
                 "--samples",
                 self.samples.to_string(),
@@ -528,6 +560,7 @@ impl BottleneckArgs {
                 samples: self.samples,
                 a: self.a,
                 precision,
+                source: self.network.clone(),
             },
             exec,
         ))
@@ -752,6 +785,140 @@ impl ExportArgs {
             .part("--arch", &self.arch, p.bytes())
             .check(max_memory)?;
         Ok(p)
+    }
+}
+
+/// A command line being rendered: `radex SUBCOMMAND` and the flags whose values differ from
+/// the defaults (the run's seed, threads and memory limit are the caller's to add).
+struct Flags(Vec<String>);
+
+impl Flags {
+    fn new(command: &str) -> Flags {
+        Flags(vec![command.to_string()])
+    }
+
+    fn value<T: PartialEq + std::fmt::Display>(&mut self, flag: &str, v: T, default: T) {
+        if v != default {
+            self.0.extend([flag.to_string(), v.to_string()]);
+        }
+    }
+
+    fn some(&mut self, flag: &str, v: &Option<String>) {
+        if let Some(v) = v {
+            self.0.extend([flag.to_string(), v.clone()]);
+        }
+    }
+
+    fn switch(&mut self, flag: &str, on: bool) {
+        if on {
+            self.0.push(flag.to_string());
+        }
+    }
+
+    fn run(mut self, r: &RunArgs) -> Vec<String> {
+        if let Some(init) = r.init {
+            self.0
+                .extend(["--init".to_string(), init.name().to_string()]);
+        }
+        self.value("--precision", r.precision.name(), Precision::F64.name());
+        self.0
+    }
+}
+
+impl AttackArgs {
+    /// The subcommand and flags that give these arguments (every value not at its default;
+    /// seed, threads and memory limit left out). Sampled networks only.
+    pub fn flags(&self) -> Vec<String> {
+        let d = Self::default();
+        let mut f = Flags::new("attack");
+        f.value("--arch", &self.arch, &d.arch);
+        f.value("--trials", self.trials, d.trials);
+        f.value("--attack", self.attack.name(), d.attack.name());
+        f.some("--eps", &self.eps);
+        f.value("--pgd-steps", self.pgd_steps, d.pgd_steps);
+        f.switch("--random-start", self.random_start);
+        f.value("--overshoot", self.overshoot, d.overshoot);
+        f.value("--max-iter", self.max_iter, d.max_iter);
+        f.value("--sampler", self.sampler.name(), d.sampler.name());
+        f.run(&self.run)
+    }
+}
+
+impl ScalingArgs {
+    /// As [`AttackArgs::flags`].
+    pub fn flags(&self) -> Vec<String> {
+        let d = Self::default();
+        let mut f = Flags::new("scaling");
+        f.value("--ds", &self.ds, &d.ds);
+        f.some("--arch", &self.arch);
+        f.some("--widths", &self.widths);
+        f.value("--trials", self.trials, d.trials);
+        f.value("--bootstrap", self.bootstrap, d.bootstrap);
+        f.value("--sampler", self.sampler.name(), d.sampler.name());
+        f.run(&self.run)
+    }
+}
+
+impl LinearityArgs {
+    /// As [`AttackArgs::flags`].
+    pub fn flags(&self) -> Vec<String> {
+        let d = Self::default();
+        let mut f = Flags::new("linearity");
+        if self.arch != d.arch {
+            for a in &self.arch {
+                f.0.extend(["--arch".to_string(), a.clone()]);
+            }
+        }
+        f.some("--radii", &self.radii);
+        f.value("--directions", self.directions, d.directions);
+        f.value("--trials", self.trials, d.trials);
+        f.value("--threshold", self.threshold, d.threshold);
+        f.value("--sampler", self.sampler.name(), d.sampler.name());
+        f.run(&self.run)
+    }
+}
+
+impl BottleneckArgs {
+    /// As [`AttackArgs::flags`].
+    pub fn flags(&self) -> Vec<String> {
+        let d = Self::default();
+        let mut f = Flags::new("bottleneck");
+        f.value("--arch", &self.arch, &d.arch);
+        f.value("--trials", self.trials, d.trials);
+        f.value("--radius", self.radius, d.radius);
+        f.value("--samples", self.samples, d.samples);
+        f.value("--a", self.a, d.a);
+        f.run(&self.run)
+    }
+}
+
+impl DepthArgs {
+    /// As [`AttackArgs::flags`].
+    pub fn flags(&self) -> Vec<String> {
+        let d = Self::default();
+        let mut f = Flags::new("depth");
+        f.value("--width", self.width, d.width);
+        if let Some(v) = self.d {
+            f.0.extend(["--d".to_string(), v.to_string()]);
+        }
+        f.some("--depths", &self.depths);
+        f.value("--theta", self.theta, d.theta);
+        f.value("--pairs", self.pairs, d.pairs);
+        f.value("--trials", self.trials, d.trials);
+        f.run(&self.run)
+    }
+}
+
+impl MinPertArgs {
+    /// As [`AttackArgs::flags`].
+    pub fn flags(&self) -> Vec<String> {
+        let d = Self::default();
+        let mut f = Flags::new("minpert");
+        f.value("--d", self.d, d.d);
+        f.value("--ks", &self.ks, &d.ks);
+        f.value("--runs", self.runs, d.runs);
+        f.value("--method", self.method.name(), d.method.name());
+        f.run(&self.run)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::attack::onestep::{linearise, one_step_from};
 use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
 use crate::measure::stats::{Band, Summary, normal_cdf, normal_quantile, wilson};
 use crate::net::lazy::LAZY_LINE_BATCH;
-use crate::net::{Layers, Net, Sampler, Scaled};
+use crate::net::{Layers, Net, Sampler, Scaled, Source};
 use crate::progress::Progress;
 use crate::rng;
 use crate::scalar::{Precision, Real};
@@ -68,6 +68,8 @@ pub struct AttackParams {
     pub pgd: PgdSettings,
     /// Where the networks come from (MATH 8 for `Lazy`).
     pub sampler: Sampler,
+    /// Sampled per trial, or one given network.
+    pub source: Source,
 }
 
 impl AttackParams {
@@ -99,6 +101,7 @@ impl AttackParams {
                 random_start: false,
             },
             sampler: Sampler::Dense,
+            source: Source::Sampled,
         }
     }
 }
@@ -225,7 +228,7 @@ pub struct TrialRecord {
 
 /// Runs one trial on a freshly sampled network (from `p.sampler`).
 pub fn trial<T: Real>(p: &AttackParams, t: u64, par: Par) -> TrialRecord {
-    let mut net = Net::<T>::sample(p.sampler, &p.arch, p.seed, t);
+    let mut net = p.source.net::<T>(p.sampler, &p.arch, p.seed, t);
     trial_on(p, &mut net, t, par)
 }
 
@@ -347,10 +350,10 @@ pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &dyn Progress) -> Vec
             |slot, t, par| {
                 let net = match slot {
                     Some(net) => {
-                        net.resample(p.seed, t);
+                        p.source.renew(net, p.seed, t);
                         net
                     }
-                    None => slot.insert(Net::<T>::sample(p.sampler, &p.arch, p.seed, t)),
+                    None => slot.insert(p.source.net::<T>(p.sampler, &p.arch, p.seed, t)),
                 };
                 trial_on(p, net, t, par)
             },
@@ -506,6 +509,9 @@ pub struct AttackReport {
     pub precision: Precision,
     /// Sampler that ran: `dense` (stored weights) or `lazy` (MATH 8, Gaussian conditioning).
     pub sampler: Sampler,
+    /// `given` when every trial measured one given network (absent when sampled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<&'static str>,
     /// Seed.
     pub seed: u64,
     /// Number of trials.
@@ -709,6 +715,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         init: p.arch.init,
         precision: p.precision,
         sampler: p.sampler,
+        network: p.source.is_given().then_some("given"),
         seed: p.seed,
         trials: p.trials,
         attack: p.attack,

@@ -11,7 +11,7 @@ use crate::measure::bottleneck::{
     LayerMeasure, bottleneck_index, measure, predictions, segment_records,
 };
 use crate::measure::stats::Band;
-use crate::net::DenseNet;
+use crate::net::{Sampler, Source};
 use crate::progress::Progress;
 use crate::rng;
 use crate::scalar::{Precision, Real};
@@ -33,6 +33,8 @@ pub struct BottleneckParams {
     pub a: f64,
     /// Element type.
     pub precision: Precision,
+    /// Sampled per trial, or one given network (then `arch` is its architecture).
+    pub source: Source,
 }
 
 /// One layer over networks.
@@ -86,6 +88,9 @@ pub struct BottleneckReport {
     pub init: crate::arch::Init,
     /// Seed.
     pub seed: u64,
+    /// `given` when every trial measured one given network (absent when sampled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<&'static str>,
     /// Networks requested.
     pub trials: usize,
     /// Live networks measured.
@@ -120,7 +125,7 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
             progress,
             || (),
             |_, t, par| {
-                let mut net = DenseNet::<T>::sample(&p.arch, p.seed, t);
+                let mut net = p.source.net::<T>(Sampler::Dense, &p.arch, p.seed, t);
                 let x = rng::input(p.seed, t, p.arch.d);
                 measure(&mut net, &x, p.seed, t, p.radius, p.samples, p.a, par)
             },
@@ -169,6 +174,7 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
         arch: p.arch.spec(),
         init: p.arch.init,
         seed: p.seed,
+        network: p.source.is_given().then_some("given"),
         trials: p.trials,
         live: outs.len(),
         radius: p.radius,

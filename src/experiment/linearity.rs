@@ -13,7 +13,7 @@ use crate::attack::norm64;
 use crate::attack::onestep::linearise;
 use crate::measure::linearity::{Comparison, compare};
 use crate::measure::stats::{Band, quantile};
-use crate::net::{Net, Sampler, SamplerChoice};
+use crate::net::{Sampler, SamplerChoice, Source};
 use crate::progress::Progress;
 use crate::rng::{self, Purpose};
 use crate::scalar::{Precision, Real};
@@ -37,6 +37,8 @@ pub struct LinearityParams {
     pub precision: Precision,
     /// Sampler, resolved per architecture.
     pub sampler: SamplerChoice,
+    /// Sampled per trial, or one given network (then `archs` is its architecture).
+    pub source: Source,
 }
 
 impl LinearityParams {
@@ -162,6 +164,9 @@ pub struct LinearityReport {
     pub threshold: f64,
     /// Element type.
     pub precision: Precision,
+    /// `given` when every trial measured one given network (absent when sampled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<&'static str>,
     /// One entry per architecture.
     pub archs: Vec<ArchCurve>,
 }
@@ -197,7 +202,7 @@ fn trial<T: Real>(
     t: u64,
     par: Par,
 ) -> Option<TrialOut> {
-    let mut net = Net::<T>::sample(sampler, arch, seed, t);
+    let mut net = p.source.net::<T>(sampler, arch, seed, t);
     let x = rng::input(seed, t, arch.d);
     let lin = linearise::<T, _>(&mut net, &x, par);
     if lin.dead {
@@ -290,6 +295,7 @@ pub fn run(p: &LinearityParams, exec: &Exec, progress: &dyn Progress) -> Lineari
         directions: p.directions,
         threshold: p.threshold,
         precision: p.precision,
+        network: p.source.is_given().then_some("given"),
         archs,
     }
 }

@@ -83,6 +83,18 @@ impl<T: Real> DenseNet<T> {
         Ok(DenseNet { arch, weights })
     }
 
+    /// The same network in element type `U` (exact from `f32` to `f64`, rounded the other way).
+    pub fn convert<U: Real>(&self) -> DenseNet<U> {
+        DenseNet {
+            arch: self.arch.clone(),
+            weights: self
+                .weights
+                .iter()
+                .map(|w| w.iter().map(|v| U::from_f64(v.to_f64())).collect())
+                .collect(),
+        }
+    }
+
     /// Redraws every weight as the network of `(seed, trial)`, reusing the storage (same
     /// architecture), so a worker running many trials allocates once.
     pub fn resample(&mut self, seed: u64, trial: u64) {

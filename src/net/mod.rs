@@ -108,6 +108,40 @@ impl SamplerChoice {
 /// `d = 1000`, which puts the ratio between 17 and 26; 16 leans towards the dense sampler.
 pub const LAZY_COST_RATIO: u128 = 16;
 
+/// Where an experiment's networks come from: sampled per trial from the architecture and the
+/// seed, as everywhere in the paper, or one given network (a user's own weights), the same at
+/// every trial while each trial still draws its own input `x` from the seed.
+#[derive(Clone, Debug, Default)]
+pub enum Source {
+    /// Trial `t` gets the network of `(seed, t)` from the run's sampler.
+    #[default]
+    Sampled,
+    /// Every trial measures this network (kept in `f64`, which holds `f32` weights exactly).
+    Given(std::sync::Arc<DenseNet<f64>>),
+}
+
+impl Source {
+    /// The network of trial `(seed, trial)`: sampled from `sampler`, or the given one in `T`.
+    pub fn net<T: Real>(&self, sampler: Sampler, arch: &Arch, seed: u64, trial: u64) -> Net<T> {
+        match self {
+            Source::Sampled => Net::sample(sampler, arch, seed, trial),
+            Source::Given(n) => Net::Dense(n.convert()),
+        }
+    }
+
+    /// Makes `net` the network of trial `(seed, trial)`, reusing its storage.
+    pub fn renew<T: Real>(&self, net: &mut Net<T>, seed: u64, trial: u64) {
+        if let Source::Sampled = self {
+            net.resample(seed, trial);
+        }
+    }
+
+    /// Whether it is one given network.
+    pub fn is_given(&self) -> bool {
+        matches!(self, Source::Given(_))
+    }
+}
+
 /// A network from either sampler, behind one [`Layers`] interface.
 #[derive(Clone, Debug)]
 pub enum Net<T> {

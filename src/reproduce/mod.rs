@@ -5,10 +5,12 @@
 //! - [`plan`]: the experiments of each mode, as the exact `radex` command lines that reproduce
 //!   them;
 //! - [`claims`]: one [`Section`] per claim, built from the experiments' reports;
-//! - [`write`]: `report.md`, the SVGs and `results.json`, written atomically, and the summary.
+//! - [`write`]: `report.md`, the SVGs and `results.json`, written atomically, and the summary;
+//! - [`run`]: the whole run, for every front end.
 
 pub mod claims;
 pub mod plan;
+pub mod run;
 pub mod write;
 
 use serde::Serialize;

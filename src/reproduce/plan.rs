@@ -1,7 +1,12 @@
-//! The experiments `radex reproduce` runs, as `radex` command lines: the report prints each
-//! one, and the same line given to `radex` gives the same numbers (same seed, any `-j`).
+//! The experiments `radex reproduce` runs, as the library's typed arguments; the report prints
+//! each as the `radex` command line rendered from them, which gives the same numbers (same
+//! seed, any `-j`).
 
 use serde::Serialize;
+
+use crate::experiment::args::{
+    AttackArgs, BottleneckArgs, DepthArgs, LinearityArgs, MinPertArgs, RunArgs, ScalingArgs,
+};
 
 /// How big the run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -16,26 +21,77 @@ pub enum Mode {
     Full,
 }
 
-/// One experiment: a name and the arguments after `radex` (without `--seed`).
-#[derive(Clone, Debug, Serialize)]
-pub struct Job {
-    /// Which experiment (`attack`, `scaling`, ...), also its key in `results.json`.
-    pub name: &'static str,
-    /// Arguments after `radex`, starting with the subcommand.
-    pub args: Vec<String>,
+/// The arguments of one experiment, as the library takes them (the run's seed, threads and
+/// memory limit are set when it runs).
+#[derive(Clone, Debug)]
+pub enum Experiment {
+    /// `radex attack`.
+    Attack(AttackArgs),
+    /// `radex scaling`.
+    Scaling(ScalingArgs),
+    /// `radex linearity`.
+    Linearity(LinearityArgs),
+    /// `radex bottleneck`.
+    Bottleneck(BottleneckArgs),
+    /// `radex depth`.
+    Depth(DepthArgs),
+    /// `radex minpert`.
+    Minpert(MinPertArgs),
 }
 
-impl Job {
-    fn new(name: &'static str, args: &str) -> Job {
-        Job {
-            name,
-            args: args.split_whitespace().map(String::from).collect(),
+impl Experiment {
+    /// The subcommand and its flags (without `--seed`).
+    pub fn flags(&self) -> Vec<String> {
+        match self {
+            Experiment::Attack(a) => a.flags(),
+            Experiment::Scaling(a) => a.flags(),
+            Experiment::Linearity(a) => a.flags(),
+            Experiment::Bottleneck(a) => a.flags(),
+            Experiment::Depth(a) => a.flags(),
+            Experiment::Minpert(a) => a.flags(),
         }
     }
 
-    /// The command line with the seed, as the report prints it.
+    /// The same experiment with the run's shared settings.
+    pub fn with_run(&self, run: &RunArgs) -> Experiment {
+        let mut e = self.clone();
+        match &mut e {
+            Experiment::Attack(a) => a.run = run.clone(),
+            Experiment::Scaling(a) => a.run = run.clone(),
+            Experiment::Linearity(a) => a.run = run.clone(),
+            Experiment::Bottleneck(a) => a.run = run.clone(),
+            Experiment::Depth(a) => a.run = run.clone(),
+            Experiment::Minpert(a) => a.run = run.clone(),
+        }
+        e
+    }
+}
+
+/// One experiment of the plan: a name (its key in `results.json`) and its arguments.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Which experiment (`attack`, `scaling`, `bottleneck_wide`, ...).
+    pub name: &'static str,
+    /// Its arguments.
+    pub experiment: Experiment,
+}
+
+impl Serialize for Job {
+    /// `{"name": .., "args": [subcommand, flags..]}`, the command line after `radex`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Job", 2)?;
+        st.serialize_field("name", self.name)?;
+        st.serialize_field("args", &self.experiment.flags())?;
+        st.end()
+    }
+}
+
+impl Job {
+    /// The command line with the seed, as the report prints it: rendered from the arguments,
+    /// so it gives the same numbers (same seed, any `-j`).
     pub fn command(&self, seed: u64) -> String {
-        format!("radex {} --seed {seed}", self.args.join(" "))
+        format!("radex {} --seed {seed}", self.experiment.flags().join(" "))
     }
 }
 
@@ -63,83 +119,90 @@ pub struct Plan {
 impl Plan {
     /// The plan of `mode`.
     pub fn of(mode: Mode) -> Plan {
-        let j = Job::new;
+        let attack = |arch: &str, trials| Job {
+            name: "attack",
+            experiment: Experiment::Attack(AttackArgs {
+                arch: arch.into(),
+                trials,
+                ..Default::default()
+            }),
+        };
+        let scaling = |ds: &str, trials| Job {
+            name: "scaling",
+            experiment: Experiment::Scaling(ScalingArgs {
+                ds: ds.into(),
+                trials,
+                ..Default::default()
+            }),
+        };
+        let linearity = |archs: [&str; 2], trials, directions| Job {
+            name: "linearity",
+            experiment: Experiment::Linearity(LinearityArgs {
+                arch: archs.iter().map(|a| a.to_string()).collect(),
+                trials,
+                directions,
+                ..Default::default()
+            }),
+        };
+        let bottleneck = |name, arch: &str, trials| Job {
+            name,
+            experiment: Experiment::Bottleneck(BottleneckArgs {
+                arch: arch.into(),
+                trials,
+                a: 0.25,
+                ..Default::default()
+            }),
+        };
+        let depth = |width, depths: Option<&str>, trials, pairs| Job {
+            name: "depth",
+            experiment: Experiment::Depth(DepthArgs {
+                width,
+                depths: depths.map(String::from),
+                trials,
+                pairs,
+                ..Default::default()
+            }),
+        };
+        let minpert = |d, ks: &str| Job {
+            name: "minpert",
+            experiment: Experiment::Minpert(MinPertArgs {
+                d,
+                ks: ks.into(),
+                runs: 10,
+                ..Default::default()
+            }),
+        };
+        let paper_ks = "10,50,100,500,1000,5000,10000";
         match mode {
             Mode::Quick => Plan {
                 mode,
-                attack: j("attack", "attack --arch 500,500,500 --trials 200"),
-                scaling: j("scaling", "scaling --ds 128,256,512,1024 --trials 100"),
-                linearity: j(
-                    "linearity",
-                    "linearity --arch 400,400,400 --arch 400,400,25,400 --trials 4 \
-                     --directions 8",
-                ),
-                bottleneck_wide: j(
-                    "bottleneck_wide",
-                    "bottleneck --arch 500,500,500,500 --trials 4 --a 0.25",
-                ),
-                bottleneck_narrow: j(
-                    "bottleneck_narrow",
-                    "bottleneck --arch 500,500,25,500 --trials 4 --a 0.25",
-                ),
-                depth: j(
-                    "depth",
-                    "depth --width 64 --depths 1,2,4,8,16,32,64 --trials 10 --pairs 8",
-                ),
-                minpert: j(
-                    "minpert",
-                    "minpert --d 1000 --ks 1,5,10,50,100,500,1000 --runs 10",
-                ),
+                attack: attack("500,500,500", 200),
+                scaling: scaling("128,256,512,1024", 100),
+                linearity: linearity(["400,400,400", "400,400,25,400"], 4, 8),
+                bottleneck_wide: bottleneck("bottleneck_wide", "500,500,500,500", 4),
+                bottleneck_narrow: bottleneck("bottleneck_narrow", "500,500,25,500", 4),
+                depth: depth(64, Some("1,2,4,8,16,32,64"), 10, 8),
+                minpert: minpert(1000, "1,5,10,50,100,500,1000"),
             },
             Mode::Default => Plan {
                 mode,
-                attack: j("attack", "attack --arch 2000,2000,2000 --trials 1000"),
-                scaling: j(
-                    "scaling",
-                    "scaling --ds 256,1024,4096,16384,65536,262144 --trials 200",
-                ),
-                linearity: j(
-                    "linearity",
-                    "linearity --arch 2000,2000,2000 --arch 2000,2000,50,2000 --trials 10",
-                ),
-                bottleneck_wide: j(
-                    "bottleneck_wide",
-                    "bottleneck --arch 4000,4000,4000,4000 --trials 5 --a 0.25",
-                ),
-                bottleneck_narrow: j(
-                    "bottleneck_narrow",
-                    "bottleneck --arch 4000,4000,50,4000 --trials 5 --a 0.25",
-                ),
-                depth: j("depth", "depth --width 256 --trials 10"),
-                minpert: j(
-                    "minpert",
-                    "minpert --d 10000 --ks 10,50,100,500,1000,5000,10000 --runs 10",
-                ),
+                attack: attack("2000,2000,2000", 1000),
+                scaling: scaling("256,1024,4096,16384,65536,262144", 200),
+                linearity: linearity(["2000,2000,2000", "2000,2000,50,2000"], 10, 16),
+                bottleneck_wide: bottleneck("bottleneck_wide", "4000,4000,4000,4000", 5),
+                bottleneck_narrow: bottleneck("bottleneck_narrow", "4000,4000,50,4000", 5),
+                depth: depth(256, None, 10, 16),
+                minpert: minpert(10_000, paper_ks),
             },
             Mode::Full => Plan {
                 mode,
-                attack: j("attack", "attack --arch 10000,10000,10000 --trials 1000"),
-                scaling: j(
-                    "scaling",
-                    "scaling --ds 100,1000,10000,100000,1000000,10000000 --trials 100",
-                ),
-                linearity: j(
-                    "linearity",
-                    "linearity --arch 4000,4000,4000 --arch 4000,4000,50,4000 --trials 10",
-                ),
-                bottleneck_wide: j(
-                    "bottleneck_wide",
-                    "bottleneck --arch 8000,8000,8000,8000 --trials 10 --a 0.25",
-                ),
-                bottleneck_narrow: j(
-                    "bottleneck_narrow",
-                    "bottleneck --arch 8000,8000,50,8000 --trials 10 --a 0.25",
-                ),
-                depth: j("depth", "depth --width 512 --trials 20"),
-                minpert: j(
-                    "minpert",
-                    "minpert --d 10000 --ks 10,50,100,500,1000,5000,10000 --runs 10",
-                ),
+                attack: attack("10000,10000,10000", 1000),
+                scaling: scaling("100,1000,10000,100000,1000000,10000000", 100),
+                linearity: linearity(["4000,4000,4000", "4000,4000,50,4000"], 10, 16),
+                bottleneck_wide: bottleneck("bottleneck_wide", "8000,8000,8000,8000", 10),
+                bottleneck_narrow: bottleneck("bottleneck_narrow", "8000,8000,50,8000", 10),
+                depth: depth(512, None, 20, 16),
+                minpert: minpert(10_000, paper_ks),
             },
         }
     }
