@@ -799,8 +799,13 @@ impl Flags {
 
     fn value<T: PartialEq + std::fmt::Display>(&mut self, flag: &str, v: T, default: T) {
         if v != default {
-            self.0.extend([flag.to_string(), v.to_string()]);
+            self.always(flag, v);
         }
+    }
+
+    /// A flag printed even at its default: the sizes a reader looks for first.
+    fn always<T: std::fmt::Display>(&mut self, flag: &str, v: T) {
+        self.0.extend([flag.to_string(), v.to_string()]);
     }
 
     fn some(&mut self, flag: &str, v: &Option<String>) {
@@ -826,13 +831,14 @@ impl Flags {
 }
 
 impl AttackArgs {
-    /// The subcommand and flags that give these arguments (every value not at its default;
-    /// seed, threads and memory limit left out). Sampled networks only.
+    /// The subcommand and flags that give these arguments: the sizes always, every other
+    /// value when it is not at its default; seed, threads and memory limit left out. Sampled
+    /// networks only.
     pub fn flags(&self) -> Vec<String> {
         let d = Self::default();
         let mut f = Flags::new("attack");
-        f.value("--arch", &self.arch, &d.arch);
-        f.value("--trials", self.trials, d.trials);
+        f.always("--arch", &self.arch);
+        f.always("--trials", self.trials);
         f.value("--attack", self.attack.name(), d.attack.name());
         f.some("--eps", &self.eps);
         f.value("--pgd-steps", self.pgd_steps, d.pgd_steps);
@@ -849,10 +855,10 @@ impl ScalingArgs {
     pub fn flags(&self) -> Vec<String> {
         let d = Self::default();
         let mut f = Flags::new("scaling");
-        f.value("--ds", &self.ds, &d.ds);
+        f.always("--ds", &self.ds);
         f.some("--arch", &self.arch);
         f.some("--widths", &self.widths);
-        f.value("--trials", self.trials, d.trials);
+        f.always("--trials", self.trials);
         f.value("--bootstrap", self.bootstrap, d.bootstrap);
         f.value("--sampler", self.sampler.name(), d.sampler.name());
         f.run(&self.run)
@@ -864,14 +870,12 @@ impl LinearityArgs {
     pub fn flags(&self) -> Vec<String> {
         let d = Self::default();
         let mut f = Flags::new("linearity");
-        if self.arch != d.arch {
-            for a in &self.arch {
-                f.0.extend(["--arch".to_string(), a.clone()]);
-            }
+        for a in &self.arch {
+            f.always("--arch", a);
         }
         f.some("--radii", &self.radii);
         f.value("--directions", self.directions, d.directions);
-        f.value("--trials", self.trials, d.trials);
+        f.always("--trials", self.trials);
         f.value("--threshold", self.threshold, d.threshold);
         f.value("--sampler", self.sampler.name(), d.sampler.name());
         f.run(&self.run)
@@ -883,8 +887,8 @@ impl BottleneckArgs {
     pub fn flags(&self) -> Vec<String> {
         let d = Self::default();
         let mut f = Flags::new("bottleneck");
-        f.value("--arch", &self.arch, &d.arch);
-        f.value("--trials", self.trials, d.trials);
+        f.always("--arch", &self.arch);
+        f.always("--trials", self.trials);
         f.value("--radius", self.radius, d.radius);
         f.value("--samples", self.samples, d.samples);
         f.value("--a", self.a, d.a);
@@ -897,14 +901,14 @@ impl DepthArgs {
     pub fn flags(&self) -> Vec<String> {
         let d = Self::default();
         let mut f = Flags::new("depth");
-        f.value("--width", self.width, d.width);
+        f.always("--width", self.width);
         if let Some(v) = self.d {
             f.0.extend(["--d".to_string(), v.to_string()]);
         }
         f.some("--depths", &self.depths);
         f.value("--theta", self.theta, d.theta);
         f.value("--pairs", self.pairs, d.pairs);
-        f.value("--trials", self.trials, d.trials);
+        f.always("--trials", self.trials);
         f.run(&self.run)
     }
 }
@@ -914,9 +918,9 @@ impl MinPertArgs {
     pub fn flags(&self) -> Vec<String> {
         let d = Self::default();
         let mut f = Flags::new("minpert");
-        f.value("--d", self.d, d.d);
-        f.value("--ks", &self.ks, &d.ks);
-        f.value("--runs", self.runs, d.runs);
+        f.always("--d", self.d);
+        f.always("--ks", &self.ks);
+        f.always("--runs", self.runs);
         f.value("--method", self.method.name(), d.method.name());
         f.run(&self.run)
     }
