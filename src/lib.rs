@@ -20,6 +20,7 @@
 //! | [`mem`] | large zeroed buffers on transparent huge pages | - |
 //! | [`progress`] | the `Progress` trait a front end implements (a bar, a callback, nothing) | - |
 //! | [`report`] | tables, JSON, CSV, SVG plots, `.npy` | - |
+//! | [`vector`] | Euclidean norm and dot product in `f64`, fixed summation order | - |
 //! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
@@ -58,5 +59,6 @@ pub mod report;
 pub mod reproduce;
 pub mod rng;
 pub mod scalar;
+pub mod vector;
 
 pub use error::{Error, Result};

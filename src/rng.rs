@@ -120,7 +120,7 @@ pub fn fill_gaussian_blocks<T: Real>(
 pub fn sphere(rng: &mut Stream, d: usize, radius: f64) -> Vec<f64> {
     loop {
         let mut v: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let norm = crate::vector::norm(&v);
         if norm > 0.0 {
             let s = radius / norm;
             v.iter_mut().for_each(|x| *x *= s);
@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn input_has_norm_sqrt_d() {
         let x = input(3, 5, 1000);
-        let n = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let n = crate::vector::norm(&x);
         assert!((n - 1000f64.sqrt()).abs() < 1e-12);
     }
 }

@@ -83,3 +83,27 @@ impl Precision {
         }
     }
 }
+
+/// Evaluates `$body` with the type `$t` standing for the element type of `$precision` (`f64`
+/// or `f32`): the one place a run picks its generic instantiation.
+///
+/// ```
+/// use radex::scalar::{Precision, Real};
+/// fn bytes<T: Real>() -> usize { std::mem::size_of::<T>() }
+/// assert_eq!(radex::with_real!(Precision::F32, T => bytes::<T>()), 4);
+/// ```
+#[macro_export]
+macro_rules! with_real {
+    ($precision:expr, $t:ident => $body:expr) => {
+        match $precision {
+            $crate::scalar::Precision::F64 => {
+                type $t = f64;
+                $body
+            }
+            $crate::scalar::Precision::F32 => {
+                type $t = f32;
+                $body
+            }
+        }
+    };
+}

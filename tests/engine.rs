@@ -5,13 +5,14 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use radex::arch::{Arch, Init};
 use radex::attack::onestep::linearise;
-use radex::attack::{f_along, norm64, ray_flip};
+use radex::attack::{f_along, ray_flip};
 use radex::experiment::attack::{AttackKind, AttackParams, run_trials, summarise};
 use radex::experiment::runner::Exec;
 use radex::net::{DenseNet, Layers, backward, forward};
 use radex::progress::Quiet;
 use radex::rng;
 use radex::scalar::{Precision, Real};
+use radex::vector::norm as norm64;
 
 /// `<grad f(x), v>` divided by `||grad f(x)||`, `f(x) / ||grad f(x)||` and `||x||`, from the
 /// rescaled quantities, so they are finite at any depth.

@@ -4,7 +4,6 @@
 
 use faer::{MatMut, MatRef, Par};
 use radex::arch::{Arch, Init};
-use radex::attack::norm64;
 use radex::attack::onestep::linearise;
 use radex::experiment::attack::{AttackKind, AttackParams, TrialRecord, run_trials, summarise};
 use radex::experiment::runner::Exec;
@@ -13,6 +12,7 @@ use radex::net::{Layers, LazyNet, Sampler, SamplerChoice, backward, forward};
 use radex::progress::Quiet;
 use radex::rng;
 use radex::scalar::{Precision, Real};
+use radex::vector::norm as norm64;
 
 const U: f64 = f64::EPSILON / 2.0;
 

@@ -4,7 +4,7 @@
 use faer::{Mat, Par};
 use radex::arch::{Arch, Init};
 use radex::attack::onestep::linearise;
-use radex::attack::{PgdSettings, l2_deepfool, l2_pgd, norm64, project_l2, ray_flip};
+use radex::attack::{PgdSettings, l2_deepfool, l2_pgd, project_l2, ray_flip};
 use radex::experiment::bottleneck::{BottleneckParams, run as run_bottleneck};
 use radex::experiment::runner::Exec;
 use radex::measure::linearity::compare;
@@ -13,6 +13,7 @@ use radex::net::{DenseNet, forward};
 use radex::progress::Quiet;
 use radex::rng::{self, Purpose};
 use radex::scalar::{Precision, Real};
+use radex::vector::norm as norm64;
 
 fn points(x: &[f64], seed: u64, trial: u64, k: usize, step: f64) -> Vec<Vec<f64>> {
     (0..k)

@@ -10,10 +10,10 @@
 
 use faer::Par;
 
-use super::norm64;
 use super::onestep::{Linearisation, linearise};
 use crate::net::{Layers, Scaled};
 use crate::scalar::Real;
+use crate::vector::norm;
 
 /// Result of DeepFool on one pair.
 #[derive(Clone, Debug)]
@@ -55,7 +55,7 @@ pub fn l2_deepfool<T: Real, N: Layers<T> + ?Sized>(
         if next.f.flipped_from(lin.f) {
             let diff: Vec<f64> = xk.iter().zip(x).map(|(a, b)| a - b).collect();
             return DeepFool {
-                rho: Some(norm64(&diff) / norm64(x)),
+                rho: Some(norm(&diff) / norm(x)),
                 x_adv: Some(xk),
                 f_adv: Some(next.f),
                 iterations: k,

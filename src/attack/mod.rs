@@ -159,8 +159,3 @@ pub fn refine<T: Real, N: Layers<T> + ?Sized>(
 pub fn geometric(start: f64, ratio: f64, n: usize) -> Vec<f64> {
     (0..n).map(|k| start * ratio.powi(k as i32)).collect()
 }
-
-/// Euclidean norm in `f64`.
-pub fn norm64(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}

@@ -8,9 +8,10 @@
 
 use faer::{MatRef, Par};
 
-use super::{Target, f_along, geometric, norm64, refine, scan};
+use super::{Target, f_along, geometric, refine, scan};
 use crate::net::{Grad, Layers, Scaled, Trace, backward, forward};
 use crate::scalar::Real;
+use crate::vector::norm;
 
 /// Result of the one-step attack on one `(network, x)` pair.
 #[derive(Clone, Debug)]
@@ -131,7 +132,7 @@ pub fn one_step_from<T: Real, N: Layers<T> + ?Sized>(
     let step = 2.0 * t_lin;
     let x_adv: Vec<f64> = x.iter().zip(&u).map(|(a, b)| a + step * b).collect();
     let diff: Vec<f64> = x_adv.iter().zip(x).map(|(a, b)| a - b).collect();
-    let rho = norm64(&diff) / norm64(x);
+    let rho = norm(&diff) / norm(x);
     let flips = |g: Scaled| g.flipped_from(f);
     // phi = -f(x')/f(x) - 1 >= 0: the sign flipped and |f(x')| >= |f(x)|.
     let target = Target {

@@ -7,10 +7,10 @@
 use faer::{MatRef, Par};
 use rand::RngExt;
 
-use super::norm64;
 use crate::net::{Layers, Scaled, backward, forward};
 use crate::rng::{self, Purpose};
 use crate::scalar::Real;
+use crate::vector::norm;
 
 /// Settings of the attack.
 #[derive(Clone, Debug)]
@@ -64,7 +64,7 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
     par: Par,
 ) -> Vec<PgdRun> {
     let d = x.len();
-    let nx = norm64(x);
+    let nx = norm(x);
     let s0 = f0.sign();
     let m = settings.eps.len();
     let radius: Vec<f64> = settings.eps.iter().map(|e| e * nx).collect();
@@ -112,7 +112,7 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
             let f = trace.f(c);
             if f.flipped_from(f0) {
                 let diff: Vec<f64> = pts[e].iter().zip(x).map(|(a, b)| a - b).collect();
-                runs[e].rho = Some(norm64(&diff) / nx);
+                runs[e].rho = Some(norm(&diff) / nx);
                 runs[e].f_adv = Some(f);
                 runs[e].x_adv = Some(pts[e].clone());
             }
@@ -126,7 +126,7 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
                 continue;
             }
             let g = grad.col(c);
-            let gn = crate::net::trace::norm(g);
+            let gn = crate::vector::norm(g);
             if gn == 0.0 {
                 continue;
             }

@@ -226,6 +226,18 @@ pub struct TrialRecord {
     pub best_attack: Option<String>,
 }
 
+impl TrialRecord {
+    /// `f(x) / 2^log2_scale`, from the carried logarithm: finite at any depth.
+    pub fn f_over_scale(&self, log2_scale: f64) -> f64 {
+        self.f.signum() * (self.log2_abs_f - log2_scale).exp2()
+    }
+
+    /// `||grad f(x)|| / 2^log2_scale`, from the carried logarithm.
+    pub fn grad_norm_over_scale(&self, log2_scale: f64) -> f64 {
+        (self.log2_grad_norm - log2_scale).exp2()
+    }
+}
+
 /// Runs one trial on a freshly sampled network (from `p.sampler`).
 pub fn trial<T: Real>(p: &AttackParams, t: u64, par: Par) -> TrialRecord {
     let mut net = p.source.net::<T>(p.sampler, &p.arch, p.seed, t);
@@ -260,7 +272,7 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
         .runs(AttackKind::Pgd)
         .then(|| l2_pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
     let s = one_step_from(net, &x, lin, p.with_c, par);
-    let norm_x = crate::attack::norm64(&x);
+    let norm_x = crate::vector::norm(&x);
     let sqrt_d = (p.arch.d as f64).sqrt();
     // The smallest budget that flipped, whatever order the budgets were given in.
     let pgd_best = pgd.as_ref().and_then(|runs| {
@@ -359,10 +371,7 @@ pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &dyn Progress) -> Vec
             },
         )
     }
-    match p.precision {
-        Precision::F64 => go::<f64>(p, exec, bytes, progress),
-        Precision::F32 => go::<f32>(p, exec, bytes, progress),
-    }
+    crate::with_real!(p.precision, T => go::<T>(p, exec, bytes, progress))
 }
 
 /// Lemma 2.2 scales: `f(x) ~ N(0, s^2)` and `||grad f(x)|| ~ s`, with `s = 2^{-l/2}` under
@@ -630,10 +639,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         Init::Nn => -(depth as f64) / 2.0,
         Init::He => 0.5,
     };
-    let f_rel: Vec<f64> = live
-        .iter()
-        .map(|r| r.f.signum() * (r.log2_abs_f - log2_scale).exp2())
-        .collect();
+    let f_rel: Vec<f64> = live.iter().map(|r| r.f_over_scale(log2_scale)).collect();
     let f_rms_over_scale = (f_rel.iter().map(|v| v * v).sum::<f64>() / n_live as f64).sqrt();
     let f_rel_band = Band::of(&f_rel);
     let g_med_log2 = Band::of(&live.iter().map(|r| r.log2_grad_norm).collect::<Vec<_>>()).median;

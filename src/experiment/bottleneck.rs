@@ -131,13 +131,11 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
             },
         )
     }
-    let outs: Vec<Vec<LayerMeasure>> = match p.precision {
-        Precision::F64 => go::<f64>(p, exec, progress),
-        Precision::F32 => go::<f32>(p, exec, progress),
-    }
-    .into_iter()
-    .flatten()
-    .collect();
+    let outs: Vec<Vec<LayerMeasure>> =
+        crate::with_real!(p.precision, T => go::<T>(p, exec, progress))
+            .into_iter()
+            .flatten()
+            .collect();
     let dims = p.arch.dims();
     let b = bottleneck_index(&dims);
     let pred = predictions(&p.arch, p.a);

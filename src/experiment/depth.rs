@@ -19,7 +19,7 @@ use crate::arch::{Arch, Init};
 use crate::attack::LINE_BATCH;
 use crate::error::Result;
 use crate::measure::depth::{at_angle, kappa_iterates, layer_cosines, pair_stream, sensitivity};
-use crate::measure::stats::{Band, mean, quantile, wilson};
+use crate::measure::stats::{Band, mean, quantile, sample_sd, wilson};
 use crate::net::{DenseNet, forward};
 use crate::progress::Progress;
 use crate::rng::{self, Purpose};
@@ -256,12 +256,7 @@ pub fn spread_prediction(rho: f64, n: usize, seed: u64) -> Band {
 }
 
 fn mean_se(v: &[f64]) -> (f64, f64) {
-    let m = mean(v);
-    if v.len() < 2 {
-        return (m, f64::NAN);
-    }
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64;
-    (m, (var / v.len() as f64).sqrt())
+    (mean(v), sample_sd(v) / (v.len() as f64).sqrt())
 }
 
 /// Runs the measurement.
@@ -276,22 +271,13 @@ pub fn run(p: &DepthParams, exec: &Exec, progress: &dyn Progress) -> Result<Dept
     for &depth in &p.depths {
         let a = p.attack(depth)?;
         let bytes = p.bytes_per_trial(depth)?;
-        let outs: Vec<DepthTrial> = match p.precision {
-            Precision::F64 => exec.run(
-                p.trials,
-                bytes,
-                progress,
-                || (),
-                |_, t, par| trial::<f64>(p, &a, t, par),
-            ),
-            Precision::F32 => exec.run(
-                p.trials,
-                bytes,
-                progress,
-                || (),
-                |_, t, par| trial::<f32>(p, &a, t, par),
-            ),
-        };
+        let outs: Vec<DepthTrial> = crate::with_real!(p.precision, T => exec.run(
+            p.trials,
+            bytes,
+            progress,
+            || (),
+            |_, t, par| trial::<T>(p, &a, t, par),
+        ));
         let live: Vec<&DepthTrial> = outs.iter().filter(|o| !o.attack.dead).collect();
         for o in &live {
             if per_layer.len() < o.cos.len() {

@@ -126,10 +126,11 @@ pub fn check_dir(dir: &Path) -> Result<()> {
 /// writing, in which case the temporary directory is removed and `dir` is left as it was.
 pub fn export(p: &ExportParams, dir: &Path) -> io::Result<(PathBuf, Manifest)> {
     check_dir(dir).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    files::write_dir(dir, Existing::Empty, |tmp| match p.precision {
-        Precision::F64 => write_files::<f64>(p, tmp),
-        Precision::F32 => write_files::<f32>(p, tmp),
-    })
+    files::write_dir(
+        dir,
+        Existing::Empty,
+        |tmp| crate::with_real!(p.precision, T => write_files::<T>(p, tmp)),
+    )
 }
 
 /// Creates `path` (which must not exist), lets `fill` write it and syncs it to disk.

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::runner::Exec;
 use crate::arch::Arch;
-use crate::attack::norm64;
 use crate::attack::onestep::linearise;
 use crate::measure::linearity::{Comparison, compare};
 use crate::measure::stats::{Band, quantile};
@@ -17,6 +16,7 @@ use crate::net::{Sampler, SamplerChoice, Source};
 use crate::progress::Progress;
 use crate::rng::{self, Purpose};
 use crate::scalar::{Precision, Real};
+use crate::vector::norm;
 
 /// Parameters of a linearity run.
 #[derive(Clone, Debug)]
@@ -208,7 +208,7 @@ fn trial<T: Real>(
     if lin.dead {
         return None;
     }
-    let nx = norm64(&x);
+    let nx = norm(&x);
     let dirs = directions(seed, t, arch.d, p.directions);
     let mut all_dirs = vec![lin.direction.clone()];
     all_dirs.extend(dirs.iter().cloned());
@@ -267,22 +267,13 @@ pub fn run(p: &LinearityParams, exec: &Exec, progress: &dyn Progress) -> Lineari
             let seed = rng::derive_seed(p.seed, &[a as u64]);
             let sampler = p.sampler_for(arch);
             let bytes = p.bytes_with(arch, sampler);
-            let outs: Vec<Option<TrialOut>> = match p.precision {
-                Precision::F64 => exec.run(
-                    p.trials,
-                    bytes,
-                    progress,
-                    || (),
-                    |_, t, par| trial::<f64>(p, arch, sampler, seed, t, par),
-                ),
-                Precision::F32 => exec.run(
-                    p.trials,
-                    bytes,
-                    progress,
-                    || (),
-                    |_, t, par| trial::<f32>(p, arch, sampler, seed, t, par),
-                ),
-            };
+            let outs: Vec<Option<TrialOut>> = crate::with_real!(p.precision, T => exec.run(
+                p.trials,
+                bytes,
+                progress,
+                || (),
+                |_, t, par| trial::<T>(p, arch, sampler, seed, t, par),
+            ));
             summarise(arch, seed, sampler, p, outs.into_iter().flatten().collect())
         })
         .collect();

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::runner::Exec;
 use crate::measure::minpert::{Method, beta_expectation, beta_variance, min_pert};
+use crate::measure::stats::{mean, sample_sd};
 use crate::net::DenseNet;
 use crate::progress::Progress;
 use crate::rng;
@@ -96,12 +97,7 @@ pub fn run(p: &MinPertParams, exec: &Exec, progress: &dyn Progress) -> MinPertRe
                     },
                 );
                 let n = values.len() as f64;
-                let mean = values.iter().sum::<f64>() / n;
-                let sd = if values.len() > 1 {
-                    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-                } else {
-                    f64::NAN
-                };
+                let (mean, sd) = (mean(&values), sample_sd(&values));
                 MinPertRow {
                     k,
                     mean,

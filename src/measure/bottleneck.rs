@@ -131,7 +131,7 @@ pub fn measure<T: Real, N: Layers<T> + ?Sized>(
     let sigma = top_singular_values(net, &trace, 0, start, 1e-12, 1000, par);
 
     // Sampled expansion.
-    let nx = crate::attack::norm64(x);
+    let nx = crate::vector::norm(x);
     let step = radius * nx;
     let mut pts = xt.clone();
     for k in 0..samples {

@@ -28,7 +28,7 @@ pub fn kappa_iterates(cos_theta: f64, n: usize) -> Vec<f64> {
 /// A second input `y` at angle `theta` (radians) from `x`, with `||y|| = ||x||`: `x` rotated
 /// towards a uniform direction orthogonal to it (drawn from `rng`).
 pub fn at_angle(x: &[f64], theta: f64, rng: &mut Stream) -> Vec<f64> {
-    let nx = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let nx = crate::vector::norm(x);
     let xh: Vec<f64> = x.iter().map(|v| v / nx).collect();
     // Orthogonalise twice: one Gram-Schmidt pass leaves a rounding-sized component along x.
     let mut u = crate::rng::sphere(rng, x.len(), 1.0);
@@ -36,7 +36,7 @@ pub fn at_angle(x: &[f64], theta: f64, rng: &mut Stream) -> Vec<f64> {
         let c: f64 = u.iter().zip(&xh).map(|(a, b)| a * b).sum();
         u.iter_mut().zip(&xh).for_each(|(a, b)| *a -= c * b);
     }
-    let nu = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let nu = crate::vector::norm(&u);
     let (c, s) = (theta.cos(), theta.sin());
     xh.iter()
         .zip(&u)
@@ -132,7 +132,7 @@ mod tests {
         let x = crate::rng::sphere(&mut rng, 50, 50f64.sqrt());
         let y = at_angle(&x, 0.7, &mut rng);
         let dot: f64 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
-        let ny = y.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let ny = crate::vector::norm(&y);
         assert!((ny - 50f64.sqrt()).abs() < 1e-12);
         assert!((dot / 50.0 - 0.7f64.cos()).abs() < 1e-12);
     }

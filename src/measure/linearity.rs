@@ -153,7 +153,7 @@ pub fn compare<T: Real, N: Layers<T> + ?Sized>(
     Some(
         (0..k)
             .map(|b| {
-                let rel_change = diffs[b].iter().map(|a| a * a).sum::<f64>().sqrt();
+                let rel_change = crate::vector::norm(&diffs[b]);
                 let residual = if decomp {
                     diffs[b]
                         .iter()

@@ -42,7 +42,7 @@ pub fn min_pert(w: MatRef<'_, f64>, x: &[f64], method: Method) -> Option<f64> {
     let par = Par::Seq;
     let (k, d) = (w.nrows(), w.ncols());
     assert_eq!(x.len(), d, "x has {} entries, expected d = {d}", x.len());
-    let nx = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let nx = crate::vector::norm(x);
     let xm = MatRef::from_column_major_slice(x, d, 1);
     let proj = match method {
         Method::Qr => {

@@ -28,6 +28,15 @@ pub fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
+/// Sample standard deviation (denominator `n - 1`); NaN for fewer than two values.
+pub fn sample_sd(v: &[f64]) -> f64 {
+    if v.len() < 2 {
+        return f64::NAN;
+    }
+    let m = mean(v);
+    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+}
+
 /// Median, mean, 10th and 90th percentiles of a sample.
 #[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct Summary {

@@ -9,6 +9,7 @@ use faer::{MatMut, MatRef, Par};
 
 use super::{Layers, Trace};
 use crate::scalar::Real;
+use crate::vector::dot;
 
 /// Zeroes, in each column `b` of `buf` (`d_i` rows), the units that are off at layer `i` for
 /// the trace column `col(b)`.
@@ -176,10 +177,6 @@ pub fn top_singular_values<T: Real, N: Layers<T> + ?Sized>(
     theta.iter().map(|t| t.max(0.0).sqrt()).collect()
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// Largest eigenvalue of the symmetric tridiagonal matrix with diagonal `a` and off-diagonal
 /// `b` (`b.len() >= a.len() - 1`; extra entries are ignored), by bisection on the Sturm
 /// sequence count, to full precision.
@@ -228,7 +225,7 @@ pub fn top_eigenvalue_tridiagonal(a: &[f64], b: &[f64]) -> f64 {
 fn normalise_columns(v: &mut [f64], rows: usize) -> Vec<f64> {
     v.chunks_exact_mut(rows)
         .map(|c| {
-            let n = c.iter().map(|a| a * a).sum::<f64>().sqrt();
+            let n = crate::vector::norm(c);
             if n > 0.0 {
                 c.iter_mut().for_each(|a| *a /= n);
             }

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use super::Layers;
 use crate::scalar::Real;
+use crate::vector::norm;
 
 /// A real number carried as `mant * 2^log2`, so that it neither underflows nor overflows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -158,17 +159,6 @@ impl<T: Real> Grad<T> {
 #[inline(always)]
 fn positive<T: Real>(v: T) -> bool {
     v > T::ZERO
-}
-
-/// Euclidean norm accumulated in `f64`, with a fixed summation order.
-pub fn norm<T: Real>(v: &[T]) -> f64 {
-    v.iter()
-        .map(|x| {
-            let x = x.to_f64();
-            x * x
-        })
-        .sum::<f64>()
-        .sqrt()
 }
 
 /// What [`finish_columns`] does to an entry before rescaling.

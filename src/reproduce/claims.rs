@@ -14,7 +14,7 @@ use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
 use crate::experiment::scaling::ScalingReport;
-use crate::measure::stats::{Band, mean, normal_cdf, normal_quantile};
+use crate::measure::stats::{Band, mean, normal_cdf, normal_quantile, sample_sd as sd};
 use crate::report::figures;
 use crate::report::svg::{Plot, PlotError, Series, Style, render};
 use crate::report::table::num;
@@ -28,11 +28,6 @@ const MEDIAN_SE: f64 = 1.2533;
 
 /// `Phi^{-1}(0.9) - Phi^{-1}(0.1)`: the 10-90% spread of a normal in standard deviations.
 const P10_P90: f64 = 2.5631;
-
-fn sd(v: &[f64]) -> f64 {
-    let m = mean(v);
-    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len().max(2) - 1) as f64).sqrt()
-}
 
 fn section(id: &str, title: &str, claim: &str, reference: &str, commands: Vec<String>) -> Section {
     Section {
@@ -245,10 +240,7 @@ pub fn lemma_2_2(r: &AttackReport, command: String) -> Result<Section, PlotError
     let live = live(r);
     let n = live.len() as f64;
     let ls = r.lemma_2_2.log2_scale;
-    let u: Vec<f64> = live
-        .iter()
-        .map(|t| t.f.signum() * (t.log2_abs_f - ls).exp2())
-        .collect();
+    let u: Vec<f64> = live.iter().map(|t| t.f_over_scale(ls)).collect();
     let u2: Vec<f64> = u.iter().map(|v| v * v).collect();
     let rms = mean(&u2).sqrt();
     // Delta method: SE(sqrt(m2)) = SE(m2) / (2 sqrt(m2)), SE(m2) from the spread of u^2.
@@ -264,10 +256,7 @@ pub fn lemma_2_2(r: &AttackReport, command: String) -> Result<Section, PlotError
             num(se_rms)
         ),
     ));
-    let g: Vec<f64> = live
-        .iter()
-        .map(|t| (t.log2_grad_norm - ls).exp2())
-        .collect();
+    let g: Vec<f64> = live.iter().map(|t| t.grad_norm_over_scale(ls)).collect();
     let se_g = MEDIAN_SE * sd(&g) / n.sqrt();
     s.verdicts.push(Verdict::new(
         "median ||grad f(x)|| / 2^(-l/2)",
