@@ -22,7 +22,9 @@ use radex::experiment as exp;
 use radex::experiment::args::{
     AttackArgs, BottleneckArgs, Choice, DepthArgs, LinearityArgs, MinPertArgs, RunArgs, ScalingArgs,
 };
-use radex::net::{DenseNet, Layers, Net, Sampler, Source, backward, forward};
+use radex::net::{
+    DenseNet, Grad, Layers, Net, Sampler, Source, Trace, backward_into, forward_into,
+};
 use radex::progress::Quiet;
 use radex::report::to_json;
 use radex::reproduce::plan::Mode;
@@ -353,15 +355,47 @@ enum AnyNet {
     F32(Net<f32>),
 }
 
+/// Buffers kept between calls, so repeated batches of one shape allocate nothing (and touch
+/// no fresh pages): the inputs, the forward trace, the gradient.
+struct Work<T> {
+    x: Vec<T>,
+    trace: Trace<T>,
+    grad: Grad<T>,
+    scratch: Vec<T>,
+}
+
+impl<T: Real> Default for Work<T> {
+    fn default() -> Self {
+        Work {
+            x: Vec::new(),
+            trace: Trace::empty(),
+            grad: Grad::empty(),
+            scratch: Vec::new(),
+        }
+    }
+}
+
 /// A ReLU network, `f(x) = W_{l+1} relu(W_l ... relu(W_1 x))` (MATH 1), sampled as radex
 /// samples it or built from given weights; `forward` and `grad` are exact (MATH 2).
 #[pyclass(module = "radex._radex", name = "Network", unsendable)]
 struct Network {
     net: AnyNet,
+    work64: Work<f64>,
+    work32: Work<f32>,
 }
 
-/// Inputs `(n, d)` as `d x n` column-major in `T`.
-fn columns<T: Real>(x: &PyReadonlyArray2<'_, f64>, d: usize) -> PyResult<(Vec<T>, usize)> {
+impl Network {
+    fn new(net: AnyNet) -> Network {
+        Network {
+            net,
+            work64: Work::default(),
+            work32: Work::default(),
+        }
+    }
+}
+
+/// Inputs `(n, d)` as `d x n` column-major in `T`, into `out`; returns `n`.
+fn columns<T: Real>(x: &PyReadonlyArray2<'_, f64>, d: usize, out: &mut Vec<T>) -> PyResult<usize> {
     let a = x.as_array();
     let (n, cols) = a.dim();
     if cols != d {
@@ -374,21 +408,25 @@ fn columns<T: Real>(x: &PyReadonlyArray2<'_, f64>, d: usize) -> PyResult<(Vec<T>
             "invalid value 'X' for 'X': expected finite inputs, got NaN or infinity",
         ));
     }
-    Ok((a.iter().map(|&v| T::from_f64(v)).collect(), n))
+    out.clear();
+    out.extend(a.iter().map(|&v| T::from_f64(v)));
+    Ok(n)
 }
 
-fn forward_of<T: Real>(net: &mut Net<T>, x: &[T], d: usize, n: usize) -> Vec<f64> {
-    let trace = forward(net, MatRef::from_column_major_slice(x, d, n), Par::rayon(0));
-    (0..n).map(|b| trace.f(b).value()).collect()
+fn forward_of<T: Real>(net: &mut Net<T>, w: &mut Work<T>, d: usize, n: usize) -> Vec<f64> {
+    let x = MatRef::from_column_major_slice(&w.x, d, n);
+    forward_into(net, x, Par::rayon(0), false, &mut w.trace);
+    (0..n).map(|b| w.trace.f(b).value()).collect()
 }
 
-fn grad_of<T: Real>(net: &mut Net<T>, x: &[T], d: usize, n: usize) -> Vec<f64> {
-    let trace = forward(net, MatRef::from_column_major_slice(x, d, n), Par::rayon(0));
-    let g = backward(net, &trace, Par::rayon(0));
+fn grad_of<T: Real>(net: &mut Net<T>, w: &mut Work<T>, d: usize, n: usize) -> Vec<f64> {
+    let x = MatRef::from_column_major_slice(&w.x, d, n);
+    forward_into(net, x, Par::rayon(0), false, &mut w.trace);
+    backward_into(net, &w.trace, Par::rayon(0), &mut w.grad, &mut w.scratch);
     let mut out = Vec::with_capacity(d * n);
     for b in 0..n {
-        let scale = radex::net::trace::ldexp(1.0, g.log2[b]);
-        out.extend(g.col(b).iter().map(|v| v.to_f64() * scale));
+        let scale = radex::net::trace::ldexp(1.0, w.grad.log2[b]);
+        out.extend(w.grad.col(b).iter().map(|v| v.to_f64() * scale));
     }
     out
 }
@@ -440,7 +478,7 @@ impl Network {
             Precision::F64 => AnyNet::F64(Net::sample(sampler, &a, seed, trial)),
             Precision::F32 => AnyNet::F32(Net::sample(sampler, &a, seed, trial)),
         };
-        Ok(Network { net })
+        Ok(Network::new(net))
     }
 
     /// A network with the given weights `[W_1, .., W_{l+1}]`, `W_i` of shape
@@ -498,7 +536,7 @@ impl Network {
                 DenseNet::from_weights(&dims, Init::Nn, data64).map_err(input_error)?,
             ))
         };
-        Ok(Network { net })
+        Ok(Network::new(net))
     }
 
     /// `f(x)` for each row `x` of `X`, shape `(n, d)` -> `(n,)`.
@@ -510,12 +548,14 @@ impl Network {
         let d = self.architecture().d;
         let out = match &mut self.net {
             AnyNet::F64(net) => {
-                let (x, n) = columns::<f64>(&x, d)?;
-                py.detach(|| forward_of(net, &x, d, n))
+                let w = &mut self.work64;
+                let n = columns(&x, d, &mut w.x)?;
+                py.detach(|| forward_of(net, w, d, n))
             }
             AnyNet::F32(net) => {
-                let (x, n) = columns::<f32>(&x, d)?;
-                py.detach(|| forward_of(net, &x, d, n))
+                let w = &mut self.work32;
+                let n = columns(&x, d, &mut w.x)?;
+                py.detach(|| forward_of(net, w, d, n))
             }
         };
         Ok(Array1::from(out).into_pyarray(py))
@@ -530,12 +570,14 @@ impl Network {
         let d = self.architecture().d;
         let (out, n) = match &mut self.net {
             AnyNet::F64(net) => {
-                let (x, n) = columns::<f64>(&x, d)?;
-                (py.detach(|| grad_of(net, &x, d, n)), n)
+                let w = &mut self.work64;
+                let n = columns(&x, d, &mut w.x)?;
+                (py.detach(|| grad_of(net, w, d, n)), n)
             }
             AnyNet::F32(net) => {
-                let (x, n) = columns::<f32>(&x, d)?;
-                (py.detach(|| grad_of(net, &x, d, n)), n)
+                let w = &mut self.work32;
+                let n = columns(&x, d, &mut w.x)?;
+                (py.detach(|| grad_of(net, w, d, n)), n)
             }
         };
         // Row b is the gradient at input b: the d x n column-major buffer, read row-major.
