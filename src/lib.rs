@@ -15,11 +15,13 @@
 //! | [`net`] | the `Layers` trait, the dense and lazy networks, exact forward/backward with rescaling | 1, 2, 8 |
 //! | [`attack`] | one-step, ray, DeepFool and PGD-L2 attacks | 3 |
 //! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks, kappa, Min-Pert | 3-7 |
-//! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs, `export` of one trial | 1, 3-7 |
+//! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs and their arguments | 3-7 |
+//! | [`export`] | one trial's network and input written as `.npy` files (`radex export`) | 1 |
+//! | [`npy`] | NumPy `.npy` arrays (format 1.0) | - |
 //! | [`files`] | output files and directories: checks before work, atomic writes, no debris | - |
 //! | [`mem`] | large zeroed buffers on transparent huge pages | - |
 //! | [`progress`] | the `Progress` trait a front end implements (a bar, a callback, nothing) | - |
-//! | [`report`] | tables, JSON, CSV, SVG plots, `.npy` | - |
+//! | [`report`] | tables, JSON, CSV, SVG plots | - |
 //! | [`vector`] | Euclidean norm and dot product in `f64`, fixed summation order | - |
 //! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
 //!
@@ -49,11 +51,13 @@ pub mod attack;
 pub mod budget;
 pub mod error;
 pub mod experiment;
+pub mod export;
 pub mod files;
 pub mod lists;
 pub mod measure;
 pub mod mem;
 pub mod net;
+pub mod npy;
 pub mod progress;
 pub mod report;
 pub mod reproduce;

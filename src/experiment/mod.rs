@@ -4,7 +4,6 @@ pub mod args;
 pub mod attack;
 pub mod bottleneck;
 pub mod depth;
-pub mod export;
 pub mod linearity;
 pub mod minpert;
 pub mod runner;

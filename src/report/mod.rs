@@ -1,8 +1,6 @@
-//! Rendering records as a table, JSON, CSV or SVG plot; `.npy` arrays for `radex export`
-//! (writing them is [`crate::files`]).
+//! Rendering records as a table, JSON, CSV or SVG plot (writing them is [`crate::files`]).
 
 pub mod figures;
-pub mod npy;
 pub mod rows;
 pub mod svg;
 pub mod table;

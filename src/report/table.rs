@@ -5,10 +5,10 @@ use serde::Serialize;
 use crate::experiment::attack::{AttackKind, AttackReport};
 use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::depth::DepthReport;
-use crate::experiment::export::{MANIFEST, Manifest};
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
 use crate::experiment::scaling::ScalingReport;
+use crate::export::{MANIFEST, Manifest};
 use crate::measure::stats::normal_quantile;
 use crate::net::Sampler;
 

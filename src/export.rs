@@ -27,7 +27,8 @@ use crate::attack::onestep::linearise;
 use crate::error::Result;
 use crate::files::{self, Existing};
 use crate::net::DenseNet;
-use crate::report::{self, npy};
+use crate::npy;
+use crate::report;
 use crate::rng;
 use crate::scalar::{Precision, Real};
 
