@@ -19,8 +19,17 @@ use radex::experiment::{attack, bottleneck, depth, linearity, minpert, scaling};
 use radex::export;
 use radex::files;
 use radex::progress::Progress;
-use radex::report::rows;
+use radex::report::exporter::{CsvExporter, Exporter, JsonExporter, Report, TableExporter};
 use radex::report::{self, table};
+
+/// The report in the chosen format.
+fn render<R: Report>(format: Format, report: &R) -> String {
+    match format {
+        Format::Table => TableExporter.export(report),
+        Format::Json => JsonExporter.export(report),
+        Format::Csv => CsvExporter.export(report),
+    }
+}
 
 /// What a command writes: its text (to `--out` or stdout) and, optionally, a plot.
 struct Output<'a> {
@@ -69,14 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let recs = attack::run_trials(&p, &exec, &progress);
             progress.finish();
             let rep = attack::summarise(&p, recs, a.per_trial);
-            let text = match a.common.format {
-                Format::Table => table::attack_table(&rep),
-                Format::Json => report::to_json(&rep),
-                Format::Csv => match &rep.per_trial {
-                    Some(rows) => report::to_csv(rows),
-                    None => report::to_csv(&table::attack_rows(&rep)),
-                },
-            };
+            let text = render(a.common.format, &rep);
             Output {
                 text,
                 out: a.common.out.as_deref(),
@@ -89,11 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             progress.start("scaling", (p.trials * p.ds.len()) as u64);
             let rep = scaling::run(&p, &exec, &progress)?;
             progress.finish();
-            let text = match s.common.format {
-                Format::Table => table::scaling_table(&rep),
-                Format::Json => report::to_json(&rep),
-                Format::Csv => report::to_csv(&rows::scaling(&rep)),
-            };
+            let text = render(s.common.format, &rep);
             Output {
                 text,
                 out: s.common.out.as_deref(),
@@ -106,11 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             progress.start("linearity", (p.trials * p.archs.len()) as u64);
             let rep = linearity::run(&p, &exec, &progress);
             progress.finish();
-            let text = match a.common.format {
-                Format::Table => table::linearity_table(&rep),
-                Format::Json => report::to_json(&rep),
-                Format::Csv => report::to_csv(&rows::linearity(&rep)),
-            };
+            let text = render(a.common.format, &rep);
             Output {
                 text,
                 out: a.common.out.as_deref(),
@@ -128,11 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             progress.start("bottleneck", p.trials as u64);
             let rep = bottleneck::run(&p, &exec, &progress);
             progress.finish();
-            let text = match a.common.format {
-                Format::Table => table::bottleneck_table(&rep),
-                Format::Json => report::to_json(&rep),
-                Format::Csv => report::to_csv(&rows::bottleneck(&rep)),
-            };
+            let text = render(a.common.format, &rep);
             Output {
                 text,
                 out: a.common.out.as_deref(),
@@ -145,11 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             progress.start("minpert", (p.runs * p.ks.len()) as u64);
             let rep = minpert::run(&p, &exec, &progress);
             progress.finish();
-            let text = match a.common.format {
-                Format::Table => table::minpert_table(&rep),
-                Format::Json => report::to_json(&rep),
-                Format::Csv => report::to_csv(&rows::minpert(&rep)),
-            };
+            let text = render(a.common.format, &rep);
             Output {
                 text,
                 out: a.common.out.as_deref(),
@@ -167,11 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             progress.start("depth", (p.trials * p.depths.len()) as u64);
             let rep = depth::run(&p, &exec, &progress)?;
             progress.finish();
-            let text = match a.common.format {
-                Format::Table => table::depth_table(&rep),
-                Format::Json => report::to_json(&rep),
-                Format::Csv => report::to_csv(&rows::depth(&rep)),
-            };
+            let text = render(a.common.format, &rep);
             Output {
                 text,
                 out: a.common.out.as_deref(),

@@ -1,5 +1,6 @@
 //! Rendering records as a table, JSON, CSV or SVG plot (writing them is [`crate::files`]).
 
+pub mod exporter;
 pub mod figures;
 pub mod rows;
 pub mod svg;
