@@ -229,3 +229,44 @@ unsafe impl GlobalAlloc for HugePages {
         p
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cache is global, so one test walks through it: a freed large block is handed out
+    /// again for the same layout (zeroed when asked), realloc keeps the contents, and nothing
+    /// is kept beyond the limit.
+    #[test]
+    fn large_blocks_are_recycled_within_the_limit() {
+        let a = HugePages;
+        let layout = Layout::from_size_align(LARGE, 64).unwrap();
+        // available / 8 = one large block may be kept.
+        set_cache_limit(Some(8 * LARGE as u128));
+        assert_eq!(cache_limit(), LARGE);
+        // SAFETY: every block is used within its layout and freed once with it.
+        unsafe {
+            let p = a.alloc(layout);
+            assert!(!p.is_null());
+            ptr::write_bytes(p, 7, LARGE);
+            a.dealloc(p, layout);
+            let q = a.alloc_zeroed(layout);
+            assert_eq!(q, p, "the kept block is handed out again");
+            assert!(std::slice::from_raw_parts(q, LARGE).iter().all(|&b| b == 0));
+            ptr::write_bytes(q, 3, LARGE);
+            let r = a.realloc(q, layout, 2 * LARGE);
+            assert!(std::slice::from_raw_parts(r, LARGE).iter().all(|&b| b == 3));
+            a.dealloc(r, Layout::from_size_align(2 * LARGE, 64).unwrap());
+            // The realloc kept the old block; a second one is over the limit.
+            let other = System.alloc(layout);
+            assert!(!CACHE.put(other, layout), "kept beyond the limit");
+            System.dealloc(other, layout);
+            // Small blocks never enter the cache.
+            let small = Layout::from_size_align(1024, 8).unwrap();
+            let s = a.alloc(small);
+            a.dealloc(s, small);
+            assert!(CACHE.take(small).is_null());
+        }
+        set_cache_limit(None);
+    }
+}

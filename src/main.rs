@@ -251,9 +251,19 @@ fn clean_up_on_signals() {
     });
 }
 
-#[cfg(target_os = "linux")]
+// The allocator (bench/allocators compares the three): radex's own on Linux, unless a build
+// asks for the system's (`--features alloc-system`) or jemalloc's (`--features jemalloc`).
+#[cfg(all(
+    target_os = "linux",
+    not(feature = "alloc-system"),
+    not(feature = "jemalloc")
+))]
 #[global_allocator]
 static GLOBAL: alloc::HugePages = alloc::HugePages;
+
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     // First, before anything opens a file that could take descriptor 1.
