@@ -13,14 +13,16 @@ use anyhow::Context;
 use clap::Parser;
 
 use bar::Bar;
-use cli::{Cli, Command, Format};
+use cli::{Cli, Command, Common, Format};
 use radex::experiment::runner::available_threads;
 use radex::experiment::{attack, bottleneck, depth, linearity, minpert, scaling};
 use radex::export;
 use radex::files;
 use radex::progress::Progress;
 use radex::report::exporter::{CsvExporter, Exporter, JsonExporter, Report, TableExporter};
-use radex::report::{self, table};
+use radex::report::figures;
+use radex::report::svg::PlotError;
+use radex::report::table;
 
 /// The report in the chosen format.
 fn render<R: Report>(format: Format, report: &R) -> String {
@@ -28,6 +30,28 @@ fn render<R: Report>(format: Format, report: &R) -> String {
         Format::Table => TableExporter.export(report),
         Format::Json => JsonExporter.export(report),
         Format::Csv => CsvExporter.export(report),
+    }
+}
+
+/// Runs one experiment behind a progress bar of `steps` steps.
+fn staged<R>(what: &str, steps: usize, run: impl FnOnce(&Bar) -> R) -> R {
+    let bar = Bar::default();
+    bar.start(what, steps as u64);
+    let r = run(&bar);
+    bar.finish();
+    r
+}
+
+/// A report's output: rendered as `--format` asks, to `--out`, with its plot if one was asked.
+fn output<'a, R: Report>(
+    common: &'a Common,
+    report: &R,
+    plot: Option<(&'a Path, Result<String, PlotError>)>,
+) -> Output<'a> {
+    Output {
+        text: render(common.format, report),
+        out: common.out.as_deref(),
+        plot: plot.map(|(path, svg)| (path, svg.map_err(anyhow::Error::from))),
     }
 }
 
@@ -73,97 +97,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Attack(a) => {
             let (p, exec) = a.params()?;
-            let progress = Bar::default();
-            progress.start("attack", p.trials as u64);
-            let recs = attack::run_trials(&p, &exec, &progress);
-            progress.finish();
+            let recs = staged("attack", p.trials, |bar| attack::run_trials(&p, &exec, bar));
             let rep = attack::summarise(&p, recs, a.per_trial);
-            let text = render(a.common.format, &rep);
-            Output {
-                text,
-                out: a.common.out.as_deref(),
-                plot: None,
-            }
+            output(&a.common, &rep, None)
         }
         Command::Scaling(s) => {
             let (p, exec) = s.params()?;
-            let progress = Bar::default();
-            progress.start("scaling", (p.trials * p.ds.len()) as u64);
-            let rep = scaling::run(&p, &exec, &progress)?;
-            progress.finish();
-            let text = render(s.common.format, &rep);
-            Output {
-                text,
-                out: s.common.out.as_deref(),
-                plot: None,
-            }
+            let steps = p.trials * p.ds.len();
+            let rep = staged("scaling", steps, |bar| scaling::run(&p, &exec, bar))?;
+            output(&s.common, &rep, None)
         }
         Command::Linearity(a) => {
             let (p, exec) = a.params()?;
-            let progress = Bar::default();
-            progress.start("linearity", (p.trials * p.archs.len()) as u64);
-            let rep = linearity::run(&p, &exec, &progress);
-            progress.finish();
-            let text = render(a.common.format, &rep);
-            Output {
-                text,
-                out: a.common.out.as_deref(),
-                plot: a.plot.as_deref().map(|path| {
-                    (
-                        path,
-                        report::figures::linearity(&rep).map_err(anyhow::Error::from),
-                    )
-                }),
-            }
+            let steps = p.trials * p.archs.len();
+            let rep = staged("linearity", steps, |bar| linearity::run(&p, &exec, bar));
+            let plot = a
+                .plot
+                .as_deref()
+                .map(|path| (path, figures::linearity(&rep)));
+            output(&a.common, &rep, plot)
         }
         Command::Bottleneck(a) => {
             let (p, exec) = a.params()?;
-            let progress = Bar::default();
-            progress.start("bottleneck", p.trials as u64);
-            let rep = bottleneck::run(&p, &exec, &progress);
-            progress.finish();
-            let text = render(a.common.format, &rep);
-            Output {
-                text,
-                out: a.common.out.as_deref(),
-                plot: None,
-            }
+            let rep = staged("bottleneck", p.trials, |bar| {
+                bottleneck::run(&p, &exec, bar)
+            });
+            output(&a.common, &rep, None)
         }
         Command::Minpert(a) => {
             let (p, exec) = a.params()?;
-            let progress = Bar::default();
-            progress.start("minpert", (p.runs * p.ks.len()) as u64);
-            let rep = minpert::run(&p, &exec, &progress);
-            progress.finish();
-            let text = render(a.common.format, &rep);
-            Output {
-                text,
-                out: a.common.out.as_deref(),
-                plot: a.plot.as_deref().map(|path| {
-                    (
-                        path,
-                        report::figures::minpert(&rep).map_err(anyhow::Error::from),
-                    )
-                }),
-            }
+            let steps = p.runs * p.ks.len();
+            let rep = staged("minpert", steps, |bar| minpert::run(&p, &exec, bar));
+            let plot = a.plot.as_deref().map(|path| (path, figures::minpert(&rep)));
+            output(&a.common, &rep, plot)
         }
         Command::Depth(a) => {
             let (p, exec) = a.params()?;
-            let progress = Bar::default();
-            progress.start("depth", (p.trials * p.depths.len()) as u64);
-            let rep = depth::run(&p, &exec, &progress)?;
-            progress.finish();
-            let text = render(a.common.format, &rep);
-            Output {
-                text,
-                out: a.common.out.as_deref(),
-                plot: a.plot.as_deref().map(|path| {
-                    (
-                        path,
-                        report::figures::depth(&rep).map_err(anyhow::Error::from),
-                    )
-                }),
-            }
+            let steps = p.trials * p.depths.len();
+            let rep = staged("depth", steps, |bar| depth::run(&p, &exec, bar))?;
+            let plot = a.plot.as_deref().map(|path| (path, figures::depth(&rep)));
+            output(&a.common, &rep, plot)
         }
         Command::Export(e) => {
             let p = e.params()?;
