@@ -5,7 +5,7 @@
 use crate::error::{Result, invalid, num};
 
 /// Weight initialisation (MATH 1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Init {
     /// NN-DEF: `W_i` entries `N(0, 1/d_{i-1})`, output `N(0, 1/d_l)`.

@@ -15,6 +15,7 @@
 //! written into a fresh temporary directory beside the target and then renamed onto it, so the
 //! target is either complete or absent.
 
+use crate::experiment::RunHeader;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -63,7 +64,7 @@ impl ExportParams {
 }
 
 /// One array file of the export.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct FileEntry {
     /// File name inside the directory, e.g. `W1.npy`.
     pub name: String,
@@ -72,14 +73,12 @@ pub struct FileEntry {
 }
 
 /// The contents of `manifest.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Manifest {
-    /// Always `export`.
-    pub command: &'static str,
-    /// radex version.
-    pub version: &'static str,
-    /// MATH.md section the files instantiate.
-    pub math: &'static str,
+    /// What ran: the command, radex's version, the MATH.md sections (the header every
+    /// report shares).
+    #[serde(flatten)]
+    pub run: RunHeader,
     /// Architecture `D,W1,..` (as `--arch` accepts it).
     pub arch: String,
     /// Input dimension `d`.
@@ -101,15 +100,19 @@ pub struct Manifest {
     /// Some `h_i(x)` is exactly zero (MATH 2): `f = 0` and `grad f = 0` near `x`.
     pub dead: bool,
     /// radex's `f(x)` (underflows to 0 at extreme depth; see `log2_abs_f`).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub f: f64,
     /// `log2 |f(x)|` (null when dead).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub log2_abs_f: f64,
     /// radex's `||grad f(x)||`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub grad_norm: f64,
     /// `log2 ||grad f(x)||` (null when dead).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub log2_grad_norm: f64,
     /// How the files define the network.
-    pub convention: &'static str,
+    pub convention: String,
 }
 
 /// Checks that `dir` can become the export directory: it names a new or empty directory
@@ -168,9 +171,7 @@ fn write_files<T: Real + npy::Element>(p: &ExportParams, dir: &Path) -> io::Resu
         shape: vec![arch.d],
     });
     let manifest = Manifest {
-        command: "export",
-        version: env!("CARGO_PKG_VERSION"),
-        math: "MATH 1: the network (NN-DEF or He) and its input",
+        run: RunHeader::new("export", "MATH 1: the network (NN-DEF or He) and its input"),
         arch: arch.spec(),
         d: arch.d,
         widths: arch.widths.clone(),
@@ -185,7 +186,7 @@ fn write_files<T: Real + npy::Element>(p: &ExportParams, dir: &Path) -> io::Resu
         log2_abs_f: lin.f.log2_abs(),
         grad_norm: lin.grad_norm.value(),
         log2_grad_norm: lin.grad_norm.log2_abs(),
-        convention: CONVENTION,
+        convention: CONVENTION.into(),
     };
     let json = report::to_json(&manifest);
     save(&dir.join(MANIFEST), |w| w.write_all(json.as_bytes()))?;

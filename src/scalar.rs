@@ -67,7 +67,7 @@ impl Real for f32 {
 }
 
 /// Floating-point precision chosen on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     F64,

@@ -10,5 +10,6 @@ mod lazy;
 mod minpert;
 mod neighbourhood;
 mod parsers;
+mod records;
 mod reliability;
 mod reproduce;

@@ -2,6 +2,7 @@
 //! one-step attack on each and optionally the standard attacks (ray, DeepFool, PGD-L2) on the
 //! same pairs, summarised beside the predictions.
 
+use crate::experiment::RunHeader;
 use faer::Par;
 use serde::Serialize;
 
@@ -17,7 +18,7 @@ use crate::rng;
 use crate::scalar::{Precision, Real};
 
 /// Which attack `radex attack` reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AttackKind {
     /// The one-step attack of Theorem 1.1: `x' = x - 2 f grad / ||grad||^2`.
@@ -30,6 +31,75 @@ pub enum AttackKind {
     Pgd,
     /// Every attack on the same pairs, with the best perturbation per pair.
     All,
+}
+
+/// One attack, as records name it (declared in the alphabetical order of the names, which is
+/// the order of `wins` in JSON).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AttackName {
+    /// L2 DeepFool.
+    Deepfool,
+    /// The one-step attack of Theorem 1.1.
+    Onestep,
+    /// L2 PGD.
+    Pgd,
+    /// The minimal flip along the gradient ray.
+    Ray,
+}
+
+impl AttackName {
+    /// The name in records: `onestep`, `ray`, `deepfool`, `pgd`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttackName::Deepfool => "deepfool",
+            AttackName::Onestep => "onestep",
+            AttackName::Pgd => "pgd",
+            AttackName::Ray => "ray",
+        }
+    }
+}
+
+impl std::fmt::Display for AttackName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Per-budget PGD flags: one `0`/`1` character per budget in JSON and CSV (`"0111"`), a
+/// `Vec<bool>` in the record.
+mod flags01 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<bool>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(flags) => s.serialize_str(
+                &flags
+                    .iter()
+                    .map(|&f| if f { '1' } else { '0' })
+                    .collect::<String>(),
+            ),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<bool>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| {
+            t.chars()
+                .map(|c| match c {
+                    '0' => Ok(false),
+                    '1' => Ok(true),
+                    c => Err(serde::de::Error::custom(format!(
+                        "expected '0' or '1' per budget, got '{c}'"
+                    ))),
+                })
+                .collect()
+        })
+        .transpose()
+    }
 }
 
 impl AttackKind {
@@ -167,7 +237,7 @@ impl AttackParams {
 }
 
 /// The raw record of one trial (`--per-trial`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct TrialRecord {
     /// Seed of the run.
     pub seed: u64,
@@ -176,20 +246,28 @@ pub struct TrialRecord {
     /// Dead network at `x` (`f = 0`, `grad f = 0`); excluded from every statistic.
     pub dead: bool,
     /// `f(x)` (may underflow to 0 at extreme depth; see `log2_abs_f`).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub f: f64,
     /// `log2 |f(x)|`, finite at any depth.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub log2_abs_f: f64,
     /// `||grad f(x)||` (may underflow at extreme depth; see `log2_grad_norm`).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub grad_norm: f64,
     /// `log2 ||grad f(x)||`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub log2_grad_norm: f64,
     /// One-step relative perturbation `||x' - x|| / ||x||`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub rho: f64,
     /// `rho * sqrt(d)` (prediction: distributed like `2|Z|`).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub rho_sqrt_d: f64,
     /// `f(x')` at the one-step point, evaluated.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub f_adv: f64,
     /// `f(x') / f(x)` (prediction: tends to -1).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub f_ratio: f64,
     /// One-step success: `sign f(x') != sign f(x)`, a landing on `f(x') = 0` included.
     pub success: bool,
@@ -215,7 +293,8 @@ pub struct TrialRecord {
     /// DeepFool iterations.
     pub deepfool_iterations: Option<usize>,
     /// PGD: one character per budget of `--eps` (in order), `1` for a verified flip.
-    pub pgd_success: Option<String>,
+    #[serde(with = "flags01", default)]
+    pub pgd_success: Option<Vec<bool>>,
     /// PGD: the smallest budget with a flip.
     pub pgd_min_eps: Option<f64>,
     /// PGD: `||x' - x|| / ||x||` of the flip at that budget.
@@ -223,7 +302,7 @@ pub struct TrialRecord {
     /// Smallest verified flipping perturbation `||x' - x|| / ||x||` over the attacks run.
     pub best_rho: Option<f64>,
     /// The attack that found it.
-    pub best_attack: Option<String>,
+    pub best_attack: Option<AttackName>,
 }
 
 impl TrialRecord {
@@ -283,10 +362,10 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
     let ray_rho = ray.and_then(|r| r.t.map(|t| t / norm_x));
     // Every candidate below is a verified flip.
     let best = [
-        ("onestep", s.success.then_some(s.rho)),
-        ("ray", ray_rho),
-        ("deepfool", df.as_ref().and_then(|d| d.rho)),
-        ("pgd", pgd_best.and_then(|r| r.rho)),
+        (AttackName::Onestep, s.success.then_some(s.rho)),
+        (AttackName::Ray, ray_rho),
+        (AttackName::Deepfool, df.as_ref().and_then(|d| d.rho)),
+        (AttackName::Pgd, pgd_best.and_then(|r| r.rho)),
     ]
     .into_iter()
     .filter_map(|(name, rho)| rho.map(|r| (name, r)))
@@ -314,15 +393,13 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
         deepfool_rho: df.as_ref().and_then(|d| d.rho),
         deepfool_success: df.as_ref().map(|d| d.rho.is_some()),
         deepfool_iterations: df.as_ref().map(|d| d.iterations),
-        pgd_success: pgd.as_ref().map(|runs| {
-            runs.iter()
-                .map(|r| if r.rho.is_some() { '1' } else { '0' })
-                .collect()
-        }),
+        pgd_success: pgd
+            .as_ref()
+            .map(|runs| runs.iter().map(|r| r.rho.is_some()).collect()),
         pgd_min_eps: pgd_best.map(|r| r.eps),
         pgd_rho: pgd_best.and_then(|r| r.rho),
         best_rho: best.map(|b| b.1),
-        best_attack: best.map(|b| b.0.to_string()),
+        best_attack: best.map(|b| b.0),
     }
 }
 
@@ -377,28 +454,36 @@ pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &dyn Progress) -> Vec
 /// Lemma 2.2 scales: `f(x) ~ N(0, s^2)` and `||grad f(x)|| ~ s`, with `s = 2^{-l/2}` under
 /// NN-DEF and `s = sqrt 2` under He (MATH 1, 3). Ratios to `s` are computed from the carried
 /// logarithms, so they are finite at any depth.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct Lemma22 {
     /// Predicted scale `s`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub scale: f64,
     /// `log2 s`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub log2_scale: f64,
     /// Root mean square of `f(x)`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub f_rms: f64,
     /// `f_rms / s` (prediction 1).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub f_rms_over_scale: f64,
     /// 10th and 90th percentiles of `f(x) / s` (prediction: -1.2816, 1.2816).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub f_over_scale_p10: f64,
     /// See `f_over_scale_p10`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub f_over_scale_p90: f64,
     /// Median `||grad f(x)||`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub grad_norm_median: f64,
     /// Median `||grad f(x)|| / s` (prediction 1).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub grad_norm_median_over_scale: f64,
 }
 
 /// Ray attack block.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct RayBlock {
     /// `t ||grad|| / |f|` over verified flips (prediction 1).
     pub t_ratio: Summary,
@@ -407,16 +492,19 @@ pub struct RayBlock {
 }
 
 /// The clause `|f(x')| >= |f(x)|` of Theorem 1.1.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct Clause {
     /// Quantiles of `|f(x')| / |f(x)|` at the one-step point (prediction: tends to 1 from below).
     pub abs_f_ratio: Band,
     /// Fraction of live trials where the clause alone, `|f(x')| >= |f(x)|`, holds at the
     /// one-step point (`c = 2`), ties excluded.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub clause_alone_at_one_step: f64,
     /// Fraction where both clauses hold there: the sign flipped and `|f(x')| >= |f(x)|`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub both_clauses_at_one_step: f64,
     /// Fraction where `|f(x')|` and `|f(x)|` tie (within `1e-12 |f(x)|`), neither outcome.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub ties_at_one_step: f64,
     /// Quantiles of the smallest step factor `c >= 2` at which it holds (prediction: tends to 2).
     pub c_min: Band,
@@ -425,15 +513,17 @@ pub struct Clause {
 }
 
 /// One attack over the live pairs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct AttackBlock {
     /// `onestep`, `ray`, `deepfool` or `pgd`.
-    pub name: &'static str,
+    pub name: AttackName,
     /// Verified sign flips.
     pub successes: usize,
     /// `successes / live`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub success_rate: f64,
     /// 95% Wilson interval.
+    #[serde(deserialize_with = "crate::report::nan::pair")]
     pub success_ci: [f64; 2],
     /// `||x' - x|| / ||x||` over the successes (PGD: at the smallest successful budget).
     pub rel_pert: Summary,
@@ -442,23 +532,28 @@ pub struct AttackBlock {
 }
 
 /// PGD success at one budget: the curve attack libraries call robust accuracy against epsilon.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct PgdPoint {
     /// Budget relative to `||x||`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub eps: f64,
     /// `eps * sqrt(d)`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub eps_sqrt_d: f64,
     /// Fraction of live pairs flipped within the budget.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub success_rate: f64,
     /// 95% Wilson interval.
+    #[serde(deserialize_with = "crate::report::nan::pair")]
     pub success_ci: [f64; 2],
     /// Linear-model prediction: a flip needs `eps >= |f| / (||grad|| ||x||) ~ |Z| / sqrt(d)`,
     /// so the rate is `P(|Z| <= eps sqrt(d)) = 2 Phi(eps sqrt(d)) - 1`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub prediction: f64,
 }
 
 /// The smallest verified flip per pair over the attacks run (`--attack all`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Best {
     /// Pairs where some attack flipped the sign.
     pub found: usize,
@@ -468,42 +563,49 @@ pub struct Best {
     /// 0.674).
     pub rel_pert_sqrt_d: Summary,
     /// How often each attack gave the best flip.
-    pub wins: std::collections::BTreeMap<String, usize>,
+    pub wins: std::collections::BTreeMap<AttackName, usize>,
 }
 
 /// Predictions printed beside the measurements (MATH 3).
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct Prediction {
     /// Success rate tends to 1.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub success_rate: f64,
     /// Median of `rho sqrt(d)`: `2 Phi^{-1}(3/4)` for one step, half that for the minimal
     /// flips (ray, DeepFool); none for PGD.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub rho_sqrt_d_median: f64,
     /// Mean: `2 sqrt(2/pi)` for one step, `sqrt(2/pi)` for the minimal flips.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub rho_sqrt_d_mean: f64,
     /// 10th percentile: `2 Phi^{-1}(0.55)` (one step), half for the minimal flips.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub rho_sqrt_d_p10: f64,
     /// 90th percentile: `2 Phi^{-1}(0.95)` (one step), half for the minimal flips.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub rho_sqrt_d_p90: f64,
     /// `|f(x')| / |f(x)|` tends to 1.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub abs_f_ratio: f64,
     /// `c_min` tends to 2.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub c_min: f64,
     /// Lemma 2.2 scale `s` of `f` and `||grad f||`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub scale: f64,
     /// Ray: `t ||grad|| / |f|` = 1.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub ray_t_ratio: f64,
 }
 
 /// The summary `radex attack` prints.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct AttackReport {
-    /// `"attack"`.
-    pub command: &'static str,
-    /// radex version.
-    pub version: &'static str,
-    /// MATH.md sections and paper results.
-    pub math: &'static str,
+    /// What ran: the command, radex's version, the MATH.md sections (the header every
+    /// report shares).
+    #[serde(flatten)]
+    pub run: RunHeader,
     /// Architecture `d,d_1,...,d_l`.
     pub arch: String,
     /// Input dimension.
@@ -520,7 +622,7 @@ pub struct AttackReport {
     pub sampler: Sampler,
     /// `given` when every trial measured one given network (absent when sampled).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub network: Option<&'static str>,
+    pub network: Option<String>,
     /// Seed.
     pub seed: u64,
     /// Number of trials.
@@ -536,13 +638,16 @@ pub struct AttackReport {
     /// Verified sign flips of the reported attack.
     pub successes: usize,
     /// `successes / live`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub success_rate: f64,
     /// 95% Wilson interval of the success rate.
+    #[serde(deserialize_with = "crate::report::nan::pair")]
     pub success_ci: [f64; 2],
     /// Relative perturbation of the reported attack times `sqrt(d)`: the one-step size over
     /// every live trial, or the flipping perturbation over the trials where one was found.
     pub rho_sqrt_d: Summary,
     /// One-step success rate (equals `success_rate` for `--attack onestep`).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub onestep_success_rate: f64,
     /// Every attack run, on the same pairs.
     pub attacks: Vec<AttackBlock>,
@@ -567,7 +672,7 @@ pub struct AttackReport {
 }
 
 fn block(
-    name: &'static str,
+    name: AttackName,
     live: &[&TrialRecord],
     sqrt_d: f64,
     rho: impl Fn(&TrialRecord) -> Option<f64>,
@@ -597,30 +702,32 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         }
     };
 
-    let mut attacks = vec![block("onestep", &live, sqrt_d, |t| {
+    let mut attacks = vec![block(AttackName::Onestep, &live, sqrt_d, |t| {
         t.success.then_some(t.rho)
     })];
     if p.attack.runs(AttackKind::Ray) {
-        attacks.push(block("ray", &live, sqrt_d, |t| t.ray_rho));
+        attacks.push(block(AttackName::Ray, &live, sqrt_d, |t| t.ray_rho));
     }
     if p.attack.runs(AttackKind::Deepfool) {
-        attacks.push(block("deepfool", &live, sqrt_d, |t| t.deepfool_rho));
+        attacks.push(block(AttackName::Deepfool, &live, sqrt_d, |t| {
+            t.deepfool_rho
+        }));
     }
     if p.attack.runs(AttackKind::Pgd) {
-        attacks.push(block("pgd", &live, sqrt_d, |t| t.pgd_rho));
+        attacks.push(block(AttackName::Pgd, &live, sqrt_d, |t| t.pgd_rho));
     }
     let reported = match p.attack {
-        AttackKind::Onestep | AttackKind::All => "onestep",
-        AttackKind::Ray => "ray",
-        AttackKind::Deepfool => "deepfool",
-        AttackKind::Pgd => "pgd",
+        AttackKind::Onestep | AttackKind::All => AttackName::Onestep,
+        AttackKind::Ray => AttackName::Ray,
+        AttackKind::Deepfool => AttackName::Deepfool,
+        AttackKind::Pgd => AttackName::Pgd,
     };
     let main = attacks
         .iter()
         .find(|b| b.name == reported)
         .expect("reported attack ran");
     let (successes, success_ci) = (main.successes, main.success_ci);
-    let rho_sqrt_d = if reported == "onestep" {
+    let rho_sqrt_d = if reported == AttackName::Onestep {
         // The step is taken on every live trial; its law (2|Z|) is unconditional.
         Summary::of(&live.iter().map(|r| r.rho_sqrt_d).collect::<Vec<_>>())
     } else {
@@ -671,11 +778,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
             .map(|(e, &eps)| {
                 let k = live
                     .iter()
-                    .filter(|r| {
-                        r.pgd_success
-                            .as_ref()
-                            .is_some_and(|m| m.as_bytes()[e] == b'1')
-                    })
+                    .filter(|r| r.pgd_success.as_ref().is_some_and(|m| m[e]))
                     .count();
                 let (lo, hi) = wilson(k, n_live);
                 PgdPoint {
@@ -693,7 +796,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         let mut wins = std::collections::BTreeMap::new();
         for r in &live {
             if let Some(a) = &r.best_attack {
-                *wins.entry(a.clone()).or_insert(0) += 1;
+                *wins.entry(*a).or_insert(0) += 1;
             }
         }
         Best {
@@ -706,14 +809,15 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
     let half = normal_quantile(0.75);
     let mean_abs = (2.0 / std::f64::consts::PI).sqrt();
     let k = match reported {
-        "onestep" => 2.0,
-        "pgd" => f64::NAN,
+        AttackName::Onestep => 2.0,
+        AttackName::Pgd => f64::NAN,
         _ => 1.0,
     };
     AttackReport {
-        command: "attack",
-        version: env!("CARGO_PKG_VERSION"),
-        math: "MATH 3: Theorem 1.1 (one-step attack), Lemma 2.2 (scales)",
+        run: RunHeader::new(
+            "attack",
+            "MATH 3: Theorem 1.1 (one-step attack), Lemma 2.2 (scales)",
+        ),
         arch: p.arch.spec(),
         d: p.arch.d,
         widths: p.arch.widths.clone(),
@@ -721,7 +825,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         init: p.arch.init,
         precision: p.precision,
         sampler: p.sampler,
-        network: p.source.is_given().then_some("given"),
+        network: p.source.is_given().then(|| "given".to_string()),
         seed: p.seed,
         trials: p.trials,
         attack: p.attack,

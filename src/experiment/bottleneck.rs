@@ -3,6 +3,7 @@
 //! random-direction value `sqrt(d_i / (d_0 2^i))`, and the fraction of small pre-activations
 //! beside `2 Phi(a) - 1`; medians and spreads over networks.
 
+use crate::experiment::RunHeader;
 use serde::Serialize;
 
 use super::runner::Exec;
@@ -38,7 +39,7 @@ pub struct BottleneckParams {
 }
 
 /// One layer over networks.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct LayerRow {
     /// Layer index `i` (1..=l).
     pub layer: usize,
@@ -51,11 +52,13 @@ pub struct LayerRow {
     /// `||h_i(x)||`.
     pub h_norm: Band,
     /// Prediction `sqrt(d_i 2^{-i})` (NN-DEF; `sqrt(d_i)` under He).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub h_norm_prediction: f64,
     /// Exact local expansion: top singular value of `J_i(x)`.
     pub top_singular: Band,
     /// `sqrt(d_i / d_b(i))`: the bound up to a polylog factor, which the top singular value
     /// follows up to a constant (MATH 5 measured 0.6 to 1.7).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub expansion_bound: f64,
     /// Max over sampled `y` of `||h_i(x) - h_i(y)|| / ||x - y||` (at most the top singular
     /// value when no unit changes sign).
@@ -63,25 +66,26 @@ pub struct LayerRow {
     /// Mean over sampled `y` (a random direction's expansion).
     pub random_expansion: Band,
     /// Prediction `sqrt(d_i / (d_0 2^i))`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub random_expansion_prediction: f64,
     /// Median of `top_singular / random_expansion`: the bottleneck effect, which jumps after a
     /// narrow layer.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub bottleneck_effect: f64,
     /// Lemma 2.5 fraction of units with `|z_ij| <= a ||h_{i-1}|| / sqrt(d_{i-1})`.
     pub small_fraction: Band,
     /// Prediction `2 Phi(a) - 1`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub small_fraction_prediction: f64,
 }
 
 /// The summary `radex bottleneck` prints.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct BottleneckReport {
-    /// `"bottleneck"`.
-    pub command: &'static str,
-    /// radex version.
-    pub version: &'static str,
-    /// MATH.md section.
-    pub math: &'static str,
+    /// What ran: the command, radex's version, the MATH.md sections (the header every
+    /// report shares).
+    #[serde(flatten)]
+    pub run: RunHeader,
     /// Architecture.
     pub arch: String,
     /// Initialisation.
@@ -90,16 +94,18 @@ pub struct BottleneckReport {
     pub seed: u64,
     /// `given` when every trial measured one given network (absent when sampled).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub network: Option<&'static str>,
+    pub network: Option<String>,
     /// Networks requested.
     pub trials: usize,
     /// Live networks measured.
     pub live: usize,
     /// Sampling radius relative to `||x||`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub radius: f64,
     /// Points sampled per network.
     pub samples: usize,
     /// Lemma 2.5 threshold.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub a: f64,
     /// Element type.
     pub precision: Precision,
@@ -166,13 +172,14 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
         })
         .collect();
     BottleneckReport {
-        command: "bottleneck",
-        version: env!("CARGO_PKG_VERSION"),
-        math: "MATH 5: NN-DECOMP, Lemma 2.3 (expansion), Lemma 2.5 (small pre-activations)",
+        run: RunHeader::new(
+            "bottleneck",
+            "MATH 5: NN-DECOMP, Lemma 2.3 (expansion), Lemma 2.5 (small pre-activations)",
+        ),
         arch: p.arch.spec(),
         init: p.arch.init,
         seed: p.seed,
-        network: p.source.is_given().then_some("given"),
+        network: p.source.is_given().then(|| "given".to_string()),
         trials: p.trials,
         live: outs.len(),
         radius: p.radius,

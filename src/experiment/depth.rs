@@ -6,6 +6,7 @@
 //! and PGD attacks, relative to `||x||` (the paper's open question: how sensitivity decays
 //! with depth). Also the cosine layer by layer, pooled over every network deep enough.
 
+use crate::experiment::RunHeader;
 use std::collections::BTreeMap;
 
 use faer::MatRef;
@@ -13,7 +14,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 use serde::Serialize;
 
-use super::attack::{AttackKind, AttackParams, TrialRecord, trial_on};
+use super::attack::{AttackKind, AttackName, AttackParams, TrialRecord, trial_on};
 use super::runner::Exec;
 use crate::arch::{Arch, Init};
 use crate::attack::LINE_BATCH;
@@ -136,7 +137,7 @@ fn trial<T: Real>(p: &DepthParams, a: &AttackParams, t: u64, par: faer::Par) -> 
 }
 
 /// One depth over networks.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct DepthRow {
     /// Depth `l`.
     pub depth: usize,
@@ -151,10 +152,13 @@ pub struct DepthRow {
     /// Cosine between `h_l(x)` and `h_l(y)` over networks.
     pub cosine: Band,
     /// Mean of that cosine.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub cosine_mean: f64,
     /// Standard error of the mean.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub cosine_se: f64,
     /// Lemma 3.2 prediction: `kappa` iterated `l` times from `cos theta`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub kappa: f64,
     /// `max |f(x) - f(y)| / mean |f(x)|` over the sampled inputs, over networks.
     pub spread: Band,
@@ -162,8 +166,10 @@ pub struct DepthRow {
     /// independent inputs): median, 10th and 90th percentiles.
     pub spread_prediction: Band,
     /// One-step success rate (Theorem 1.1's step).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub onestep_success_rate: f64,
     /// Its 95% Wilson interval.
+    #[serde(deserialize_with = "crate::report::nan::pair")]
     pub onestep_success_ci: [f64; 2],
     /// Networks where some attack flipped the sign.
     pub flip_found: usize,
@@ -174,13 +180,14 @@ pub struct DepthRow {
     /// than half found none).
     pub min_flip_median_all: Option<f64>,
     /// `min_flip.median * sqrt(d)` (at depth 1 the linear prediction is `|Z|`, median 0.674).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub min_flip_sqrt_d_median: f64,
     /// How often each attack gave the smallest flip.
-    pub wins: BTreeMap<String, usize>,
+    pub wins: BTreeMap<AttackName, usize>,
 }
 
 /// The cosine at one layer, pooled over every network at least that deep.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct LayerCosine {
     /// Layer `i`.
     pub layer: usize,
@@ -189,22 +196,23 @@ pub struct LayerCosine {
     /// Cosine between `h_i(x)` and `h_i(y)`.
     pub cosine: Band,
     /// Mean cosine.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub mean: f64,
     /// Standard error of the mean.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub se: f64,
     /// `kappa` iterated `i` times.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub kappa: f64,
 }
 
 /// The summary `radex depth` prints.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct DepthReport {
-    /// `"depth"`.
-    pub command: &'static str,
-    /// radex version.
-    pub version: &'static str,
-    /// MATH.md section and paper results.
-    pub math: &'static str,
+    /// What ran: the command, radex's version, the MATH.md sections (the header every
+    /// report shares).
+    #[serde(flatten)]
+    pub run: RunHeader,
     /// Initialisation (always He).
     pub init: Init,
     /// Width `k`.
@@ -212,8 +220,10 @@ pub struct DepthReport {
     /// Input dimension.
     pub d: usize,
     /// Angle of the pair in degrees.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub theta_degrees: f64,
     /// `cos theta`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub cos_theta: f64,
     /// Pairs of sampled inputs per network.
     pub pairs: usize,
@@ -224,6 +234,7 @@ pub struct DepthReport {
     /// Element type.
     pub precision: Precision,
     /// PGD budgets relative to `||x||`.
+    #[serde(deserialize_with = "crate::report::nan::vec")]
     pub pgd_eps: Vec<f64>,
     /// One row per depth.
     pub rows: Vec<DepthRow>,
@@ -307,7 +318,7 @@ pub fn run(p: &DepthParams, exec: &Exec, progress: &dyn Progress) -> Result<Dept
         let mut wins = BTreeMap::new();
         for o in &live {
             if let Some(w) = &o.attack.best_attack {
-                *wins.entry(w.clone()).or_insert(0) += 1;
+                *wins.entry(*w).or_insert(0) += 1;
             }
         }
         let min_flip = Band::of(&flips);
@@ -348,9 +359,10 @@ pub fn run(p: &DepthParams, exec: &Exec, progress: &dyn Progress) -> Result<Dept
         })
         .collect();
     Ok(DepthReport {
-        command: "depth",
-        version: env!("CARGO_PKG_VERSION"),
-        math: "MATH 6: Theorem 3.1 (deep networks are nearly constant), Lemma 3.2 (kappa)",
+        run: RunHeader::new(
+            "depth",
+            "MATH 6: Theorem 3.1 (deep networks are nearly constant), Lemma 3.2 (kappa)",
+        ),
         init: Init::He,
         width: p.width,
         d: p.d,

@@ -4,6 +4,7 @@
 //! `-sign(f(x)) grad f(x) / ||grad f(x)||`, the per-layer terms of GD-DECOMP with the residual of
 //! their sum, the fraction of units per layer that changed sign, and the linearity radius.
 
+use crate::experiment::RunHeader;
 use faer::Par;
 use serde::Serialize;
 
@@ -102,9 +103,10 @@ struct TrialOut {
 }
 
 /// One radius, over networks.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct RadiusRow {
     /// Radius relative to `||x||`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub r: f64,
     /// Mean over the uniform directions of the relative gradient change.
     pub mean_change: Band,
@@ -113,20 +115,25 @@ pub struct RadiusRow {
     /// Along the attack direction.
     pub attack_change: Band,
     /// Median `||A_j|| / ||grad f(x)||` per layer, along the attack direction.
+    #[serde(deserialize_with = "crate::report::nan::vec")]
     pub attack_terms: Vec<f64>,
     /// Median over networks of the mean over directions of `||A_j|| / ||grad f(x)||`.
+    #[serde(deserialize_with = "crate::report::nan::vec")]
     pub random_terms: Vec<f64>,
     /// Largest GD-DECOMP residual `||sum_j A_j - (grad f(x) - grad f(y))|| / ||grad f(x)||`
     /// over every network and direction (rounding level).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub decomp_residual: f64,
     /// Median fraction of units per layer whose sign differs (uniform directions).
+    #[serde(deserialize_with = "crate::report::nan::vec")]
     pub flipped: Vec<f64>,
     /// The same along the attack direction.
+    #[serde(deserialize_with = "crate::report::nan::vec")]
     pub flipped_attack: Vec<f64>,
 }
 
 /// One architecture.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct ArchCurve {
     /// Architecture.
     pub arch: String,
@@ -146,14 +153,12 @@ pub struct ArchCurve {
 }
 
 /// The summary `radex linearity` prints.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct LinearityReport {
-    /// `"linearity"`.
-    pub command: &'static str,
-    /// radex version.
-    pub version: &'static str,
-    /// MATH.md section.
-    pub math: &'static str,
+    /// What ran: the command, radex's version, the MATH.md sections (the header every
+    /// report shares).
+    #[serde(flatten)]
+    pub run: RunHeader,
     /// Seed.
     pub seed: u64,
     /// Networks per architecture.
@@ -161,12 +166,13 @@ pub struct LinearityReport {
     /// Uniform directions per radius.
     pub directions: usize,
     /// Threshold of the linearity radius.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub threshold: f64,
     /// Element type.
     pub precision: Precision,
     /// `given` when every trial measured one given network (absent when sampled).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub network: Option<&'static str>,
+    pub network: Option<String>,
     /// One entry per architecture.
     pub archs: Vec<ArchCurve>,
 }
@@ -278,15 +284,16 @@ pub fn run(p: &LinearityParams, exec: &Exec, progress: &dyn Progress) -> Lineari
         })
         .collect();
     LinearityReport {
-        command: "linearity",
-        version: env!("CARGO_PKG_VERSION"),
-        math: "MATH 4: GD-DECOMP, Lemmas 2.6 and 2.8 (near-linearity around x)",
+        run: RunHeader::new(
+            "linearity",
+            "MATH 4: GD-DECOMP, Lemmas 2.6 and 2.8 (near-linearity around x)",
+        ),
         seed: p.seed,
         trials: p.trials,
         directions: p.directions,
         threshold: p.threshold,
         precision: p.precision,
-        network: p.source.is_given().then_some("given"),
+        network: p.source.is_given().then(|| "given".to_string()),
         archs,
     }
 }

@@ -3,6 +3,7 @@
 //! expectation. Run `r` at size `k` uses the weight streams `(derive_seed(seed, [k]), r, 1, *)`
 //! and the input of trial `r`.
 
+use crate::experiment::RunHeader;
 use serde::Serialize;
 
 use super::runner::Exec;
@@ -37,35 +38,39 @@ impl MinPertParams {
 }
 
 /// One width.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct MinPertRow {
     /// Hidden width `k`.
     pub k: usize,
     /// Mean of `||delta*|| / ||x||` over the runs.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub mean: f64,
     /// Sample standard deviation over the runs.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub sd: f64,
     /// Runs.
     pub runs: usize,
     /// `sqrt(min(k, d) / d)` (at most 1).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub sqrt_k_over_d: f64,
     /// Exact expectation `E sqrt(Beta(k/2, (d-k)/2))` (1 for `k >= d`).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub beta_expectation: f64,
     /// Its standard error over `runs` (from the exact variance `k/d - E^2`).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub beta_standard_error: f64,
     /// Every run's value.
+    #[serde(deserialize_with = "crate::report::nan::vec")]
     pub values: Vec<f64>,
 }
 
 /// The summary `radex minpert` prints.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct MinPertReport {
-    /// `"minpert"`.
-    pub command: &'static str,
-    /// radex version.
-    pub version: &'static str,
-    /// MATH.md section.
-    pub math: &'static str,
+    /// What ran: the command, radex's version, the MATH.md sections (the header every
+    /// report shares).
+    #[serde(flatten)]
+    pub run: RunHeader,
     /// Input dimension.
     pub d: usize,
     /// Seed.
@@ -111,9 +116,7 @@ pub fn run(p: &MinPertParams, exec: &Exec, progress: &dyn Progress) -> MinPertRe
             })
             .collect();
     MinPertReport {
-        command: "minpert",
-        version: env!("CARGO_PKG_VERSION"),
-        math: "MATH 7: Min-Pert, Appendix D, Figure 1",
+        run: RunHeader::new("minpert", "MATH 7: Min-Pert, Appendix D, Figure 1"),
         d: p.d,
         seed: p.seed,
         method: p.method,

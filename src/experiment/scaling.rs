@@ -2,6 +2,7 @@
 //! relative to `d`, and the log-log slope of the median `rho` against `d` (prediction -1/2),
 //! with a bootstrap 95% interval.
 
+use crate::experiment::RunHeader;
 use rand::RngExt;
 use serde::Serialize;
 
@@ -63,7 +64,7 @@ impl ScalingParams {
 }
 
 /// One input dimension.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct ScalingRow {
     /// Input dimension.
     pub d: usize,
@@ -78,24 +79,26 @@ pub struct ScalingRow {
     /// Dead networks.
     pub dead: usize,
     /// Median one-step `rho` over live trials.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub median_rho: f64,
     /// `median_rho * sqrt(d)` (prediction 1.349).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub median_rho_sqrt_d: f64,
     /// One-step success rate.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub success_rate: f64,
     /// Its 95% Wilson interval.
+    #[serde(deserialize_with = "crate::report::nan::pair")]
     pub success_ci: [f64; 2],
 }
 
 /// The summary `radex scaling` prints.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct ScalingReport {
-    /// `"scaling"`.
-    pub command: &'static str,
-    /// radex version.
-    pub version: &'static str,
-    /// MATH.md section.
-    pub math: &'static str,
+    /// What ran: the command, radex's version, the MATH.md sections (the header every
+    /// report shares).
+    #[serde(flatten)]
+    pub run: RunHeader,
     /// Widths as given, relative to `d`.
     pub widths: String,
     /// Initialisation.
@@ -109,10 +112,13 @@ pub struct ScalingReport {
     /// Bootstrap resamples.
     pub bootstrap: usize,
     /// Least-squares slope of `ln median rho` against `ln d`.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub slope: f64,
     /// Bootstrap 95% percentile interval of the slope (trials resampled within each `d`).
+    #[serde(deserialize_with = "crate::report::nan::pair")]
     pub slope_ci: [f64; 2],
     /// Predicted slope.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub prediction: f64,
     /// One row per `d`.
     pub rows: Vec<ScalingRow>,
@@ -165,9 +171,10 @@ pub fn run(p: &ScalingParams, exec: &Exec, progress: &dyn Progress) -> Result<Sc
         .collect();
     boot.sort_by(|a, b| a.total_cmp(b));
     Ok(ScalingReport {
-        command: "scaling",
-        version: env!("CARGO_PKG_VERSION"),
-        math: "MATH 3: Theorem 1.1, slope of median rho against d",
+        run: RunHeader::new(
+            "scaling",
+            "MATH 3: Theorem 1.1, slope of median rho against d",
+        ),
         widths: p
             .widths
             .iter()

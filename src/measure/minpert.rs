@@ -26,7 +26,7 @@ use faer::linalg::matmul::triangular::BlockStructure;
 use faer::{Accum, Conj, Mat, MatMut, MatRef, Par};
 
 /// How Min-Pert is computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Thin QR of `W_1^T` (Householder), then `||Q^T x||`.

@@ -38,15 +38,19 @@ pub fn sample_sd(v: &[f64]) -> f64 {
 }
 
 /// Median, mean, 10th and 90th percentiles of a sample.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Median.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub median: f64,
     /// Mean.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub mean: f64,
     /// 10th percentile.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub p10: f64,
     /// 90th percentile.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub p90: f64,
 }
 
@@ -65,13 +69,16 @@ impl Summary {
 }
 
 /// Median with the 10th and 90th percentiles.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Band {
     /// Median over networks.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub median: f64,
     /// 10th percentile.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub p10: f64,
     /// 90th percentile.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
     pub p90: f64,
 }
 

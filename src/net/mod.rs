@@ -50,7 +50,7 @@ pub trait Layers<T: Real> {
 pub const DENSE_LINE_BATCH: usize = 16;
 
 /// Which sampler a network comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sampler {
     /// Every `W_i` sampled and stored ([`DenseNet`]).
@@ -60,7 +60,7 @@ pub enum Sampler {
 }
 
 /// `--sampler`: a sampler, or `auto` to let the cost model choose ([`SamplerChoice::resolve`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SamplerChoice {
     /// Sample and store every weight matrix.

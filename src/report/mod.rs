@@ -39,3 +39,28 @@ pub fn to_csv<S: serde::Serialize>(rows: &[S]) -> String {
     }
     String::from_utf8(out.into_inner().expect("in-memory writer")).expect("utf-8")
 }
+
+/// Reading back what JSON writes for a number that is not one: a missing value (`NaN`) is
+/// written `null`, and these read `null` as `NaN`, so every record round-trips.
+pub mod nan {
+    use serde::{Deserialize, Deserializer};
+
+    /// A number, `null` as `NaN`.
+    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    /// A pair of numbers (an interval), `null` as `NaN`.
+    pub fn pair<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 2], D::Error> {
+        let [a, b] = <[Option<f64>; 2]>::deserialize(d)?;
+        Ok([a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN)])
+    }
+
+    /// A list of numbers, `null` as `NaN`.
+    pub fn vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<Option<f64>>::deserialize(d)?
+            .into_iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect())
+    }
+}

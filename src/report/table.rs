@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::experiment::attack::{AttackKind, AttackReport};
+use crate::experiment::attack::{AttackKind, AttackName, AttackReport};
 use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
@@ -154,8 +154,8 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
         let minimal = normal_quantile(0.75);
         for b in &r.attacks {
             let pred = match b.name {
-                "onestep" => 2.0 * minimal,
-                "pgd" => f64::NAN,
+                AttackName::Onestep => 2.0 * minimal,
+                AttackName::Pgd => f64::NAN,
                 _ => minimal,
             };
             rows.push(row(
@@ -286,7 +286,7 @@ pub fn attack_table(r: &AttackReport) -> String {
     };
     let mut out = format!(
         "radex attack ({})\narch {}  init {}  precision {}  sampler {}  seed {}  trials {}  live {}  dead {}\n{}\n\n",
-        r.math,
+        r.run.math,
         r.arch,
         r.init.name(),
         precision_name(r.precision),
@@ -344,7 +344,7 @@ fn sampler_name(s: Sampler) -> &'static str {
 pub fn scaling_table(r: &ScalingReport) -> String {
     let mut out = format!(
         "radex scaling ({})\nwidths {}  init {}  precision {}  seed {}  trials per d {}\n\n",
-        r.math,
+        r.run.math,
         r.widths,
         r.init.name(),
         precision_name(r.precision),
@@ -397,7 +397,7 @@ fn per_layer(v: &[f64]) -> String {
 pub fn linearity_table(r: &LinearityReport) -> String {
     let mut out = format!(
         "radex linearity ({})\nseed {}  networks per arch {}  directions {}  threshold {}  precision {}\n",
-        r.math,
+        r.run.math,
         r.seed,
         r.trials,
         r.directions,
@@ -463,7 +463,7 @@ pub fn linearity_table(r: &LinearityReport) -> String {
 pub fn bottleneck_table(r: &BottleneckReport) -> String {
     let mut out = format!(
         "radex bottleneck ({})\narch {}  init {}  seed {}  networks {} (live {})  radius {} x ||x||  samples {}  a {}\nbottleneck indices (prefix-minimum records): {:?}\nmedians over networks\n\n",
-        r.math,
+        r.run.math,
         r.arch,
         r.init.name(),
         r.seed,
@@ -520,7 +520,7 @@ pub fn bottleneck_table(r: &BottleneckReport) -> String {
 pub fn export_summary(m: &Manifest, dir: &std::path::Path) -> String {
     let mut out = format!(
         "radex export ({})\narch {}  init {}  precision {}  seed {}  trial {}\n\nwrote {}\n",
-        m.math,
+        m.run.math,
         m.arch,
         m.init.name(),
         precision_name(m.precision),
@@ -562,7 +562,7 @@ pub fn export_summary(m: &Manifest, dir: &std::path::Path) -> String {
 pub fn minpert_table(r: &MinPertReport) -> String {
     let mut out = format!(
         "radex minpert ({})\nd {}  seed {}  method {:?}\n\n",
-        r.math, r.d, r.seed, r.method
+        r.run.math, r.d, r.seed, r.method
     );
     let mut cells = vec![vec![
         "k".to_string(),
@@ -598,7 +598,7 @@ pub fn depth_table(r: &DepthReport) -> String {
     let mut out = format!(
         "radex depth ({})\nwidth {}  d {}  init he  precision {}  seed {}  networks per depth {}  \
          theta {} deg  inputs for the spread {}\n\n",
-        r.math,
+        r.run.math,
         r.width,
         r.d,
         precision_name(r.precision),

@@ -16,7 +16,7 @@ pub mod write;
 use serde::Serialize;
 
 /// How a measurement is compared with its prediction.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     /// `|measured - predicted| <= tolerance`.
@@ -30,7 +30,7 @@ pub enum Check {
 }
 
 /// One measured quantity beside its prediction, with the verdict.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Verdict {
     /// What is measured.
     pub quantity: String,
@@ -88,7 +88,7 @@ impl Verdict {
 }
 
 /// A figure of a section: file name in the report directory and SVG text.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Figure {
     /// File name, e.g. `theorem-1-1.svg`.
     pub file: String,
@@ -100,7 +100,7 @@ pub struct Figure {
 }
 
 /// One claim of the paper with its measurement.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Section {
     /// Short identifier, e.g. `theorem-1.1`.
     pub id: String,
