@@ -8,7 +8,8 @@ same seeds and streams, and returns the dictionary that ``radex <command> --form
 prints: the same keys and the same numbers, bit for bit. Lists may be given as Python lists
 or as the CLI's comma-separated strings. Bad input raises :class:`InputError` (a
 ``ValueError``) with the CLI's one-line message, before any work. The GIL is released while
-radex computes.
+radex computes; every function takes ``progress``, a function ``progress(what, done, total)``
+called as the work advances (at most once per percent), or ``None`` (the default) for none.
 
 >>> import radex
 >>> r = radex.attack(arch="500,500,500", trials=20, per_trial=True)
@@ -21,7 +22,7 @@ radex computes.
 from __future__ import annotations
 
 import json
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -101,6 +102,7 @@ def attack(
     threads: int = _D["attack"]["threads"],
     precision: str = _D["attack"]["precision"],
     max_memory: Optional[str] = _D["attack"]["max_memory"],
+    progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
     """The one-step attack of Theorem 1.1 on independent (network, x) pairs (MATH 3).
 
@@ -130,6 +132,7 @@ def scaling(
     threads: int = _D["scaling"]["threads"],
     precision: str = _D["scaling"]["precision"],
     max_memory: Optional[str] = _D["scaling"]["max_memory"],
+    progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
     """The one-step attack across input dimensions and the slope of median rho against d
     (MATH 3; ``radex scaling``): ``ds`` the dimensions, ``arch`` relative to ``d``
@@ -150,6 +153,7 @@ def linearity(
     threads: int = _D["linearity"]["threads"],
     precision: str = _D["linearity"]["precision"],
     max_memory: Optional[str] = _D["linearity"]["max_memory"],
+    progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
     """The gradient change around x against the radius, GD-DECOMP and the linearity radius
     (MATH 4; ``radex linearity``): ``arch`` one architecture or a list (one curve each), or
@@ -175,6 +179,7 @@ def bottleneck(
     threads: int = _D["bottleneck"]["threads"],
     precision: str = _D["bottleneck"]["precision"],
     max_memory: Optional[str] = _D["bottleneck"]["max_memory"],
+    progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
     """Per-layer bottlenecks, exact and sampled expansion, small pre-activations (MATH 5;
     ``radex bottleneck``); with ``network``, of that given :class:`Network` at each trial's
@@ -195,6 +200,7 @@ def depth(
     threads: int = _D["depth"]["threads"],
     precision: str = _D["depth"]["precision"],
     max_memory: Optional[str] = _D["depth"]["max_memory"],
+    progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
     """He networks of constant width against depth: kappa cosines, spread of f, flips
     (MATH 6; ``radex depth``)."""
@@ -209,6 +215,7 @@ def minpert(
     seed: int = _D["minpert"]["seed"],
     threads: int = _D["minpert"]["threads"],
     max_memory: Optional[str] = _D["minpert"]["max_memory"],
+    progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
     """Min-Pert of the paper's Figure 1, ``||W_1^+ W_1 x|| / ||x||`` against k (MATH 7;
     ``radex minpert``): ``method`` ``gram`` or ``qr``."""
@@ -222,6 +229,7 @@ def reproduce(
     seed: int = 1,
     threads: int = 0,
     max_memory: Optional[str] = None,
+    progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
     """The main job (``radex reproduce``, MATH 3-7): every claim of the paper measured beside
     its prediction, with verdicts, plots and the report directory ``out`` (replaced only if

@@ -25,7 +25,6 @@ use radex::experiment::args::{
 use radex::net::{
     DenseNet, Grad, Layers, Net, Sampler, Source, Trace, backward_into, forward_into,
 };
-use radex::progress::Quiet;
 use radex::report::to_json;
 use radex::reproduce::plan::Mode;
 use radex::reproduce::run::ReproduceArgs;
@@ -119,6 +118,85 @@ fn run_args(kw: &Bound<'_, PyDict>) -> PyResult<RunArgs> {
     })
 }
 
+/// Progress reported to a Python callable `progress(what, done, total)`, called from the
+/// worker threads (with the GIL taken for the call) at most once per percent of a stage and at
+/// its end; an exception it raises is printed and otherwise ignored.
+struct PyProgress {
+    callback: Option<Py<PyAny>>,
+    what: std::sync::Mutex<String>,
+    done: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
+
+impl PyProgress {
+    fn from(kw: &Bound<'_, PyDict>) -> PyResult<PyProgress> {
+        let callback = match kw.get_item("progress")? {
+            Some(v) if !v.is_none() => {
+                if !v.is_callable() {
+                    return Err(InputError::new_err(
+                        "invalid value for 'progress': expected a function progress(what, done, total) or None",
+                    ));
+                }
+                Some(v.unbind())
+            }
+            _ => None,
+        };
+        Ok(PyProgress {
+            callback,
+            what: std::sync::Mutex::new(String::new()),
+            done: 0.into(),
+            total: 0.into(),
+        })
+    }
+
+    fn report(&self, done: u64, total: u64) {
+        if let Some(cb) = &self.callback {
+            let what = self.what.lock().map(|w| w.clone()).unwrap_or_default();
+            Python::attach(|py| {
+                if let Err(e) = cb.call1(py, (what, done, total)) {
+                    e.print(py);
+                }
+            });
+        }
+    }
+}
+
+impl radex::progress::Progress for PyProgress {
+    fn start(&self, what: &str, len: u64) {
+        if let Ok(mut w) = self.what.lock() {
+            *w = what.to_string();
+        }
+        self.done.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.total.store(len, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn inc(&self) {
+        if self.callback.is_none() {
+            return;
+        }
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
+        let step = (total / 100).max(1);
+        if done % step == 0 || done == total {
+            self.report(done, total);
+        }
+    }
+}
+
+/// Runs `f` with the GIL released, behind the `progress` keyword's callable (one stage named
+/// `what` of `steps` steps).
+fn with_progress<R: Send>(
+    py: Python<'_>,
+    kw: &Bound<'_, PyDict>,
+    what: &str,
+    steps: usize,
+    f: impl FnOnce(&PyProgress) -> R + Send,
+) -> PyResult<R> {
+    let progress = PyProgress::from(kw)?;
+    radex::progress::Progress::start(&progress, what, steps as u64);
+    Ok(py.detach(|| f(&progress)))
+}
+
 /// `radex attack` (MATH 3): the report as JSON text.
 #[pyfunction]
 fn attack(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
@@ -139,10 +217,10 @@ fn attack(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     };
     let per_trial: bool = get(kw, "per_trial")?.unwrap_or(false);
     let (p, exec) = a.params().map_err(input_error)?;
-    Ok(py.detach(|| {
-        let recs = exp::attack::run_trials(&p, &exec, &Quiet);
+    with_progress(py, kw, "attack", p.trials, |bar| {
+        let recs = exp::attack::run_trials(&p, &exec, bar);
         to_json(&exp::attack::summarise(&p, recs, per_trial))
-    }))
+    })
 }
 
 /// `radex scaling` (MATH 3): the report as JSON text.
@@ -159,8 +237,10 @@ fn scaling(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         run: run_args(kw)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
-    py.detach(|| exp::scaling::run(&p, &exec, &Quiet).map(|r| to_json(&r)))
-        .map_err(input_error)
+    with_progress(py, kw, "scaling", p.trials * p.ds.len(), |bar| {
+        exp::scaling::run(&p, &exec, bar).map(|r| to_json(&r))
+    })?
+    .map_err(input_error)
 }
 
 /// `radex linearity` (MATH 4): the report as JSON text.
@@ -179,7 +259,9 @@ fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         run: run_with(kw, precision)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
-    Ok(py.detach(|| to_json(&exp::linearity::run(&p, &exec, &Quiet))))
+    with_progress(py, kw, "linearity", p.trials * p.archs.len(), |bar| {
+        to_json(&exp::linearity::run(&p, &exec, bar))
+    })
 }
 
 /// `radex bottleneck` (MATH 5): the report as JSON text.
@@ -197,7 +279,9 @@ fn bottleneck(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         run: run_with(kw, precision)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
-    Ok(py.detach(|| to_json(&exp::bottleneck::run(&p, &exec, &Quiet))))
+    with_progress(py, kw, "bottleneck", p.trials, |bar| {
+        to_json(&exp::bottleneck::run(&p, &exec, bar))
+    })
 }
 
 /// `radex depth` (MATH 6): the report as JSON text.
@@ -214,8 +298,10 @@ fn depth(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         run: run_args(kw)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
-    py.detach(|| exp::depth::run(&p, &exec, &Quiet).map(|r| to_json(&r)))
-        .map_err(input_error)
+    with_progress(py, kw, "depth", p.trials * p.depths.len(), |bar| {
+        exp::depth::run(&p, &exec, bar).map(|r| to_json(&r))
+    })?
+    .map_err(input_error)
 }
 
 /// `radex minpert` (MATH 7): the report as JSON text.
@@ -230,7 +316,9 @@ fn minpert(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         run: run_args(kw)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
-    Ok(py.detach(|| to_json(&exp::minpert::run(&p, &exec, &Quiet))))
+    with_progress(py, kw, "minpert", p.runs * p.ks.len(), |bar| {
+        to_json(&exp::minpert::run(&p, &exec, bar))
+    })
 }
 
 /// `radex reproduce` (MATH 3-7): runs the plan of `mode`, writes the report directory, and
@@ -259,15 +347,16 @@ fn reproduce(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<(String, String
         max_memory: get(kw, "max_memory")?,
     };
     radex::reproduce::run::check(&a).map_err(input_error)?;
-    let o = py
-        .detach(|| radex::reproduce::run::run(&a, &Quiet))
-        .map_err(|e| {
-            if e.is_input() {
-                input_error(e)
-            } else {
-                PyOSError::new_err(e.to_string())
-            }
-        })?;
+    let o = with_progress(py, kw, "reproduce", 0, |bar| {
+        radex::reproduce::run::run(&a, bar)
+    })?
+    .map_err(|e| {
+        if e.is_input() {
+            input_error(e)
+        } else {
+            PyOSError::new_err(e.to_string())
+        }
+    })?;
     Ok((
         serde_json::to_string(&o.results).expect("results serialise"),
         o.dir.display().to_string(),

@@ -241,3 +241,15 @@ def test_reproduce_quick_writes_the_report_and_returns_its_results(tmp_path):
     with pytest.raises(radex.InputError):
         radex.reproduce(out=str(out), quick=True)
     assert (out / "mine.txt").read_text() == "keep"
+
+
+def test_progress_is_reported_to_a_callable():
+    calls = []
+    r = radex.attack(arch="60,40,40", trials=30, progress=lambda *a: calls.append(a))
+    assert r["trials"] == 30
+    assert calls and calls[-1] == ("attack", 30, 30)
+    assert all(what == "attack" and 0 < done <= total == 30 for what, done, total in calls)
+    # The same numbers with or without it.
+    assert r == radex.attack(arch="60,40,40", trials=30)
+    with pytest.raises(radex.InputError):
+        radex.attack(arch="60,40,40", trials=3, progress=42)
