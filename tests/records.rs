@@ -124,3 +124,27 @@ fn every_report_round_trips_through_json() {
         std::fs::read_to_string(out.join("manifest.json")).unwrap()
     );
 }
+
+/// Issue 12: parameters built by hand, without the validated arguments, give empty results,
+/// never a panic (`directions: 0` used to reach `v[0]`).
+#[test]
+fn degenerate_hand_built_parameters_do_not_panic() {
+    use radex::arch::{Arch, Init};
+    use radex::experiment::linearity::LinearityParams;
+    use radex::experiment::runner::Exec;
+    use radex::net::{SamplerChoice, Source};
+    use radex::scalar::Precision;
+    let p = LinearityParams {
+        archs: vec![Arch::new(20, vec![10], Init::Nn).unwrap()],
+        radii: vec![0.1],
+        directions: 0,
+        trials: 2,
+        seed: 1,
+        threshold: 0.5,
+        precision: Precision::F64,
+        sampler: SamplerChoice::Dense,
+        source: Source::Sampled,
+    };
+    let r = linearity::run(&p, &Exec::new(1, None), &Quiet);
+    assert_eq!(r.archs.len(), 1);
+}

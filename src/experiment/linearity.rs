@@ -193,8 +193,10 @@ fn points(x: &[f64], dirs: &[Vec<f64>], step: f64) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The mean over comparisons of a per-layer list (empty when there are none: a caller who
+/// built parameters with no directions gets no numbers, not a panic).
 fn mean_vecs(v: &[Comparison], f: impl Fn(&Comparison) -> &Vec<f64>) -> Vec<f64> {
-    let n = f(&v[0]).len();
+    let n = v.first().map_or(0, |c| f(c).len());
     (0..n)
         .map(|j| v.iter().map(|c| f(c)[j]).sum::<f64>() / v.len() as f64)
         .collect()
