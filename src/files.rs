@@ -24,9 +24,11 @@ use crate::error::{Result, invalid};
 pub const NAME_MAX: usize = 255;
 
 /// Temporary paths this process is writing, removed by [`remove_pending`] on a signal.
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Each with, for a directory moved aside, where it goes back if the signal comes before its
+/// replacement is in place.
+static PENDING: Mutex<Vec<(PathBuf, Option<PathBuf>)>> = Mutex::new(Vec::new());
 
-fn pending() -> MutexGuard<'static, Vec<PathBuf>> {
+fn pending() -> MutexGuard<'static, Vec<(PathBuf, Option<PathBuf>)>> {
     PENDING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -125,27 +127,42 @@ pub fn remove_stale(dir: &Path) {
 /// For the signal handler of a front end.
 pub fn remove_pending<R>(then: impl FnOnce() -> R) -> R {
     let list = pending();
-    for p in list.iter() {
-        let _ = fs::remove_dir_all(p).or_else(|_| fs::remove_file(p));
+    for (p, restore) in list.iter() {
+        undo(p, restore.as_deref());
     }
     let r = then();
     drop(list);
     r
 }
 
-/// Creates a temporary path with `make` while holding the list, and records it.
+/// Undoes one pending path: removes a temporary, or moves an earlier directory that was moved
+/// aside back to `restore` when its replacement is not in place yet.
+fn undo(p: &Path, restore: Option<&Path>) {
+    match restore {
+        Some(to) if fs::symlink_metadata(to).is_err() => {
+            let _ = fs::rename(p, to);
+        }
+        _ => {
+            let _ = fs::remove_dir_all(p).or_else(|_| fs::remove_file(p));
+        }
+    }
+}
+
+/// Creates a temporary path with `make` while holding the list, and records it (to remove, or
+/// with `restore`, to move back there).
 fn register<T>(
     make: impl FnOnce() -> io::Result<T>,
     path: impl Fn(&T) -> PathBuf,
+    restore: Option<&Path>,
 ) -> io::Result<T> {
     let mut list = pending();
     let t = make()?;
-    list.push(path(&t));
+    list.push((path(&t), restore.map(Path::to_path_buf)));
     Ok(t)
 }
 
 fn unregister(p: &Path) {
-    pending().retain(|q| q != p);
+    pending().retain(|(q, _)| q != p);
 }
 
 /// The directory a file or directory `path` is created in (`.` for a bare name).
@@ -216,17 +233,27 @@ fn check_creatable_in(flag: &'static str, path: &Path, dir: &Path) -> Result<()>
             ),
         ));
     }
-    tempfile::Builder::new()
-        .prefix(&temp_prefix("check"))
-        .tempfile_in(dir)
-        .map(|_| ())
-        .map_err(|e| {
-            invalid(
-                flag,
-                shown(path),
-                format!("cannot write in '{}': {e}", dir.display()),
-            )
-        })
+    // A probe file, registered like every temporary so a signal in between removes it too.
+    let probe = register(
+        || {
+            tempfile::Builder::new()
+                .prefix(&temp_prefix("check"))
+                .tempfile_in(dir)
+        },
+        |t| t.path().to_path_buf(),
+        None,
+    )
+    .map_err(|e| {
+        invalid(
+            flag,
+            shown(path),
+            format!("cannot write in '{}': {e}", dir.display()),
+        )
+    })?;
+    let probe_path = probe.path().to_path_buf();
+    drop(probe);
+    unregister(&probe_path);
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -443,7 +470,7 @@ pub fn write_file(path: &Path, content: &[u8]) -> io::Result<()> {
         // Passed to open(2), so the umask applies: 0666 less the umask, like a shell's `>`.
         b.permissions(fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = register(|| b.tempfile_in(dir), |t| t.path().to_path_buf())?;
+    let mut tmp = register(|| b.tempfile_in(dir), |t| t.path().to_path_buf(), None)?;
     let tmp_path = tmp.path().to_path_buf();
     let r = (|| {
         tmp.write_all(content)?;
@@ -567,6 +594,7 @@ pub fn write_dir<T>(
                 .tempdir_in(&parent)
         },
         |t| t.path().to_path_buf(),
+        None,
     )?;
     let tmp_path = tmp.path().to_path_buf();
     let r = (|| {
@@ -597,6 +625,7 @@ pub fn write_dir<T>(
                     Ok(p)
                 },
                 |p| p.clone(),
+                Some(&target),
             )?;
             Some(aside)
         } else {
@@ -661,6 +690,31 @@ mod tests {
         for f in [&mine, &other_host, "notes.txt"] {
             assert!(root.path().join(f).exists(), "{f} removed");
         }
+    }
+
+    #[test]
+    fn a_signal_puts_back_a_directory_moved_aside_and_removes_temporaries() {
+        let root = tempfile::tempdir().unwrap();
+        let (report, aside, tmp) = (
+            root.path().join("report"),
+            root.path().join(".radex-old-x"),
+            root.path().join(".radex-dir-x"),
+        );
+        fs::create_dir(&aside).unwrap();
+        fs::write(aside.join("report.md"), "earlier").unwrap();
+        fs::create_dir(&tmp).unwrap();
+        // Interrupted between the move aside and the move in: the earlier report comes back.
+        undo(&aside, Some(&report));
+        undo(&tmp, None);
+        assert_eq!(
+            fs::read_to_string(report.join("report.md")).unwrap(),
+            "earlier"
+        );
+        assert!(!aside.exists() && !tmp.exists());
+        // Interrupted after the move in: the new one stays and the old is removed.
+        fs::create_dir(&aside).unwrap();
+        undo(&aside, Some(&report));
+        assert!(!aside.exists() && report.join("report.md").exists());
     }
 
     #[cfg(unix)]
