@@ -46,6 +46,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod act;
 pub mod arch;
 pub mod attack;
 pub mod budget;
