@@ -1,0 +1,1 @@
+//! Kernel (infinite-width) recursion of MATH 9: predictions for the general family.

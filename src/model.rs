@@ -1,0 +1,1 @@
+//! Networks and inputs a user brings (MATH 10): safetensors, npz, export directories, npy inputs.
