@@ -1,7 +1,9 @@
-//! Architectures (MATH 1, paper NN-DEF): input dimension, hidden widths, initialisation;
+//! Architectures (MATH 1, paper NN-DEF, and the general family of MATH 9): input dimension,
+//! hidden widths and the law of the weights (activation, `sigma_w^2`, `sigma_b`, outputs);
 //! parsing of `--arch` (with widths relative to `d` for sweeps), validation and the memory
 //! estimate that is checked before any work starts.
 
+use crate::act::Act;
 use crate::error::{Result, invalid, num};
 
 /// Weight initialisation (MATH 1).
@@ -24,21 +26,145 @@ impl Init {
     }
 }
 
-/// A concrete architecture `d_0, d_1, ..., d_l` with a scalar output.
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl Init {
+    /// `sigma_w^2`: 1 for NN-DEF, 2 for He (MATH 9).
+    pub fn sigma_w2(self) -> f64 {
+        match self {
+            Init::Nn => 1.0,
+            Init::He => 2.0,
+        }
+    }
+}
+
+/// The law of the output weights `W_{l+1}` (MATH 9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputLaw {
+    /// iid `N(0, sigma_w^2 / d_l)`, the paper's.
+    #[default]
+    Gauss,
+    /// iid `+-sigma_w / sqrt(d_l)` (Bubeck, Cherapanamjeri, Gidel, Tachet des Combes 2021).
+    Rademacher,
+}
+
+/// The law of a random network beyond its shapes (MATH 9): the paper's network is
+/// [`Family::paper`] (relu, `sigma_w^2 = 1`, no biases, one Gaussian output).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Family {
+    /// Activation `phi`.
+    pub act: Act,
+    /// Weight variance times fan-in, `sigma_w^2` (1: NN-DEF, 2: He).
+    pub sigma_w2: f64,
+    /// Standard deviation of the biases (0: none, the paper's case).
+    pub sigma_b: f64,
+    /// Number of outputs `K`.
+    pub outputs: usize,
+    /// Law of the output weights.
+    pub output_law: OutputLaw,
+}
+
+impl Default for Family {
+    fn default() -> Self {
+        Family::paper(Init::Nn)
+    }
+}
+
+impl Family {
+    /// The paper's network with initialisation `init` (MATH 1).
+    pub fn paper(init: Init) -> Self {
+        Family {
+            act: Act::Relu,
+            sigma_w2: init.sigma_w2(),
+            sigma_b: 0.0,
+            outputs: 1,
+            output_law: OutputLaw::Gauss,
+        }
+    }
+
+    /// The initialisation named by `sigma_w^2`, if it is 1 (`nn`) or 2 (`he`).
+    pub fn init(&self) -> Option<Init> {
+        if self.sigma_w2 == 1.0 {
+            Some(Init::Nn)
+        } else if self.sigma_w2 == 2.0 {
+            Some(Init::He)
+        } else {
+            None
+        }
+    }
+
+    /// The family as a table header says it: `init nn` for the paper's network, then every
+    /// value that differs from it (`act tanh  sigma_w2 1.5  sigma_b 0.3  outputs 10`).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.act != Act::Relu {
+            parts.push(format!("act {}", self.act));
+        }
+        parts.push(match self.init() {
+            Some(i) => format!("init {}", i.name()),
+            None => format!("sigma_w2 {}", num(self.sigma_w2)),
+        });
+        if self.sigma_b != 0.0 {
+            parts.push(format!("sigma_b {}", num(self.sigma_b)));
+        }
+        if self.outputs != 1 {
+            parts.push(format!("outputs {}", self.outputs));
+        }
+        if self.output_law == OutputLaw::Rademacher {
+            parts.push("output-law rademacher".into());
+        }
+        parts.join("  ")
+    }
+
+    /// Whether the per-layer power-of-two rescaling of MATH 1 is exact: a positively
+    /// homogeneous activation and no biases (MATH 9).
+    pub fn rescalable(&self) -> bool {
+        self.act.degree().is_some() && self.sigma_b == 0.0
+    }
+
+    /// Checks the values (errors name the flags).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.sigma_w2.is_finite() && self.sigma_w2 > 0.0) {
+            return Err(invalid(
+                "--sigma-w2",
+                num(self.sigma_w2),
+                "expected a positive finite weight variance, e.g. 1 (NN-DEF) or 2 (He)",
+            ));
+        }
+        if !(self.sigma_b.is_finite() && self.sigma_b >= 0.0) {
+            return Err(invalid(
+                "--sigma-b",
+                num(self.sigma_b),
+                "expected a finite bias standard deviation >= 0 (0: no biases)",
+            ));
+        }
+        if self.outputs == 0 {
+            return Err(invalid("--outputs", "0", "expected at least 1 output"));
+        }
+        Ok(())
+    }
+}
+
+/// A concrete architecture `d_0, d_1, ..., d_l`, `K` outputs, and the law of its weights.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Arch {
     /// Input dimension `d = d_0`.
     pub d: usize,
     /// Hidden widths `d_1..d_l` (at least one).
     pub widths: Vec<usize>,
-    /// Initialisation.
-    pub init: Init,
+    /// The law of the weights, biases and outputs (MATH 9).
+    pub family: Family,
 }
 
 impl Arch {
-    /// Validated constructor.
+    /// Validated constructor of the paper's network with initialisation `init`.
     pub fn new(d: usize, widths: Vec<usize>, init: Init) -> Result<Self> {
-        let a = Arch { d, widths, init };
+        Arch::with_family(d, widths, Family::paper(init))
+    }
+
+    /// Validated constructor of a network of the general family (MATH 9).
+    pub fn with_family(d: usize, widths: Vec<usize>, family: Family) -> Result<Self> {
+        family.validate()?;
+        let a = Arch { d, widths, family };
         if a.widths.is_empty() {
             return Err(invalid(
                 "--arch",
@@ -69,12 +195,22 @@ impl Arch {
         v
     }
 
-    /// Width `d_i` for `i` in `0..=l+1` (`d_{l+1} = 1`).
+    /// The initialisation `sigma_w^2` names, if any (`nn` for 1, `he` for 2).
+    pub fn init(&self) -> Option<Init> {
+        self.family.init()
+    }
+
+    /// Number of outputs `K`.
+    pub fn outputs(&self) -> usize {
+        self.family.outputs
+    }
+
+    /// Width `d_i` for `i` in `0..=l+1` (`d_{l+1} = K`).
     pub fn width(&self, i: usize) -> usize {
         match i {
             0 => self.d,
             i if i <= self.depth() => self.widths[i - 1],
-            i if i == self.depth() + 1 => 1,
+            i if i == self.depth() + 1 => self.family.outputs,
             _ => panic!("layer {i} out of range"),
         }
     }
@@ -84,13 +220,14 @@ impl Arch {
         (self.width(i), self.width(i - 1))
     }
 
-    /// Standard deviation of the entries of `W_i` (MATH 1).
+    /// Standard deviation of the entries of `W_i`, `sigma_w / sqrt(d_{i-1})` (MATH 1, 9).
     pub fn weight_std(&self, i: usize) -> f64 {
-        let fan_in = self.width(i - 1) as f64;
-        match self.init {
-            Init::Nn => (1.0 / fan_in).sqrt(),
-            Init::He => (2.0 / fan_in).sqrt(),
-        }
+        (self.family.sigma_w2 / self.width(i - 1) as f64).sqrt()
+    }
+
+    /// Whether the network has biases (`sigma_b > 0`).
+    pub fn has_bias(&self) -> bool {
+        self.family.sigma_b > 0.0
     }
 
     /// Total number of weights, all layers.
@@ -329,7 +466,7 @@ fn check_depth(flag: &'static str, s: &str, terms: usize) -> Result<()> {
 
 /// Parses `--arch D,W1,...,WL` for a single architecture: `D` must be a number; widths may be
 /// relative to it.
-pub fn parse_arch(s: &str, init: Init) -> Result<Arch> {
+pub fn parse_arch(s: &str, family: Family) -> Result<Arch> {
     if s.split(',').next().is_some_and(|d| d.contains('x')) {
         return Err(invalid(
             "--arch",
@@ -359,7 +496,7 @@ pub fn parse_arch(s: &str, init: Init) -> Result<Arch> {
         .iter()
         .map(|t| t.eval("--arch", d))
         .collect::<Result<Vec<_>>>()?;
-    Arch::new(d, widths, init)
+    Arch::with_family(d, widths, family)
 }
 
 #[cfg(test)]
@@ -388,20 +525,20 @@ mod tests {
 
     #[test]
     fn arch_parsing() {
-        let a = parse_arch("1000,d,d/2", Init::Nn).unwrap();
+        let a = parse_arch("1000,d,d/2", Family::default()).unwrap();
         assert_eq!(a.dims(), vec![1000, 1000, 500]);
-        assert!(parse_arch("1000", Init::Nn).is_err());
-        assert!(parse_arch("d,d", Init::Nn).is_err());
-        assert!(parse_arch("10,0,5", Init::Nn).is_err());
-        assert!(parse_arch("10,,5", Init::Nn).is_err());
-        let deep = parse_arch("32,64,32x3,d/2", Init::Nn).unwrap();
+        assert!(parse_arch("1000", Family::default()).is_err());
+        assert!(parse_arch("d,d", Family::default()).is_err());
+        assert!(parse_arch("10,0,5", Family::default()).is_err());
+        assert!(parse_arch("10,,5", Family::default()).is_err());
+        let deep = parse_arch("32,64,32x3,d/2", Family::default()).unwrap();
         assert_eq!(deep.dims(), vec![32, 64, 32, 32, 32, 16]);
         assert_eq!(deep.spec(), "32,64,32,32,32,16");
-        let deeper = parse_arch("32,64,32x300,16", Init::Nn).unwrap();
+        let deeper = parse_arch("32,64,32x300,16", Family::default()).unwrap();
         assert_eq!(deeper.spec(), "32,64,32x300,16");
-        assert_eq!(parse_arch(&deeper.spec(), Init::Nn).unwrap(), deeper);
-        assert!(parse_arch("32,32x0", Init::Nn).is_err());
-        assert!(parse_arch("32,32xy", Init::Nn).is_err());
-        assert!(parse_arch("32x2,32", Init::Nn).is_err());
+        assert_eq!(parse_arch(&deeper.spec(), Family::default()).unwrap(), deeper);
+        assert!(parse_arch("32,32x0", Family::default()).is_err());
+        assert!(parse_arch("32,32xy", Family::default()).is_err());
+        assert!(parse_arch("32x2,32", Family::default()).is_err());
     }
 }

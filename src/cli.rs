@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use radex::arch::Init;
+use radex::act::Act;
+use radex::arch::{Init, OutputLaw};
+use radex::rng::InputLaw;
 use radex::error::Result;
 use radex::experiment::args::{self as lib, Choice};
 use radex::experiment::attack::{AttackKind, AttackParams};
@@ -111,12 +113,35 @@ fn choice<T: Choice + Send + Sync>() -> impl TypedValueParser<Value = T> {
         .map(|s: String| T::parse(&s).expect("clap admits only the listed names"))
 }
 
+/// `--act`, parsed by the library (its message names the flag and the choices).
+fn act(s: &str) -> std::result::Result<Act, String> {
+    s.parse::<Act>().map_err(|e| e.to_string())
+}
+
 /// Flags shared by every experiment.
 #[derive(Args, Debug)]
 pub struct Common {
     /// Weight initialisation (MATH 1) [default: nn; depth: he].
     #[arg(allow_hyphen_values = true, long, value_parser = choice::<Init>())]
     pub init: Option<Init>,
+    /// Activation (MATH 9): relu, leaky:A, abs, tanh, erf, gelu, softplus, square.
+    #[arg(allow_hyphen_values = true, long, value_parser = act, default_value = "relu")]
+    pub act: Act,
+    /// Weight variance times fan-in, sigma_w^2 (MATH 9) [default: the one --init names].
+    #[arg(allow_hyphen_values = true, long, value_name = "S")]
+    pub sigma_w2: Option<f64>,
+    /// Standard deviation of the biases (MATH 9; 0: no biases).
+    #[arg(allow_hyphen_values = true, long, value_name = "B", default_value_t = 0.0)]
+    pub sigma_b: f64,
+    /// Number of outputs K (MATH 9); K >= 2 attacks the margin of the argmax.
+    #[arg(allow_hyphen_values = true, long, value_name = "K", default_value_t = 1)]
+    pub outputs: usize,
+    /// Law of the output weights (MATH 9).
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<OutputLaw>(), default_value = "gauss")]
+    pub output_law: OutputLaw,
+    /// Law of the sampled inputs (MATH 9); box inputs are attacked within [0,1]^d.
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<InputLaw>(), default_value = "sphere")]
+    pub input: InputLaw,
     /// Seed; trial t of seed s always gets the same network and input.
     #[arg(allow_hyphen_values = true, long, default_value_t = 1)]
     pub seed: u64,
@@ -460,6 +485,12 @@ impl Common {
     fn run(&self) -> lib::RunArgs {
         lib::RunArgs {
             init: self.init,
+            act: self.act,
+            sigma_w2: self.sigma_w2,
+            sigma_b: self.sigma_b,
+            outputs: self.outputs,
+            output_law: self.output_law,
+            input: self.input,
             seed: self.seed,
             threads: self.threads,
             precision: self.precision,

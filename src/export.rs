@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use faer::Par;
 use serde::Serialize;
 
-use crate::arch::{Arch, Init};
+use crate::arch::{Arch, Family, Init};
 use crate::attack::onestep::linearise;
 use crate::error::Result;
 use crate::files::{self, Existing};
@@ -88,7 +88,10 @@ pub struct Manifest {
     /// Number of hidden layers `l`.
     pub depth: usize,
     /// Initialisation (`nn` or `he`).
-    pub init: Init,
+    pub init: Option<Init>,
+    /// The law of the weights (MATH 9).
+    #[serde(flatten)]
+    pub family: Family,
     /// Seed.
     pub seed: u64,
     /// Trial index.
@@ -176,7 +179,8 @@ fn write_files<T: Real + npy::Element>(p: &ExportParams, dir: &Path) -> io::Resu
         d: arch.d,
         widths: arch.widths.clone(),
         depth: arch.depth(),
-        init: arch.init,
+        init: arch.init(),
+        family: arch.family,
         seed: p.seed,
         trial: p.trial,
         precision: p.precision,

@@ -33,6 +33,9 @@ pub enum Purpose {
     Direction = 4,
     /// Fresh Gaussian vectors of the lazy network (MATH 8), keyed also by the reveal index.
     Lazy = 5,
+    /// Entries of the biases `b_i` (MATH 9), apart from the weights' streams so that
+    /// `sigma_b = 0` keeps every weight the paper's network had.
+    Bias = 6,
 }
 
 /// SplitMix64 finaliser: a bijective mixer of 64-bit words.
@@ -116,6 +119,26 @@ pub fn fill_gaussian_blocks<T: Real>(
     }
 }
 
+/// Fills `buf` with iid `+-scale` entries (the rademacher output law of MATH 9), block by block
+/// from the streams of `(seed, trial, Weights, layer)` as [`fill_gaussian`] does.
+pub fn fill_rademacher<T: Real>(buf: &mut [T], scale: f64, seed: u64, trial: u64, layer: u64) {
+    buf.par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(block, chunk)| {
+            let mut rng = stream(seed, trial, Purpose::Weights, layer, block as u64);
+            for v in chunk {
+                *v = T::from_f64(if rng.random::<bool>() { scale } else { -scale });
+            }
+        });
+}
+
+/// Fills `buf` with iid `N(0, scale^2)` biases of layer `layer` (MATH 9).
+pub fn fill_bias<T: Real>(buf: &mut [T], scale: f64, seed: u64, trial: u64, layer: u64) {
+    fill_gaussian_blocks(buf, scale, true, |block| {
+        stream(seed, trial, Purpose::Bias, layer, block)
+    });
+}
+
 /// A uniformly random direction in `R^d` scaled to norm `radius` (in `f64`).
 pub fn sphere(rng: &mut Stream, d: usize, radius: f64) -> Vec<f64> {
     loop {
@@ -131,8 +154,40 @@ pub fn sphere(rng: &mut Stream, d: usize, radius: f64) -> Vec<f64> {
 
 /// The input `x` of trial `trial`: uniform direction, `||x|| = sqrt(d)` (MATH 1).
 pub fn input(seed: u64, trial: u64, d: usize) -> Vec<f64> {
+    input_of(InputLaw::Sphere, seed, trial, d)
+}
+
+/// The law of the inputs (`--input`, MATH 9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputLaw {
+    /// Uniform on the sphere of radius `sqrt(d)` (the paper's).
+    #[default]
+    Sphere,
+    /// `N(0, I_d)`.
+    Gauss,
+    /// Uniform on the box `[0, 1]^d` (De Palma, Kiani, Lloyd 2021); attacks clip to the box.
+    Box,
+}
+
+impl InputLaw {
+    /// `E ||x||^2 / d`: 1 on the sphere and for Gaussian inputs, 1/3 in the box (MATH 9).
+    pub fn mean_sq(self) -> f64 {
+        match self {
+            InputLaw::Sphere | InputLaw::Gauss => 1.0,
+            InputLaw::Box => 1.0 / 3.0,
+        }
+    }
+}
+
+/// The input `x` of trial `trial` under `law`, from the stream `(seed, trial, Input)`.
+pub fn input_of(law: InputLaw, seed: u64, trial: u64, d: usize) -> Vec<f64> {
     let mut rng = stream(seed, trial, Purpose::Input, 0, 0);
-    sphere(&mut rng, d, (d as f64).sqrt())
+    match law {
+        InputLaw::Sphere => sphere(&mut rng, d, (d as f64).sqrt()),
+        InputLaw::Gauss => (0..d).map(|_| rng.sample(StandardNormal)).collect(),
+        InputLaw::Box => (0..d).map(|_| rng.random::<f64>()).collect(),
+    }
 }
 
 #[cfg(test)]

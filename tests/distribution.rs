@@ -83,7 +83,7 @@ fn slope_of_median_rho_is_minus_one_half() {
             Term::parse("--arch", "d").unwrap(),
             Term::parse("--arch", "d").unwrap(),
         ],
-        init: Init::Nn,
+        family: radex::arch::Family::paper(Init::Nn),
         trials: 200,
         seed: 7,
         bootstrap: 400,

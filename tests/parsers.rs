@@ -18,7 +18,7 @@ proptest! {
     #[test]
     fn arbitrary_text_never_panics(s in any::<String>(), t in arch_like()) {
         for text in [&s, &t] {
-            let _ = parse_arch(text, Init::Nn);
+            let _ = parse_arch(text, radex::arch::Family::default());
             let _ = parse_terms("--arch", text);
             let _ = Term::parse("--arch", text);
             let _ = lists::counts("--ds", text);
@@ -45,7 +45,7 @@ proptest! {
             .collect();
         let init = if he { Init::He } else { Init::Nn };
         let a = Arch::new(d, widths, init).unwrap();
-        prop_assert_eq!(parse_arch(&a.spec(), init).unwrap(), a);
+        prop_assert_eq!(parse_arch(&a.spec(), radex::arch::Family::paper(init)).unwrap(), a);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod depth;
 mod distribution;
 mod engine;
 mod export;
+mod family;
 mod lazy;
 mod minpert;
 mod neighbourhood;

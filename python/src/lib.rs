@@ -111,6 +111,15 @@ fn run_args(kw: &Bound<'_, PyDict>) -> PyResult<RunArgs> {
             Some(s) => Some(Init::parse(&s).map_err(input_error)?),
             None => None,
         },
+        act: match get::<String>(kw, "act")? {
+            Some(s) => s.parse().map_err(input_error)?,
+            None => d.act,
+        },
+        sigma_w2: get(kw, "sigma_w2")?,
+        sigma_b: get(kw, "sigma_b")?.unwrap_or(d.sigma_b),
+        outputs: get(kw, "outputs")?.unwrap_or(d.outputs),
+        output_law: choice(kw, "output_law", d.output_law)?,
+        input: choice(kw, "input", d.input)?,
         seed: get(kw, "seed")?.unwrap_or(d.seed),
         threads: get(kw, "threads")?.unwrap_or(d.threads),
         precision: choice(kw, "precision", d.precision)?,
@@ -554,7 +563,7 @@ impl Network {
                 )));
             }
         };
-        let a = arch::parse_arch(arch, init).map_err(input_error)?;
+        let a = arch::parse_arch(arch, arch::Family::paper(init)).map_err(input_error)?;
         let bytes = match sampler {
             Sampler::Dense => a.dense_bytes(precision.bytes(), 1),
             Sampler::Lazy => a.lazy_bytes(precision.bytes(), 64, 1),
@@ -618,11 +627,11 @@ impl Network {
         }
         let net = if all_f32 {
             AnyNet::F32(Net::Dense(
-                DenseNet::from_weights(&dims, Init::Nn, data32).map_err(input_error)?,
+                DenseNet::from_weights(&dims, arch::Family::default(), data32, None).map_err(input_error)?,
             ))
         } else {
             AnyNet::F64(Net::Dense(
-                DenseNet::from_weights(&dims, Init::Nn, data64).map_err(input_error)?,
+                DenseNet::from_weights(&dims, arch::Family::default(), data64, None).map_err(input_error)?,
             ))
         };
         Ok(Network::new(net))

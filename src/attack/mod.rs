@@ -7,7 +7,7 @@ pub mod onestep;
 pub mod pgd;
 pub mod ray;
 
-use faer::{MatMut, Par};
+use faer::{MatRef, Par};
 
 use crate::net::{Layers, Scaled, forward};
 use crate::scalar::Real;
@@ -36,12 +36,40 @@ pub fn f_along<T: Real, N: Layers<T> + ?Sized>(
             *p = T::from_f64(xi + t * ui);
         }
     }
-    let trace = forward(
-        net,
-        MatMut::from_column_major_slice_mut(&mut pts, d, ts.len()).as_ref(),
-        par,
-    );
-    (0..ts.len()).map(|b| trace.f(b)).collect()
+    f_of(net, &pts, d, par)
+}
+
+/// `f` at each point of `pts` (`d x n`, column-major), in one batched forward pass.
+pub fn f_at<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    pts: &[f64],
+    d: usize,
+    par: Par,
+) -> Vec<Scaled> {
+    let pts: Vec<T> = pts.iter().map(|&v| T::from_f64(v)).collect();
+    f_of(net, &pts, d, par)
+}
+
+fn f_of<T: Real, N: Layers<T> + ?Sized>(
+    net: &mut N,
+    pts: &[T],
+    d: usize,
+    par: Par,
+) -> Vec<Scaled> {
+    let n = pts.len() / d;
+    let trace = forward(net, MatRef::from_column_major_slice(pts, d, n), par);
+    (0..n).map(|b| trace.f(b)).collect()
+}
+
+/// Clips `v` to the box `[0, 1]^d` in place; whether any entry moved.
+pub fn clip_to_box(v: &mut [f64]) -> bool {
+    let mut moved = false;
+    for a in v.iter_mut() {
+        let c = a.clamp(0.0, 1.0);
+        moved |= c != *a;
+        *a = c;
+    }
+    moved
 }
 
 /// A point on the ray `x + t u` where a predicate first holds, with the value there.

@@ -20,8 +20,11 @@ pub struct OneStep {
     pub f: Scaled,
     /// `||grad f(x)||`.
     pub grad_norm: Scaled,
-    /// True if the network is dead at `x` (MATH 2); nothing below is meaningful then.
+    /// True if the network is dead at `x` (MATH 2), or its unscaled pass overflowed there
+    /// (MATH 9; see `overflow`); nothing below is meaningful then.
     pub dead: bool,
+    /// The unscaled forward pass overflowed at `x` (MATH 9): `f` is not a number.
+    pub overflow: bool,
     /// `||x' - x|| / ||x||`.
     pub rho: f64,
     /// `f(x')`, evaluated.
@@ -55,8 +58,10 @@ pub struct Linearisation<T> {
     pub direction: Vec<f64>,
     /// `|f| / ||grad||` (0 when dead).
     pub t_lin: f64,
-    /// Dead at `x`.
+    /// Dead at `x`, or overflowed.
     pub dead: bool,
+    /// The unscaled forward pass overflowed at `x` (MATH 9).
+    pub overflow: bool,
 }
 
 /// Forward and backward at `x`, and the attack direction.
@@ -70,7 +75,8 @@ pub fn linearise<T: Real, N: Layers<T> + ?Sized>(
     let grad = backward(net, &trace, par);
     let f = trace.f(0);
     let grad_norm = grad.norm(0);
-    let dead = trace.dead[0] || f.is_zero() || grad_norm.is_zero();
+    let overflow = trace.overflow[0] || f.is_overflow() || grad_norm.is_overflow();
+    let dead = overflow || trace.dead[0] || f.is_zero() || grad_norm.is_zero();
     let (direction, t_lin) = if dead {
         (Vec::new(), 0.0)
     } else {
@@ -86,6 +92,7 @@ pub fn linearise<T: Real, N: Layers<T> + ?Sized>(
         direction,
         t_lin,
         dead,
+        overflow,
     }
 }
 
@@ -114,6 +121,7 @@ pub fn one_step_from<T: Real, N: Layers<T> + ?Sized>(
         direction: u,
         t_lin,
         dead,
+        overflow,
         ..
     } = lin;
     if dead {
@@ -121,6 +129,7 @@ pub fn one_step_from<T: Real, N: Layers<T> + ?Sized>(
             f,
             grad_norm,
             dead,
+            overflow,
             rho: f64::NAN,
             f_adv: Scaled { mant: 0.0, log2: 0 },
             success: false,
@@ -163,6 +172,7 @@ pub fn one_step_from<T: Real, N: Layers<T> + ?Sized>(
         f,
         grad_norm,
         dead,
+        overflow,
         rho,
         f_adv,
         success,

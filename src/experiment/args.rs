@@ -4,7 +4,8 @@
 //! one-line message from every front end (ripgrep's low-level and high-level arguments).
 //! Error messages name the CLI flag (`--arch`); the Python keywords carry the same names.
 
-use crate::arch::{self, Init, Term};
+use crate::act::Act;
+use crate::arch::{self, Family, Init, OutputLaw, Term};
 use crate::budget::{self, Budget};
 use crate::error::{Result, human_bytes, invalid, num};
 use crate::experiment::attack::{AttackKind, AttackParams};
@@ -18,6 +19,7 @@ use crate::export::ExportParams;
 use crate::lists;
 use crate::measure::minpert::Method;
 use crate::net::{Layers, Sampler, SamplerChoice, Source};
+use crate::rng::InputLaw;
 use crate::scalar::Precision;
 
 /// A value of a flag with a fixed set of names (`--init nn|he`, `--attack onestep|..`).
@@ -62,6 +64,23 @@ impl Choice for Init {
     const ALL: &'static [(&'static str, Self)] = &[("nn", Init::Nn), ("he", Init::He)];
 }
 
+impl Choice for OutputLaw {
+    const FLAG: &'static str = "--output-law";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("gauss", OutputLaw::Gauss),
+        ("rademacher", OutputLaw::Rademacher),
+    ];
+}
+
+impl Choice for InputLaw {
+    const FLAG: &'static str = "--input";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("sphere", InputLaw::Sphere),
+        ("gauss", InputLaw::Gauss),
+        ("box", InputLaw::Box),
+    ];
+}
+
 impl Choice for Precision {
     const FLAG: &'static str = "--precision";
     const ALL: &'static [(&'static str, Self)] =
@@ -98,6 +117,18 @@ impl Choice for Method {
 pub struct RunArgs {
     /// Weight initialisation (`None`: the experiment's own, `nn` except in `depth`).
     pub init: Option<Init>,
+    /// Activation (MATH 9).
+    pub act: Act,
+    /// Weight variance times fan-in, `sigma_w^2` (`None`: the one `init` names).
+    pub sigma_w2: Option<f64>,
+    /// Standard deviation of the biases (0: none).
+    pub sigma_b: f64,
+    /// Number of outputs `K`.
+    pub outputs: usize,
+    /// Law of the output weights.
+    pub output_law: OutputLaw,
+    /// Law of the sampled inputs.
+    pub input: InputLaw,
     /// Seed; trial `t` of seed `s` always gets the same network and input.
     pub seed: u64,
     /// Worker threads (0 = all cores; more is capped at the cores). Results are identical for
@@ -114,6 +145,12 @@ impl Default for RunArgs {
     fn default() -> Self {
         RunArgs {
             init: None,
+            act: Act::Relu,
+            sigma_w2: None,
+            sigma_b: 0.0,
+            outputs: 1,
+            output_law: OutputLaw::Gauss,
+            input: InputLaw::Sphere,
             seed: 1,
             threads: 0,
             precision: Precision::F64,
@@ -123,16 +160,67 @@ impl Default for RunArgs {
 }
 
 impl RunArgs {
-    /// The validated init, precision, execution settings and memory limit.
-    pub fn resolve(&self) -> Result<(Init, Precision, Exec, Option<u128>)> {
+    /// The validated network family (initialisation `nn` unless given), precision, execution
+    /// settings and memory limit.
+    pub fn resolve(&self) -> Result<(Family, Precision, Exec, Option<u128>)> {
         let max_memory = max_memory(&self.max_memory)?;
         let limit = budget::memory_limit(max_memory).map(|(b, _)| b);
         Ok((
-            self.init.unwrap_or(Init::Nn),
+            self.family(Init::Nn)?,
             self.precision,
             Exec::new(self.threads, limit),
             max_memory,
         ))
+    }
+
+    /// The network family of MATH 9 these flags give, `sigma_w^2` from `--sigma-w2`, else from
+    /// `--init`, else from `default`.
+    pub fn family(&self, default: Init) -> Result<Family> {
+        let sigma_w2 = match (self.init, self.sigma_w2) {
+            (Some(init), Some(s)) if s != init.sigma_w2() => {
+                return Err(invalid(
+                    "--sigma-w2",
+                    num(s),
+                    format!(
+                        "'--init {}' means sigma_w2 = {}; give one of the two flags",
+                        init.name(),
+                        init.sigma_w2()
+                    ),
+                ));
+            }
+            (_, Some(s)) => s,
+            (Some(init), None) => init.sigma_w2(),
+            (None, None) => default.sigma_w2(),
+        };
+        let family = Family {
+            act: self.act,
+            sigma_w2,
+            sigma_b: self.sigma_b,
+            outputs: self.outputs,
+            output_law: self.output_law,
+        };
+        family.validate()?;
+        Ok(family)
+    }
+
+    /// Whether any flag of the general family (MATH 9) differs from the paper's network,
+    /// for experiments that measure that network only: the first such flag and its value.
+    pub fn beyond_paper(&self) -> Option<(&'static str, String)> {
+        if self.act != Act::Relu {
+            Some(("--act", self.act.name()))
+        } else if let Some(s) = self.sigma_w2 {
+            Some(("--sigma-w2", num(s)))
+        } else if self.sigma_b != 0.0 {
+            Some(("--sigma-b", num(self.sigma_b)))
+        } else if self.outputs != 1 {
+            Some(("--outputs", self.outputs.to_string()))
+        } else if self.output_law != OutputLaw::Gauss {
+            Some(("--output-law", self.output_law.name().into()))
+        } else if self.input != InputLaw::Sphere {
+            Some(("--input", self.input.name().into()))
+        } else {
+            None
+        }
     }
 }
 
@@ -166,10 +254,10 @@ fn records(n: usize) -> u128 {
 }
 
 /// The architecture: the given network's, or `spec` parsed.
-fn arch_of(network: &Source, spec: &str, init: Init) -> Result<arch::Arch> {
+fn arch_of(network: &Source, spec: &str, family: Family) -> Result<arch::Arch> {
     match network {
         Source::Given(n) => Ok(n.arch().clone()),
-        Source::Sampled => arch::parse_arch(spec, init),
+        Source::Sampled => arch::parse_arch(spec, family),
     }
 }
 
@@ -241,11 +329,12 @@ impl Default for AttackArgs {
 impl AttackArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(AttackParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.run.resolve()?;
+        let (family, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
-        let arch = arch_of(&self.network, &self.arch, init)?;
+        let arch = arch_of(&self.network, &self.arch, family)?;
         let mut p = AttackParams::new(arch, self.run.seed, self.trials, self.attack, precision);
         p.source = self.network.clone();
+        p.input = self.run.input;
         if let Some(e) = &self.eps {
             p.pgd.eps = lists::positives("--eps", e)?;
         }
@@ -314,7 +403,7 @@ impl Default for ScalingArgs {
 impl ScalingArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(ScalingParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.run.resolve()?;
+        let (family, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
         let ds = lists::counts("--ds", &self.ds)?;
         if ds.len() < 2 {
@@ -350,7 +439,7 @@ impl ScalingArgs {
         let p = ScalingParams {
             ds,
             widths,
-            init,
+            family,
             trials: self.trials,
             seed: self.run.seed,
             bootstrap: self.bootstrap,
@@ -425,7 +514,7 @@ impl Default for LinearityArgs {
 impl LinearityArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(LinearityParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.run.resolve()?;
+        let (family, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
         let (archs, specs) = match &self.network {
             Source::Given(n) => (vec![n.arch().clone()], vec![n.arch().spec()]),
@@ -436,7 +525,7 @@ impl LinearityArgs {
                 let archs = self
                     .arch
                     .iter()
-                    .map(|a| arch::parse_arch(a, init))
+                    .map(|a| arch::parse_arch(a, family))
                     .collect::<Result<Vec<_>>>()?;
                 (archs, self.arch.clone())
             }
@@ -528,9 +617,9 @@ impl Default for BottleneckArgs {
 impl BottleneckArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(BottleneckParams, Exec)> {
-        let (init, precision, exec, max_memory) = self.run.resolve()?;
+        let (family, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
-        let arch = arch_of(&self.network, &self.arch, init)?;
+        let arch = arch_of(&self.network, &self.arch, family)?;
         positive("--radius", self.radius)?;
         positive("--a", self.a)?;
         at_least_one("--samples", self.samples, "sample")?;
@@ -774,7 +863,7 @@ impl ExportArgs {
     /// Validated parameters (the output directory is the front end's to check).
     pub fn params(&self) -> Result<ExportParams> {
         let max_memory = max_memory(&self.max_memory)?;
-        let arch = arch::parse_arch(&self.arch, self.init)?;
+        let arch = arch::parse_arch(&self.arch, Family::paper(self.init))?;
         let p = ExportParams {
             arch,
             seed: self.seed,

@@ -7,14 +7,15 @@ use faer::Par;
 use serde::Serialize;
 
 use super::runner::Exec;
-use crate::arch::{Arch, Init};
-use crate::attack::onestep::{linearise, one_step_from};
+use crate::arch::{Arch, Family, Init};
+use crate::attack::onestep::{Linearisation, linearise, one_step_from};
+use crate::attack::{clip_to_box, f_at};
 use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
 use crate::measure::stats::{Band, Summary, normal_cdf, normal_quantile, wilson};
 use crate::net::lazy::LAZY_LINE_BATCH;
-use crate::net::{Layers, Net, Sampler, Scaled, Source};
+use crate::net::{Labelled, Layers, Net, Sampler, Scaled, Source};
 use crate::progress::Progress;
-use crate::rng;
+use crate::rng::{self, InputLaw};
 use crate::scalar::{Precision, Real};
 
 /// Which attack `radex attack` reports.
@@ -140,6 +141,8 @@ pub struct AttackParams {
     pub sampler: Sampler,
     /// Sampled per trial, or one given network.
     pub source: Source,
+    /// Law of the inputs (MATH 9).
+    pub input: InputLaw,
 }
 
 impl AttackParams {
@@ -172,6 +175,7 @@ impl AttackParams {
             },
             sampler: Sampler::Dense,
             source: Source::Sampled,
+            input: InputLaw::Sphere,
         }
     }
 }
@@ -303,6 +307,22 @@ pub struct TrialRecord {
     pub best_rho: Option<f64>,
     /// The attack that found it.
     pub best_attack: Option<AttackName>,
+    /// The unscaled forward pass overflowed at `x` (MATH 9): no number is reported, and the
+    /// trial is excluded from every statistic.
+    #[serde(default)]
+    pub overflow: bool,
+    /// For `K >= 2`: the label `y = argmax F(x)` whose margin is attacked (MATH 9).
+    #[serde(default)]
+    pub label: Option<usize>,
+    /// Box inputs (MATH 9): whether clipping the one-step point to `[0, 1]^d` moved it.
+    #[serde(default)]
+    pub clip_active: Option<bool>,
+    /// Box inputs: the one-step point clipped to the box flips (evaluated).
+    #[serde(default)]
+    pub clipped_success: Option<bool>,
+    /// Box inputs: `||clip(x') - x|| / ||x||`.
+    #[serde(default)]
+    pub clipped_rho: Option<f64>,
 }
 
 impl TrialRecord {
@@ -330,8 +350,28 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
     t: u64,
     par: Par,
 ) -> TrialRecord {
-    let x = rng::input(p.seed, t, p.arch.d);
+    let x = rng::input_of(p.input, p.seed, t, p.arch.d);
     let lin = linearise::<T, _>(net, &x, par);
+    // K >= 2: every attack works on the margin of the label at x (MATH 9).
+    match lin.trace.label.first().copied() {
+        Some(y) if !lin.dead => {
+            let mut r = attacks(p, &mut Labelled { net, label: y }, t, x, lin, par);
+            r.label = Some(y);
+            r
+        }
+        _ => attacks(p, net, t, x, lin, par),
+    }
+}
+
+/// The attacks of trial `t` at `x`, given the linearisation there.
+fn attacks<T: Real, N: Layers<T> + ?Sized>(
+    p: &AttackParams,
+    net: &mut N,
+    t: u64,
+    x: Vec<f64>,
+    lin: Linearisation<T>,
+    par: Par,
+) -> TrialRecord {
     let ray = p
         .attack
         .runs(AttackKind::Ray)
@@ -352,6 +392,15 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
         .then(|| l2_pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
     let s = one_step_from(net, &x, lin, p.with_c, par);
     let norm_x = crate::vector::norm(&x);
+    // Box inputs: the one-step point clipped to [0, 1]^d, evaluated (MATH 9).
+    let clipped = (p.input == InputLaw::Box && !s.dead).then(|| {
+        let step = 2.0 * s.t_lin;
+        let mut xc: Vec<f64> = x.iter().zip(&s.direction).map(|(a, u)| a + step * u).collect();
+        let active = clip_to_box(&mut xc);
+        let fc = f_at(net, &xc, x.len(), par)[0];
+        let diff: Vec<f64> = xc.iter().zip(&x).map(|(a, b)| a - b).collect();
+        (active, fc.flipped_from(s.f), crate::vector::norm(&diff) / norm_x)
+    });
     let sqrt_d = (p.arch.d as f64).sqrt();
     // The smallest budget that flipped, whatever order the budgets were given in.
     let pgd_best = pgd.as_ref().and_then(|runs| {
@@ -373,7 +422,12 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
     TrialRecord {
         seed: p.seed,
         trial: t,
-        dead: s.dead,
+        dead: s.dead && !s.overflow,
+        overflow: s.overflow,
+        label: None,
+        clip_active: clipped.map(|c| c.0),
+        clipped_success: clipped.map(|c| c.1),
+        clipped_rho: clipped.map(|c| c.2),
         f: s.f.value(),
         log2_abs_f: s.f.log2_abs(),
         grad_norm: s.grad_norm.value(),
@@ -615,7 +669,10 @@ pub struct AttackReport {
     /// Depth `l`.
     pub depth: usize,
     /// Initialisation.
-    pub init: Init,
+    pub init: Option<Init>,
+    /// The law of the weights (MATH 9).
+    #[serde(flatten)]
+    pub family: Family,
     /// Element type.
     pub precision: Precision,
     /// Sampler that ran: `dense` (stored weights) or `lazy` (MATH 8, Gaussian conditioning).
@@ -631,6 +688,12 @@ pub struct AttackReport {
     pub attack: AttackKind,
     /// Dead networks (excluded from the statistics).
     pub dead: usize,
+    /// Trials whose unscaled forward pass overflowed at `x` (MATH 9), excluded like dead ones.
+    #[serde(default)]
+    pub overflow: usize,
+    /// Law of the inputs (MATH 9).
+    #[serde(default)]
+    pub input: InputLaw,
     /// Live trials whose one step landed on `f(x') = 0` exactly (flips, MATH 3).
     pub landed_on_zero: usize,
     /// Live trials.
@@ -691,7 +754,7 @@ fn block(
 
 /// Summarises trial records.
 pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> AttackReport {
-    let live: Vec<&TrialRecord> = recs.iter().filter(|r| !r.dead).collect();
+    let live: Vec<&TrialRecord> = recs.iter().filter(|r| !r.dead && !r.overflow).collect();
     let n_live = live.len();
     let sqrt_d = (p.arch.d as f64).sqrt();
     let rate = |k: usize| {
@@ -742,10 +805,9 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
     let ties = count(|r| r.clause_tie);
 
     let depth = p.arch.depth();
-    let log2_scale = match p.arch.init {
-        Init::Nn => -(depth as f64) / 2.0,
-        Init::He => 0.5,
-    };
+    // relu: E f^2 = sigma_w2 (sigma_w2 / 2)^l (MATH 9); -l/2 for NN-DEF, 1/2 for He.
+    let s2 = p.arch.family.sigma_w2.log2();
+    let log2_scale = 0.5 * (s2 + depth as f64 * (s2 - 1.0));
     let f_rel: Vec<f64> = live.iter().map(|r| r.f_over_scale(log2_scale)).collect();
     let f_rms_over_scale = (f_rel.iter().map(|v| v * v).sum::<f64>() / n_live as f64).sqrt();
     let f_rel_band = Band::of(&f_rel);
@@ -822,14 +884,17 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         d: p.arch.d,
         widths: p.arch.widths.clone(),
         depth,
-        init: p.arch.init,
+        init: p.arch.init(),
+        family: p.arch.family,
         precision: p.precision,
         sampler: p.sampler,
         network: p.source.is_given().then(|| "given".to_string()),
         seed: p.seed,
         trials: p.trials,
         attack: p.attack,
-        dead: recs.len() - n_live,
+        dead: recs.iter().filter(|r| r.dead).count(),
+        overflow: recs.iter().filter(|r| r.overflow).count(),
+        input: p.input,
         landed_on_zero: count(|r| r.landed_on_zero),
         live: n_live,
         successes,

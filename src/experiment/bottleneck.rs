@@ -88,8 +88,11 @@ pub struct BottleneckReport {
     pub run: RunHeader,
     /// Architecture.
     pub arch: String,
-    /// Initialisation.
-    pub init: crate::arch::Init,
+    /// Initialisation, when `sigma_w2` names one.
+    pub init: Option<crate::arch::Init>,
+    /// The law of the weights (MATH 9).
+    #[serde(flatten)]
+    pub family: crate::arch::Family,
     /// Seed.
     pub seed: u64,
     /// `given` when every trial measured one given network (absent when sampled).
@@ -177,7 +180,8 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
             "MATH 5: NN-DECOMP, Lemma 2.3 (expansion), Lemma 2.5 (small pre-activations)",
         ),
         arch: p.arch.spec(),
-        init: p.arch.init,
+        init: p.arch.init(),
+        family: p.arch.family,
         seed: p.seed,
         network: p.source.is_given().then(|| "given".to_string()),
         trials: p.trials,

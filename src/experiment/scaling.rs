@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::attack::{AttackKind, AttackParams, run_trials};
 use super::runner::Exec;
-use crate::arch::{Arch, Init, Term};
+use crate::arch::{Arch, Family, Init, Term};
 use crate::error::Result;
 use crate::measure::stats::{ols_slope, quantile, quantile_sorted, wilson};
 use crate::net::{Sampler, SamplerChoice};
@@ -23,8 +23,8 @@ pub struct ScalingParams {
     pub ds: Vec<usize>,
     /// Hidden widths, relative to `d` or fixed.
     pub widths: Vec<Term>,
-    /// Initialisation.
-    pub init: Init,
+    /// The law of the weights (MATH 9).
+    pub family: Family,
     /// Trials per `d`.
     pub trials: usize,
     /// Seed; dimension `d` uses the derived seed `derive_seed(seed, [d])`.
@@ -45,7 +45,7 @@ impl ScalingParams {
             .iter()
             .map(|t| t.eval("--arch", d))
             .collect::<Result<Vec<_>>>()?;
-        Arch::new(d, widths, self.init)
+        Arch::with_family(d, widths, self.family)
     }
 
     /// The per-`d` attack parameters.
@@ -101,8 +101,11 @@ pub struct ScalingReport {
     pub run: RunHeader,
     /// Widths as given, relative to `d`.
     pub widths: String,
-    /// Initialisation.
-    pub init: Init,
+    /// Initialisation, when `sigma_w2` names one.
+    pub init: Option<Init>,
+    /// The law of the weights (MATH 9).
+    #[serde(flatten)]
+    pub family: Family,
     /// Element type.
     pub precision: Precision,
     /// Seed.
@@ -181,7 +184,8 @@ pub fn run(p: &ScalingParams, exec: &Exec, progress: &dyn Progress) -> Result<Sc
             .map(|t| t.to_string())
             .collect::<Vec<_>>()
             .join(","),
-        init: p.init,
+        init: p.family.init(),
+        family: p.family,
         precision: p.precision,
         seed: p.seed,
         trials: p.trials,

@@ -64,7 +64,7 @@ pub struct LayerPrediction {
 pub fn predictions(arch: &Arch, a: f64) -> Vec<LayerPrediction> {
     let dims = arch.dims();
     let b = bottleneck_index(&dims);
-    let he = arch.init == Init::He;
+    let he = arch.init() == Some(Init::He);
     (1..dims.len())
         .map(|i| {
             let (di, d0, db) = (dims[i] as f64, dims[0] as f64, dims[b[i]] as f64);

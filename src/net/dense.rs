@@ -5,103 +5,159 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::Layers;
-use crate::arch::{Arch, Init};
+use crate::arch::{Arch, Family, OutputLaw};
 use crate::error::{Result, invalid};
 use crate::rng;
 use crate::scalar::Real;
 
-/// A network whose weights are stored column-major, `W_i` as a `d_i x d_{i-1}` matrix.
+/// A network whose weights are stored column-major, `W_i` as a `d_i x d_{i-1}` matrix, with
+/// its biases `b_i` when it has any (MATH 9).
 #[derive(Clone, Debug)]
 pub struct DenseNet<T> {
     arch: Arch,
     weights: Vec<Vec<T>>,
+    /// `b_1, .., b_{l+1}`, or empty for a network without biases.
+    biases: Vec<Vec<T>>,
 }
 
 impl<T: Real> DenseNet<T> {
     /// Samples the network of `(seed, trial)`. Layer `i`'s entries come from the streams
-    /// `(seed, trial, Weights, i, block)`, so the result is the same on any thread count.
+    /// `(seed, trial, Weights, i, block)` and its biases from `(seed, trial, Bias, i, block)`,
+    /// so the result is the same on any thread count and `sigma_b = 0` gives the weights of
+    /// the network without biases.
     pub fn sample(arch: &Arch, seed: u64, trial: u64) -> Self {
-        let weights = (1..=arch.depth() + 1)
-            .map(|i| {
-                let (m, n) = arch.shape(i);
-                let mut w = crate::mem::zeroed(m * n);
-                rng::fill_gaussian(&mut w, arch.weight_std(i), seed, trial, i as u64);
-                w
-            })
-            .collect();
-        DenseNet {
+        let mut net = DenseNet {
             arch: arch.clone(),
-            weights,
-        }
+            weights: (1..=arch.depth() + 1)
+                .map(|i| {
+                    let (m, n) = arch.shape(i);
+                    crate::mem::zeroed(m * n)
+                })
+                .collect(),
+            biases: if arch.has_bias() {
+                (1..=arch.depth() + 1)
+                    .map(|i| vec![T::ZERO; arch.width(i)])
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        };
+        net.resample(seed, trial);
+        net
     }
 
-    /// A network with the given weights (a user's, or another program's): `weights[i - 1]`
-    /// holds `W_i` column-major, `d_i x d_{i-1}` with `dims = d_0, .., d_l` and a one-row
-    /// output `W_{l+1}`. The architecture's `init` is recorded as given; it only matters for
-    /// [`DenseNet::resample`].
+    /// A network with the given weights and biases (a user's, or another program's):
+    /// `weights[i - 1]` holds `W_i` column-major, `d_i x d_{i-1}` with `dims = d_0, .., d_l`,
+    /// the last one the `K x d_l` output layer; `biases`, if given, holds `b_1, .., b_{l+1}`.
+    /// `family` gives the activation (its `sigma_w2`, `sigma_b` only matter for
+    /// [`DenseNet::resample`]; `sigma_b` is set positive when there are biases, so that
+    /// [`Arch::has_bias`] says so, and `outputs` is taken from the shapes).
     ///
     /// # Errors
     /// Shapes that do not chain (a length that is not `d_i d_{i-1}`), no hidden layer, a zero
-    /// width, or a weight that is not finite; the messages name `weights`.
-    pub fn from_weights(dims: &[usize], init: Init, weights: Vec<Vec<T>>) -> Result<Self> {
-        let arch = Arch::new(
+    /// width, or a weight or bias that is not finite; the messages name `weights`.
+    pub fn from_weights(
+        dims: &[usize],
+        mut family: Family,
+        weights: Vec<Vec<T>>,
+        biases: Option<Vec<Vec<T>>>,
+    ) -> Result<Self> {
+        let bad = |value: String, reason: String| invalid("weights", value, reason);
+        let last = dims.last().copied().unwrap_or(0);
+        let outputs = match weights.last() {
+            Some(w) if last > 0 && w.len() % last == 0 && w.len() >= last => w.len() / last,
+            _ => 1,
+        };
+        family.outputs = outputs;
+        if biases.is_some() && family.sigma_b == 0.0 {
+            family.sigma_b = 1.0;
+        }
+        if biases.is_none() {
+            family.sigma_b = 0.0;
+        }
+        let arch = Arch::with_family(
             dims.first().copied().unwrap_or(0),
             dims.get(1..).unwrap_or(&[]).to_vec(),
-            init,
+            family,
         )
-        .map_err(|e| invalid("weights", format!("{dims:?}"), e.to_string()))?;
-        if weights.len() != arch.depth() + 1 {
-            return Err(invalid(
-                "weights",
+        .map_err(|e| bad(format!("{dims:?}"), e.to_string()))?;
+        let l = arch.depth();
+        if weights.len() != l + 1 {
+            return Err(bad(
                 format!("{} matrices", weights.len()),
                 format!(
-                    "expected {} matrices W_1..W_{} for widths {dims:?} (the last is the output row)",
-                    arch.depth() + 1,
-                    arch.depth() + 1
+                    "expected {} matrices W_1..W_{} for widths {dims:?} (the last is the output layer)",
+                    l + 1,
+                    l + 1
                 ),
             ));
         }
         for (i, w) in weights.iter().enumerate() {
             let (m, n) = arch.shape(i + 1);
             if w.len() != m * n {
-                return Err(invalid(
-                    "weights",
+                return Err(bad(
                     format!("W_{} with {} entries", i + 1, w.len()),
-                    format!(
-                        "expected shape ({m}, {n}): the shapes must chain, ending in one output"
-                    ),
+                    format!("expected shape ({m}, {n}): the shapes must chain"),
                 ));
             }
-            if let Some(j) = w.iter().position(|v| !v.to_f64().is_finite()) {
-                return Err(invalid(
-                    "weights",
-                    format!("W_{} entry {}", i + 1, j),
-                    "expected finite weights, got NaN or infinity",
+            finite(w, &format!("W_{}", i + 1))?;
+        }
+        let biases = biases.unwrap_or_default();
+        if !biases.is_empty() {
+            if biases.len() != l + 1 {
+                return Err(bad(
+                    format!("{} bias vectors", biases.len()),
+                    format!("expected {} bias vectors b_1..b_{}", l + 1, l + 1),
                 ));
+            }
+            for (i, b) in biases.iter().enumerate() {
+                if b.len() != arch.width(i + 1) {
+                    return Err(bad(
+                        format!("b_{} with {} entries", i + 1, b.len()),
+                        format!("expected {} entries, the rows of W_{}", arch.width(i + 1), i + 1),
+                    ));
+                }
+                finite(b, &format!("b_{}", i + 1))?;
             }
         }
-        Ok(DenseNet { arch, weights })
+        Ok(DenseNet {
+            arch,
+            weights,
+            biases,
+        })
     }
 
     /// The same network in element type `U` (exact from `f32` to `f64`, rounded the other way).
     pub fn convert<U: Real>(&self) -> DenseNet<U> {
         DenseNet {
             arch: self.arch.clone(),
-            weights: self
-                .weights
-                .iter()
-                .map(|w| w.iter().map(|v| U::from_f64(v.to_f64())).collect())
-                .collect(),
+            weights: self.weights.iter().map(|w| convert(w)).collect(),
+            biases: self.biases.iter().map(|b| convert(b)).collect(),
         }
     }
 
     /// Redraws every weight as the network of `(seed, trial)`, reusing the storage (same
     /// architecture), so a worker running many trials allocates once.
     pub fn resample(&mut self, seed: u64, trial: u64) {
+        let out = self.weights.len();
         for (i, w) in self.weights.iter_mut().enumerate() {
             let layer = i + 1;
-            rng::fill_gaussian(w, self.arch.weight_std(layer), seed, trial, layer as u64);
+            let std = self.arch.weight_std(layer);
+            if layer == out && self.arch.family.output_law == OutputLaw::Rademacher {
+                rng::fill_rademacher(w, std, seed, trial, layer as u64);
+            } else {
+                rng::fill_gaussian(w, std, seed, trial, layer as u64);
+            }
         }
+        let sigma_b = self.arch.family.sigma_b;
+        for (i, b) in self.biases.iter_mut().enumerate() {
+            rng::fill_bias(b, sigma_b, seed, trial, (i + 1) as u64);
+        }
+    }
+
+    /// The biases `b_i`, `i` in `1..=l+1`, if the network has any.
+    pub fn bias_data(&self, i: usize) -> Option<&[T]> {
+        self.biases.get(i - 1).map(Vec::as_slice)
     }
 
     /// The stored `W_i`, `i` in `1..=l+1`.
@@ -120,6 +176,23 @@ impl<T: Real> DenseNet<T> {
     pub fn weight_mut(&mut self, i: usize) -> MatMut<'_, T> {
         let (m, n) = self.arch.shape(i);
         MatMut::from_column_major_slice_mut(&mut self.weights[i - 1], m, n)
+    }
+}
+
+/// `v` in another element type.
+fn convert<T: Real, U: Real>(v: &[T]) -> Vec<U> {
+    v.iter().map(|x| U::from_f64(x.to_f64())).collect()
+}
+
+/// Refuses a NaN or infinite entry of the array `name`.
+fn finite<T: Real>(v: &[T], name: &str) -> Result<()> {
+    match v.iter().position(|x| !x.to_f64().is_finite()) {
+        Some(j) => Err(invalid(
+            "weights",
+            format!("{name} entry {j}"),
+            "expected finite values, got NaN or infinity",
+        )),
+        None => Ok(()),
     }
 }
 
@@ -185,6 +258,10 @@ impl<T: Real> Layers<T> for DenseNet<T> {
 
     fn left(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
         product(dst, self.weight(i).transpose(), src, par);
+    }
+
+    fn bias(&mut self, i: usize) -> Option<&[T]> {
+        self.bias_data(i)
     }
 }
 

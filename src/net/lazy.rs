@@ -40,7 +40,7 @@ use faer::{MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::Layers;
-use crate::arch::Arch;
+use crate::arch::{Arch, OutputLaw};
 use crate::rng;
 use crate::scalar::Real;
 
@@ -53,6 +53,31 @@ const CHUNK: usize = 1 << 13;
 /// the next grid point bracket `c_min` at large `d`; [`refine`](crate::attack::refine) takes
 /// at least 3, to bisect besides interpolating).
 pub const LAZY_LINE_BATCH: usize = 2;
+
+/// `dst = W src` (or `W^T src` when `left`) for a stored `m x n` column-major `W` in `f64`,
+/// summed in a fixed order.
+fn stored_product<T: Real>(
+    w: &[f64],
+    m: usize,
+    src: MatRef<'_, T>,
+    mut dst: MatMut<'_, T>,
+    left: bool,
+) {
+    let n = w.len() / m;
+    for b in 0..src.ncols() {
+        if left {
+            for j in 0..n {
+                let s: f64 = (0..m).map(|k| w[k + j * m] * src[(k, b)].to_f64()).sum();
+                dst[(j, b)] = T::from_f64(s);
+            }
+        } else {
+            for k in 0..m {
+                let s: f64 = (0..n).map(|j| w[k + j * m] * src[(j, b)].to_f64()).sum();
+                dst[(k, b)] = T::from_f64(s);
+            }
+        }
+    }
+}
 
 /// One side of a layer's revealed state: orthonormal query directions and their images.
 #[derive(Clone, Debug, Default)]
@@ -78,6 +103,9 @@ struct LazyLayer {
     left: Half,
     /// Gaussian vectors drawn so far (the reveal index of the next stream).
     reveals: u64,
+    /// With biases (MATH 9), the matrix is `[W_i | b_i / beta]` (`n` counts the extra column,
+    /// whose entries share `W_i`'s variance) and `b_i = beta W~ e_n`: `Some(beta)`.
+    bias_scale: Option<f64>,
 }
 
 /// A network whose weights are revealed on demand (MATH 8), behind the [`Layers`] interface.
@@ -87,6 +115,12 @@ pub struct LazyNet<T> {
     seed: u64,
     trial: u64,
     layers: Vec<LazyLayer>,
+    /// Biases revealed so far (`b_i = beta W~ e_n`), in `T`.
+    biases: Vec<Option<Vec<T>>>,
+    /// A rademacher output layer (MATH 9) is not Gaussian, so it cannot be revealed by
+    /// conditioning: it is sampled and stored (`K x d_l`, column-major, with its bias), as the
+    /// dense sampler does.
+    out: Option<(Vec<f64>, Option<Vec<f64>>)>,
     /// Work vectors reused across queries (query, answer, residual).
     scratch: [Vec<f64>; 3],
     _elem: PhantomData<fn() -> T>,
@@ -112,24 +146,41 @@ impl<T: Real> LazyNet<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn sample(arch: &Arch, seed: u64, trial: u64) -> Self {
-        let layers = (1..=arch.depth() + 1)
+        let l = arch.depth();
+        let layers = (1..=l + 1)
             .map(|i| {
                 let (m, n) = arch.shape(i);
+                let std = arch.weight_std(i);
+                let bias_scale = arch.has_bias().then(|| arch.family.sigma_b / std);
                 LazyLayer {
                     m,
-                    n,
-                    std: arch.weight_std(i),
+                    n: n + bias_scale.is_some() as usize,
+                    std,
                     right: Half::default(),
                     left: Half::default(),
                     reveals: 0,
+                    bias_scale,
                 }
             })
             .collect();
+        let out = (arch.family.output_law == OutputLaw::Rademacher).then(|| {
+            let (k, n) = arch.shape(l + 1);
+            let mut w = vec![0.0; k * n];
+            rng::fill_rademacher(&mut w, arch.weight_std(l + 1), seed, trial, (l + 1) as u64);
+            let b = arch.has_bias().then(|| {
+                let mut b = vec![0.0; k];
+                rng::fill_bias(&mut b, arch.family.sigma_b, seed, trial, (l + 1) as u64);
+                b
+            });
+            (w, b)
+        });
         LazyNet {
             arch: arch.clone(),
             seed,
             trial,
             layers,
+            biases: vec![None; l + 1],
+            out,
             scratch: Default::default(),
             _elem: PhantomData,
         }
@@ -419,6 +470,9 @@ fn for_blocks(
 
 impl<T: Real> LazyNet<T> {
     /// Answers the columns of `src` in order (each may reveal), right (`W_i src`) or left.
+    /// With biases the matrix has an extra column (see [`LazyLayer::bias_scale`]): a right
+    /// query is extended by 0 and a left answer drops that column, unless `raw` (the query
+    /// then has the full width, as the bias reveal asks `e_n`).
     fn apply(
         &mut self,
         i: usize,
@@ -426,7 +480,13 @@ impl<T: Real> LazyNet<T> {
         mut dst: MatMut<'_, T>,
         par: Par,
         left: bool,
+        raw: bool,
     ) {
+        if i == self.layers.len()
+            && let Some((w, _)) = &self.out
+        {
+            return stored_product(w, self.layers[i - 1].m, src, dst, left);
+        }
         let (seed, trial) = (self.seed, self.trial);
         let layer = &mut self.layers[i - 1];
         let (in_dim, out_dim) = if left {
@@ -434,10 +494,16 @@ impl<T: Real> LazyNet<T> {
         } else {
             (layer.n, layer.m)
         };
-        assert_eq!(src.nrows(), in_dim, "layer {i}: query has the wrong length");
+        let extra = (layer.bias_scale.is_some() && !raw) as usize;
+        let (src_rows, dst_rows) = if left {
+            (in_dim, out_dim - extra)
+        } else {
+            (in_dim - extra, out_dim)
+        };
+        assert_eq!(src.nrows(), src_rows, "layer {i}: query has the wrong length");
         assert_eq!(
             dst.nrows(),
-            out_dim,
+            dst_rows,
             "layer {i}: answer has the wrong length"
         );
         assert_eq!(src.ncols(), dst.ncols(), "layer {i}: batch sizes differ");
@@ -453,6 +519,7 @@ impl<T: Real> LazyNet<T> {
             u.iter_mut()
                 .zip(src.col(b).iter())
                 .for_each(|(a, v)| *a = v.to_f64());
+            u[src_rows..].fill(0.0);
             let reveal = layer.reveals;
             let mut drawn = false;
             let draw = |g: &mut [f64]| {
@@ -490,10 +557,12 @@ impl<T: Real> LazyNet<T> {
         // Back from the chunk-major layout of `answer`.
         for (k, block) in out.chunks(CHUNK * batch).enumerate() {
             let len = block.len() / batch;
+            // The answer's extra (bias) column is not the caller's.
+            let keep = len.min(dst_rows.saturating_sub(k * CHUNK));
             for (b, seg) in block.chunks_exact(len).enumerate() {
                 dst.as_mut()
                     .col_mut(b)
-                    .subrows_mut(k * CHUNK, len)
+                    .subrows_mut(k * CHUNK, keep)
                     .iter_mut()
                     .zip(seg)
                     .for_each(|(d, &v)| *d = T::from_f64(v));
@@ -509,11 +578,43 @@ impl<T: Real> Layers<T> for LazyNet<T> {
     }
 
     fn right(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
-        self.apply(i, src, dst, par, false);
+        self.apply(i, src, dst, par, false, false);
     }
 
     fn left(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
-        self.apply(i, src, dst, par, true);
+        self.apply(i, src, dst, par, true, false);
+    }
+
+    fn bias(&mut self, i: usize) -> Option<&[T]> {
+        if i == self.layers.len()
+            && let Some((_, b)) = &self.out
+        {
+            if self.biases[i - 1].is_none() {
+                self.biases[i - 1] = b.as_ref().map(|b| b.iter().map(|&v| T::from_f64(v)).collect());
+            }
+            return self.biases[i - 1].as_deref();
+        }
+        let layer = &self.layers[i - 1];
+        let beta = layer.bias_scale?;
+        if self.biases[i - 1].is_none() {
+            // b_i = beta W~ e_n: one right query of the extended matrix, revealed like any other.
+            let (m, n) = (layer.m, layer.n);
+            let mut e = vec![T::ZERO; n];
+            e[n - 1] = T::from_f64(1.0);
+            let mut col = vec![T::ZERO; m];
+            self.apply(
+                i,
+                MatRef::from_column_major_slice(&e, n, 1),
+                MatMut::from_column_major_slice_mut(&mut col, m, 1),
+                Par::Seq,
+                false,
+                true,
+            );
+            col.iter_mut()
+                .for_each(|v| *v = T::from_f64(v.to_f64() * beta));
+            self.biases[i - 1] = Some(col);
+        }
+        self.biases[i - 1].as_deref()
     }
 
     fn line_batch(&self) -> usize {

@@ -38,11 +38,56 @@ pub trait Layers<T: Real> {
     /// On a shape mismatch or `i` outside `1..=l+1`.
     fn left(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par);
 
+    /// The bias `b_i` of layer `i` in `1..=l+1`, if the network has biases (MATH 9). Added to
+    /// `W_i h` by the forward pass only: [`Layers::right`] stays linear, for the Jacobian
+    /// products of MATH 5.
+    fn bias(&mut self, _i: usize) -> Option<&[T]> {
+        None
+    }
+
+    /// The label whose margin the forward pass reports when `K >= 2` (MATH 9): an attack on
+    /// `x` fixes `y = argmax F(x)` ([`Labelled`]); `None` takes the argmax at each point.
+    fn label(&self) -> Option<usize> {
+        None
+    }
+
     /// Points a line scan should evaluate per forward pass (refinement takes at least 3).
     /// Stored weights answer a wide batch with one GEMM; a lazy network pays a reveal per new
     /// point, so it asks for few.
     fn line_batch(&self) -> usize {
         DENSE_LINE_BATCH
+    }
+}
+
+/// A network whose margin is taken against a fixed label `y` (MATH 9, `K >= 2`): the attacks
+/// of MATH 3 run unchanged on `m(x) = F_y(x) - max_{j != y} F_j(x)`, and a sign change of `m`
+/// is a change of the argmax away from `y` (a tie, `m = 0`, counts, as a landing on `f = 0`
+/// does for `K = 1`).
+pub struct Labelled<'a, N: ?Sized> {
+    /// The network.
+    pub net: &'a mut N,
+    /// The label `y`.
+    pub label: usize,
+}
+
+impl<T: Real, N: Layers<T> + ?Sized> Layers<T> for Labelled<'_, N> {
+    fn arch(&self) -> &Arch {
+        self.net.arch()
+    }
+    fn right(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
+        self.net.right(i, src, dst, par)
+    }
+    fn left(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
+        self.net.left(i, src, dst, par)
+    }
+    fn bias(&mut self, i: usize) -> Option<&[T]> {
+        self.net.bias(i)
+    }
+    fn label(&self) -> Option<usize> {
+        Some(self.label)
+    }
+    fn line_batch(&self) -> usize {
+        self.net.line_batch()
     }
 }
 
@@ -188,6 +233,13 @@ impl<T: Real> Layers<T> for Net<T> {
         match self {
             Net::Dense(n) => n.left(i, src, dst, par),
             Net::Lazy(n) => n.left(i, src, dst, par),
+        }
+    }
+
+    fn bias(&mut self, i: usize) -> Option<&[T]> {
+        match self {
+            Net::Dense(n) => n.bias(i),
+            Net::Lazy(n) => n.bias(i),
         }
     }
 

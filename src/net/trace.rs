@@ -1,20 +1,29 @@
-//! The exact forward and backward passes (MATH 1-2) with per-layer rescaling.
+//! The exact forward and backward passes (MATH 1-2, and MATH 9 for the general family) with
+//! per-layer rescaling where it is exact.
 //!
-//! Forward: `z_i = W_i h_{i-1}`, `h_i = relu(z_i)`, `f = W_{l+1} h_l`, one GEMM per layer for a
-//! batch of inputs (the columns). Backward: `grad f(x)^T = W_{l+1} D_l W_l ... D_1 W_1`, one GEMM
-//! per layer, with the masks `D_i = diag(1[z_i > 0])` read from the stored activations.
+//! Forward: `z_i = W_i h_{i-1} + b_i`, `h_i = phi(z_i)`, `F = W_{l+1} h_l + b_{l+1}` (`K`
+//! outputs), one GEMM per layer for a batch of inputs (the columns). Backward:
+//! `grad F_k(x)^T = W_{l+1,k} D_l W_l ... D_1 W_1` with `D_i = diag(phi'(z_i))`, one GEMM per
+//! layer; for relu the masks `1[z_i > 0]` are read from the stored activations, for any other
+//! activation `phi'` is evaluated at the stored pre-activations. For `K >= 2` the scalar is the
+//! margin `F_y - F_{j*}` against a label `y` (the argmax, or [`Layers::label`]) and the runner-up
+//! `j*`, and its gradient seeds the backward pass with `e_y - e_{j*}`.
 //!
 //! Rescaling: after each layer every column is multiplied by a power of two that brings its
 //! largest entry into `[1, 2)`, and the exponent is carried. Powers of two are exact in binary
 //! floating point, so the mantissas are the very numbers an unscaled pass would give (where that
 //! one does not underflow), while a depth-10,000 network stays finite (MATH 1: NN-DEF shrinks
-//! `||h_i||` like `2^{-i/2}`). A column that becomes exactly zero is a dead network (MATH 2): it
-//! is flagged and never divided by.
+//! `||h_i||` like `2^{-i/2}`). The forward pass is rescaled only for a positively homogeneous
+//! activation without biases (MATH 9; for `square` the carried exponent doubles per layer);
+//! otherwise it runs unscaled and a column that overflows is flagged as such. The backward pass
+//! is linear in the gradient, so it is always rescaled. A column that becomes exactly zero is a
+//! dead network, or one that underflowed (MATH 2): it is flagged and never divided by.
 
 use faer::{MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::Layers;
+use crate::act::Act;
 use crate::scalar::Real;
 use crate::vector::norm;
 
@@ -55,6 +64,10 @@ impl Scaled {
     pub fn is_zero(self) -> bool {
         self.mant == 0.0
     }
+    /// True for a value that overflowed (MATH 9: reported as such, never as a number).
+    pub fn is_overflow(self) -> bool {
+        !self.mant.is_finite()
+    }
     /// Sign: -1, 0 or 1.
     pub fn sign(self) -> f64 {
         if self.mant > 0.0 {
@@ -69,7 +82,7 @@ impl Scaled {
     /// on exactly 0 (a dead network, or the boundary itself), since `sign 0 != sign f0`
     /// (MATH 3).
     pub fn flipped_from(self, f0: Scaled) -> bool {
-        self.sign() != f0.sign()
+        !self.is_overflow() && self.sign() != f0.sign()
     }
     /// `self / other` as a plain number (both carried scales cancel).
     pub fn ratio(self, other: Scaled) -> f64 {
@@ -89,12 +102,27 @@ pub struct Trace<T> {
     pub acts: Vec<Vec<T>>,
     /// `h_i[:, b] = acts[i][:, b] * 2^log2[i][b]`.
     pub log2: Vec<Vec<i64>>,
-    /// Output mantissas: `f(x_b) = out[b] * 2^log2[l][b]`.
+    /// Number of outputs `K`.
+    pub outputs: usize,
+    /// Output mantissas, `K x B`: `F_k(x_b) = out[k + b K] * 2^log2[l][b]`.
     pub out: Vec<T>,
-    /// `dead[b]`: some `h_i(x_b)` is exactly zero, so `f = 0` and `grad f = 0` near `x_b`.
+    /// For `K >= 2`: the label `y` of each column, whose margin [`Trace::f`] reports.
+    pub label: Vec<usize>,
+    /// For `K >= 2`: the runner-up `j* = argmax_{j != y} F_j` of each column.
+    pub runner: Vec<usize>,
+    /// `dead[b]`: some `h_i(x_b)` is exactly zero (a dead network, or an underflow of the
+    /// unscaled pass), so `f = 0` and `grad f = 0` near `x_b`.
     pub dead: Vec<bool>,
-    /// Pre-activations when asked for ([`forward_keep`]): `pre[i - 1]` holds `z_i`, `d_i x B`,
-    /// in the scale of `h_{i-1}`: `z_i[:, b] = pre[i - 1][:, b] * 2^log2[i - 1][b]`.
+    /// `overflow[b]`: the unscaled pass overflowed (MATH 9); `f` is not a number then.
+    pub overflow: Vec<bool>,
+    /// The activation (its derivative is the backward pass's `D_i`).
+    pub act: Act,
+    /// Whether the forward pass carried per-layer exponents (MATH 9: exact only for a
+    /// homogeneous activation without biases).
+    pub rescaled: bool,
+    /// Pre-activations, when asked for ([`forward_keep`]) and always for an activation other
+    /// than relu (its derivative needs them): `pre[i - 1]` holds `z_i`, `d_i x B`, in the scale
+    /// of `h_{i-1}`: `z_i[:, b] = pre[i - 1][:, b] * 2^log2[i - 1][b]`.
     pub pre: Vec<Vec<T>>,
 }
 
@@ -103,12 +131,26 @@ impl<T: Real> Trace<T> {
     pub fn depth(&self) -> usize {
         self.dims.len() - 1
     }
-    /// `f(x_b)`.
+    /// `f(x_b)` for `K = 1`; the margin `F_y(x_b) - F_{j*}(x_b)` for `K >= 2` (MATH 9). Not a
+    /// number where the pass overflowed.
     pub fn f(&self, b: usize) -> Scaled {
-        Scaled {
-            mant: self.out[b].to_f64(),
-            log2: self.log2[self.depth()][b],
-        }
+        let log2 = self.log2[self.depth()][b];
+        let k = self.outputs;
+        let mant = if self.overflow[b] {
+            f64::NAN
+        } else if k == 1 {
+            self.out[b].to_f64()
+        } else {
+            let col = &self.out[b * k..(b + 1) * k];
+            col[self.label[b]].to_f64() - col[self.runner[b]].to_f64()
+        };
+        Scaled { mant, log2 }
+    }
+
+    /// `F_k(x_b)` for every output `k`, carried by the column's exponent.
+    pub fn outputs_of(&self, b: usize) -> (&[T], i64) {
+        let k = self.outputs;
+        (&self.out[b * k..(b + 1) * k], self.log2[self.depth()][b])
     }
     /// The rescaled activations `h_i` of the batch, `d_i x B`.
     pub fn act(&self, i: usize) -> MatRef<'_, T> {
@@ -168,8 +210,10 @@ enum Prep<'a, T> {
     None,
     /// `relu`: keep positive entries (forward).
     Relu,
-    /// Keep the entries whose unit is on in these activations (backward, `D_i g`).
+    /// Keep the entries whose unit is on in these activations (backward, `D_i g` for relu).
     Mask(&'a [T]),
+    /// Multiply by `phi'` of these pre-activations (backward, `D_i g` for any other `phi`).
+    Deriv(Act, &'a [T]),
 }
 
 /// One column of [`finish_columns`]: applies `prep`, then rescales so that the largest entry
@@ -193,6 +237,7 @@ fn finish_column<T: Real>(col: &mut [T], prep: Prep<'_, T>, log2: &mut i64) -> O
             Prep::None => *x,
             Prep::Relu => sel(positive(*x), *x, T::ZERO),
             Prep::Mask(_) => sel(positive(h), *x, T::ZERO),
+            Prep::Deriv(act, _) => *x * T::from_f64(act.dphi(h.to_f64())),
         };
         *x = v;
         let a = sel(v < T::ZERO, -v, v);
@@ -219,6 +264,17 @@ fn finish_column<T: Real>(col: &mut [T], prep: Prep<'_, T>, log2: &mut i64) -> O
             }
             for (j, x) in tail.iter_mut().enumerate() {
                 step(&Prep::Relu, x, T::ZERO, &mut lanes[j]);
+            }
+        }
+        Prep::Deriv(_, z) => {
+            let (z_body, z_tail) = z.split_at(n - n % 8);
+            for (chunk, zs) in body.chunks_exact_mut(8).zip(z_body.chunks_exact(8)) {
+                for j in 0..8 {
+                    step(&prep, &mut chunk[j], zs[j], &mut lanes[j]);
+                }
+            }
+            for (j, (x, h)) in tail.iter_mut().zip(z_tail).enumerate() {
+                step(&prep, x, *h, &mut lanes[j]);
             }
         }
         Prep::Mask(on) => {
@@ -275,6 +331,7 @@ fn finish_columns<T: Real>(
     let one = |(b, (col, (e, z))): (usize, (&mut [T], (&mut i64, &mut bool)))| {
         let prep = match prep {
             Prep::Mask(on) => Prep::Mask(&on[b * rows..(b + 1) * rows]),
+            Prep::Deriv(act, z) => Prep::Deriv(act, &z[b * rows..(b + 1) * rows]),
             p => p,
         };
         if let Some(is_zero) = finish_column(col, prep, e) {
@@ -338,8 +395,14 @@ impl<T: Real> Trace<T> {
             dims: Vec::new(),
             acts: Vec::new(),
             log2: Vec::new(),
+            outputs: 1,
             out: Vec::new(),
+            label: Vec::new(),
+            runner: Vec::new(),
             dead: Vec::new(),
+            overflow: Vec::new(),
+            act: Act::Relu,
+            rescaled: true,
             pre: Vec::new(),
         }
     }
@@ -356,6 +419,49 @@ impl<T: Real> Grad<T> {
     }
 }
 
+/// Applies `phi` to every entry of `buf` (columns in parallel unless `par` is sequential).
+fn activate<T: Real>(buf: &mut [T], rows: usize, act: Act, par: Par) {
+    let one = |col: &mut [T]| {
+        col.iter_mut()
+            .for_each(|v| *v = T::from_f64(act.phi(v.to_f64())))
+    };
+    match par {
+        Par::Seq => buf.chunks_exact_mut(rows).for_each(one),
+        _ => buf.par_chunks_exact_mut(rows).for_each(one),
+    }
+}
+
+/// Flags the columns of an unscaled pass that are exactly zero (`zero`) or not finite
+/// (`overflow`).
+fn check_columns<T: Real>(buf: &[T], rows: usize, zero: &mut [bool], overflow: &mut [bool]) {
+    for (b, col) in buf.chunks_exact(rows).enumerate() {
+        zero[b] |= col.iter().all(|v| *v == T::ZERO);
+        overflow[b] |= col.iter().any(|v| !v.to_f64().is_finite());
+    }
+}
+
+/// Adds the vector `bias` to every column of `buf`.
+fn add_bias<T: Real>(buf: &mut [T], bias: &[T]) {
+    for col in buf.chunks_exact_mut(bias.len()) {
+        col.iter_mut().zip(bias).for_each(|(v, b)| *v += *b);
+    }
+}
+
+/// The index of the largest entry of `col` other than `skip` (the first on ties; NaN never
+/// wins).
+fn argmax_except<T: Real>(col: &[T], skip: Option<usize>) -> usize {
+    let mut best: Option<usize> = None;
+    for (k, v) in col.iter().enumerate() {
+        if Some(k) == skip {
+            continue;
+        }
+        if best.is_none_or(|j| *v > col[j]) {
+            best = Some(k);
+        }
+    }
+    best.unwrap_or(0)
+}
+
 /// [`forward_keep`] into `trace`, reusing its storage: repeated passes of one shape allocate
 /// nothing (and touch no fresh pages). The result is the same as [`forward_keep`]'s.
 ///
@@ -368,7 +474,12 @@ pub fn forward_into<T: Real, N: Layers<T> + ?Sized>(
     keep_pre: bool,
     trace: &mut Trace<T>,
 ) {
-    let dims = net.arch().dims();
+    let arch = net.arch();
+    let dims = arch.dims();
+    let family = arch.family;
+    let k = family.outputs;
+    let (act, rescaled) = (family.act, family.rescalable());
+    let keep_pre = keep_pre || act != Act::Relu;
     let l = dims.len() - 1;
     let batch = x.ncols();
     assert_eq!(
@@ -379,6 +490,9 @@ pub fn forward_into<T: Real, N: Layers<T> + ?Sized>(
         dims[0]
     );
     trace.batch = batch;
+    trace.act = act;
+    trace.rescaled = rescaled;
+    trace.outputs = k;
     trace.acts.resize_with(l + 1, Vec::new);
     trace.log2.resize_with(l + 1, Vec::new);
     let acts = &mut trace.acts;
@@ -390,6 +504,9 @@ pub fn forward_into<T: Real, N: Layers<T> + ?Sized>(
     let dead = &mut trace.dead;
     dead.clear();
     dead.resize(batch, false);
+    let overflow = &mut trace.overflow;
+    overflow.clear();
+    overflow.resize(batch, false);
     let mut z = vec![false; batch];
     if keep_pre {
         trace.pre.resize_with(l, Vec::new);
@@ -406,29 +523,61 @@ pub fn forward_into<T: Real, N: Layers<T> + ?Sized>(
             MatMut::from_column_major_slice_mut(h, dims[i], batch),
             par,
         );
+        if !rescaled && let Some(b) = net.bias(i) {
+            add_bias(h, b);
+        }
         if keep_pre {
             trace.pre[i - 1].clone_from(h);
         }
         let (lo, hi) = log2.split_at_mut(i);
         hi[0].clone_from(&lo[i - 1]);
         z.fill(false);
-        finish_columns(h, dims[i], Prep::Relu, &mut hi[0], &mut z, par);
+        if act == Act::Relu && rescaled {
+            finish_columns(h, dims[i], Prep::Relu, &mut hi[0], &mut z, par);
+        } else {
+            activate(h, dims[i], act, par);
+            if rescaled {
+                // phi(2^e t) = 2^(k e) phi(t) for a homogeneous phi of degree k.
+                if act.degree() == Some(2) {
+                    hi[0].iter_mut().for_each(|e| *e *= 2);
+                }
+                finish_columns(h, dims[i], Prep::None, &mut hi[0], &mut z, par);
+            } else {
+                check_columns(h, dims[i], &mut z, overflow);
+            }
+        }
         for b in 0..batch {
             dead[b] |= z[b];
         }
     }
     let out = &mut trace.out;
     out.clear();
-    out.resize(batch, T::ZERO);
+    out.resize(k * batch, T::ZERO);
     net.right(
         l + 1,
         MatRef::from_column_major_slice(&acts[l], dims[l], batch),
-        MatMut::from_column_major_slice_mut(out, 1, batch),
+        MatMut::from_column_major_slice_mut(out, k, batch),
         par,
     );
+    if !rescaled && let Some(b) = net.bias(l + 1) {
+        add_bias(out, b);
+    }
+    if !rescaled {
+        check_columns(out, k, &mut vec![false; batch], overflow);
+    }
     for b in 0..batch {
         if dead[b] {
-            out[b] = T::ZERO;
+            out[b * k..(b + 1) * k].fill(T::ZERO);
+        }
+    }
+    trace.label.clear();
+    trace.runner.clear();
+    if k >= 2 {
+        let fixed = net.label();
+        for col in out.chunks_exact(k) {
+            let y = fixed.unwrap_or_else(|| argmax_except(col, None));
+            trace.label.push(y);
+            trace.runner.push(argmax_except(col, Some(y)));
         }
     }
     trace.dims = dims;
@@ -445,6 +594,35 @@ pub fn backward<T: Real, N: Layers<T> + ?Sized>(
     grad
 }
 
+/// `D_i`: the relu mask read from the activations (`relu(z) > 0` exactly when `z > 0`), or
+/// `phi'` of the pre-activations.
+fn derivative<T: Real>(trace: &Trace<T>, i: usize) -> Prep<'_, T> {
+    if trace.act == Act::Relu {
+        Prep::Mask(&trace.acts[i])
+    } else {
+        Prep::Deriv(trace.act, &trace.pre[i - 1])
+    }
+}
+
+/// Applies `D_i` to the gradient columns in `buf` and rescales them. For `square` in a
+/// rescaled pass, `phi'(z) = 2 z` is linear in `z`, which is stored in the scale of
+/// `h_{i-1}`: that exponent joins the gradient's.
+fn apply_derivative<T: Real>(
+    trace: &Trace<T>,
+    i: usize,
+    buf: &mut [T],
+    log2: &mut [i64],
+    zero: &mut [bool],
+    par: Par,
+) {
+    finish_columns(buf, trace.dims[i], derivative(trace, i), log2, zero, par);
+    if trace.rescaled && trace.act.degree() == Some(2) {
+        log2.iter_mut()
+            .zip(&trace.log2[i - 1])
+            .for_each(|(g, z)| *g += z);
+    }
+}
+
 /// [`backward`] into `grad`, with `scratch` as the second buffer of the layer-by-layer
 /// ping-pong; both keep their storage between calls. The result is the same as [`backward`]'s.
 pub fn backward_into<T: Real, N: Layers<T> + ?Sized>(
@@ -457,6 +635,7 @@ pub fn backward_into<T: Real, N: Layers<T> + ?Sized>(
     let dims = &trace.dims;
     let l = dims.len() - 1;
     let batch = trace.batch;
+    let k = trace.outputs;
     let max = *dims.iter().max().unwrap();
     let mut cur = std::mem::take(&mut grad.g);
     let mut next = std::mem::take(scratch);
@@ -466,18 +645,27 @@ pub fn backward_into<T: Real, N: Layers<T> + ?Sized>(
     log2.clear();
     log2.resize(batch, 0);
     let mut zero_col = vec![false; batch];
-    let ones = vec![T::from_f64(1.0); batch];
-    // g_l = D_l W_{l+1}^T.
+    // The seed: 1 for one output, e_y - e_{j*} for the margin of K >= 2.
+    let mut seed = vec![T::ZERO; k * batch];
+    if k == 1 {
+        seed.fill(T::from_f64(1.0));
+    } else {
+        for (b, col) in seed.chunks_exact_mut(k).enumerate() {
+            col[trace.label[b]] = T::from_f64(1.0);
+            col[trace.runner[b]] = T::from_f64(-1.0);
+        }
+    }
+    // g_l = D_l W_{l+1}^T seed.
     net.left(
         l + 1,
-        MatRef::from_column_major_slice(&ones, 1, batch),
+        MatRef::from_column_major_slice(&seed, k, batch),
         MatMut::from_column_major_slice_mut(&mut cur[..dims[l] * batch], dims[l], batch),
         par,
     );
-    finish_columns(
+    apply_derivative(
+        trace,
+        l,
         &mut cur[..dims[l] * batch],
-        dims[l],
-        Prep::Mask(&trace.acts[l]),
         log2,
         &mut zero_col,
         par,
@@ -491,17 +679,17 @@ pub fn backward_into<T: Real, N: Layers<T> + ?Sized>(
             MatMut::from_column_major_slice_mut(&mut next[..n * batch], n, batch),
             par,
         );
-        let prep = if i > 1 {
-            Prep::Mask(&trace.acts[i - 1])
+        let buf = &mut next[..n * batch];
+        if i > 1 {
+            apply_derivative(trace, i - 1, buf, log2, &mut zero_col, par);
         } else {
-            Prep::None
-        };
-        finish_columns(&mut next[..n * batch], n, prep, log2, &mut zero_col, par);
+            finish_columns(buf, n, Prep::None, log2, &mut zero_col, par);
+        }
         std::mem::swap(&mut cur, &mut next);
     }
     cur.truncate(dims[0] * batch);
     for b in 0..batch {
-        if trace.dead[b] {
+        if trace.dead[b] || trace.overflow[b] {
             cur[b * dims[0]..(b + 1) * dims[0]].fill(T::ZERO);
         }
     }
@@ -529,6 +717,10 @@ mod tests {
                     *v = T::ZERO
                 }
             }),
+            Prep::Deriv(act, z) => buf
+                .iter_mut()
+                .zip(z)
+                .for_each(|(v, h)| *v = *v * T::from_f64(act.dphi(h.to_f64()))),
         }
         for (b, col) in buf.chunks_exact_mut(rows).enumerate() {
             let max = col.iter().fold(0.0f64, |m, x| m.max(x.to_f64().abs()));
@@ -557,7 +749,13 @@ mod tests {
             .collect();
         let mut on = data.clone();
         on.reverse();
-        for prep in [Prep::None, Prep::Relu, Prep::Mask(&on)] {
+        for prep in [
+            Prep::None,
+            Prep::Relu,
+            Prep::Mask(&on),
+            Prep::Deriv(Act::Tanh, &on),
+            Prep::Deriv(Act::Square, &on),
+        ] {
             for par in [Par::Seq, Par::rayon(2)] {
                 let mut a = data.clone();
                 let mut b = data.clone();

@@ -281,14 +281,17 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
 /// The attack summary as a table.
 pub fn attack_table(r: &AttackReport) -> String {
     let scale = match r.init {
-        crate::arch::Init::Nn => format!("s = 2^(-l/2) = 2^{}", r.lemma_2_2.log2_scale),
-        crate::arch::Init::He => format!("s = sqrt(2) = {}", num(r.lemma_2_2.scale)),
+        Some(crate::arch::Init::Nn) => {
+            format!("s = 2^(-l/2) = 2^{}", r.lemma_2_2.log2_scale)
+        }
+        Some(crate::arch::Init::He) => format!("s = sqrt(2) = {}", num(r.lemma_2_2.scale)),
+        None => format!("s = sqrt(E f^2) = {}", num(r.lemma_2_2.scale)),
     };
     let mut out = format!(
-        "radex attack ({})\narch {}  init {}  precision {}  sampler {}  seed {}  trials {}  live {}  dead {}\n{}\n\n",
+        "radex attack ({})\narch {}  {}  precision {}  sampler {}  seed {}  trials {}  live {}  dead {}\n{}\n\n",
         r.run.math,
         r.arch,
-        r.init.name(),
+        r.family.describe(),
         precision_name(r.precision),
         sampler_name(r.sampler),
         r.seed,
@@ -343,10 +346,10 @@ fn sampler_name(s: Sampler) -> &'static str {
 /// The scaling summary as a table.
 pub fn scaling_table(r: &ScalingReport) -> String {
     let mut out = format!(
-        "radex scaling ({})\nwidths {}  init {}  precision {}  seed {}  trials per d {}\n\n",
+        "radex scaling ({})\nwidths {}  {}  precision {}  seed {}  trials per d {}\n\n",
         r.run.math,
         r.widths,
-        r.init.name(),
+        r.family.describe(),
         precision_name(r.precision),
         r.seed,
         r.trials
@@ -462,10 +465,10 @@ pub fn linearity_table(r: &LinearityReport) -> String {
 /// The bottleneck summary as a table.
 pub fn bottleneck_table(r: &BottleneckReport) -> String {
     let mut out = format!(
-        "radex bottleneck ({})\narch {}  init {}  seed {}  networks {} (live {})  radius {} x ||x||  samples {}  a {}\nbottleneck indices (prefix-minimum records): {:?}\nmedians over networks\n\n",
+        "radex bottleneck ({})\narch {}  {}  seed {}  networks {} (live {})  radius {} x ||x||  samples {}  a {}\nbottleneck indices (prefix-minimum records): {:?}\nmedians over networks\n\n",
         r.run.math,
         r.arch,
-        r.init.name(),
+        r.family.describe(),
         r.seed,
         r.trials,
         r.live,
@@ -519,10 +522,10 @@ pub fn bottleneck_table(r: &BottleneckReport) -> String {
 /// and `||grad f(x)||` in full precision (to compare with a recomputation).
 pub fn export_summary(m: &Manifest, dir: &std::path::Path) -> String {
     let mut out = format!(
-        "radex export ({})\narch {}  init {}  precision {}  seed {}  trial {}\n\nwrote {}\n",
+        "radex export ({})\narch {}  {}  precision {}  seed {}  trial {}\n\nwrote {}\n",
         m.run.math,
         m.arch,
-        m.init.name(),
+        m.family.describe(),
         precision_name(m.precision),
         m.seed,
         m.trial,

@@ -1,0 +1,322 @@
+//! The general family of MATH 9: the paper's defaults unchanged bit for bit, exact identities
+//! for every activation (Euler where it holds, finite differences always), margins of
+//! `K >= 2` outputs, the lazy sampler's law with biases and ten outputs, overflow reported.
+
+use std::path::Path;
+
+use faer::{MatRef, Par};
+use radex::act::Act;
+use radex::arch::{Arch, Family, OutputLaw};
+use radex::attack::onestep::linearise;
+use radex::experiment::attack::{AttackKind, AttackParams, TrialRecord, run_trials};
+use radex::experiment::runner::Exec;
+use radex::net::{DenseNet, Labelled, Layers, LazyNet, Sampler, forward_keep};
+use radex::progress::Quiet;
+use radex::rng;
+use radex::scalar::{Precision, Real};
+use radex::vector::norm;
+
+use crate::cli::radex;
+use radex::measure::stats::ks_two_sample;
+
+const ACTS: [Act; 8] = [
+    Act::Relu,
+    Act::Leaky(0.2),
+    Act::Abs,
+    Act::Tanh,
+    Act::Erf,
+    Act::Gelu,
+    Act::Softplus,
+    Act::Square,
+];
+
+fn family(act: Act, sigma_w2: f64, sigma_b: f64, outputs: usize) -> Family {
+    Family {
+        act,
+        sigma_w2,
+        sigma_b,
+        outputs,
+        output_law: OutputLaw::Gauss,
+    }
+}
+
+/// Every key of `old` is in `new` with the same value (new keys may be added); numbers are
+/// compared exactly (serde_json keeps every f64 bit with `float_roundtrip`).
+fn contains(old: &serde_json::Value, new: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                if k == "version" {
+                    continue;
+                }
+                let w = b
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{at}.{k} is gone from the output"));
+                contains(v, w, &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{at}: lengths differ");
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                contains(v, w, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(old, new, "{at} changed"),
+    }
+}
+
+/// The outputs in `tests/data/golden` were printed by radex 0.1.0 before the family of MATH 9
+/// existed (commit 5f7511a, `commands.txt` gives the arguments). The defaults must give the
+/// same numbers, bit for bit.
+#[test]
+fn defaults_give_the_numbers_of_the_paper_only_radex_bitwise() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden");
+    let commands = std::fs::read_to_string(dir.join("commands.txt")).unwrap();
+    for line in commands.lines().filter(|l| !l.trim().is_empty()) {
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap();
+        let args: Vec<&str> = words.collect();
+        let old: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        let out = radex()
+            .args(&args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let new: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        contains(&old, &new, name);
+    }
+}
+
+/// The general path (activation applied, then `phi'` of the stored pre-activations) gives the
+/// relu path's numbers for `leaky:0`, which is relu: the same products, only zeros may differ in
+/// sign.
+#[test]
+fn the_general_path_gives_the_relu_path_numbers_for_leaky_zero() {
+    for sampler in [Sampler::Dense, Sampler::Lazy] {
+        let relu = Arch::new(50, vec![60, 40, 30], radex::arch::Init::He).unwrap();
+        let mut leaky = relu.clone();
+        leaky.family.act = Act::Leaky(0.0);
+        for trial in 0..4 {
+            let x = rng::input(7, trial, 50);
+            let mut a = radex::net::Net::<f64>::sample(sampler, &relu, 7, trial);
+            let mut b = radex::net::Net::<f64>::sample(sampler, &leaky, 7, trial);
+            let la = linearise::<f64, _>(&mut a, &x, Par::Seq);
+            let lb = linearise::<f64, _>(&mut b, &x, Par::Seq);
+            assert_eq!(la.f, lb.f);
+            assert_eq!(la.grad.log2, lb.grad.log2);
+            assert_eq!(la.grad.g, lb.grad.g, "{sampler:?} trial {trial}");
+        }
+    }
+}
+
+/// `<grad m(x), x> / ||grad m||`, `m(x) / ||grad m||` and `||x||` for the label at `x`.
+fn euler_terms<T: Real>(arch: &Arch, trial: u64) -> Option<(f64, f64, f64)> {
+    let mut net = DenseNet::<T>::sample(arch, 11, trial);
+    let x = rng::input(11, trial, arch.d);
+    let lin = linearise::<T, _>(&mut net, &x, Par::Seq);
+    if lin.dead {
+        return None;
+    }
+    let g = lin.grad.col(0);
+    let gn = lin.grad_norm.mant;
+    let dot: f64 = g.iter().zip(&x).map(|(a, b)| a.to_f64() / gn * b).sum();
+    Some((dot, lin.f.ratio(lin.grad_norm), norm(&x)))
+}
+
+/// Euler's identity for positively homogeneous networks without biases (MATH 9): degree 1 for
+/// relu, leaky, abs, `2^l` for square with `l` hidden layers, and the same for the margin of
+/// `K` outputs (a difference of homogeneous functions of one degree, on the region where the
+/// runner-up is fixed). The rounding bound is the engine's: `8 u n` relative to `||x||`
+/// (STYLE 5), times the degree for square, whose terms are raised to the power `2^l`.
+#[test]
+fn euler_holds_for_homogeneous_networks_without_biases() {
+    for act in [Act::Relu, Act::Leaky(0.2), Act::Abs, Act::Square] {
+        for outputs in [1, 3] {
+            let depth = if act == Act::Square { 3 } else { 4 };
+            let fam = family(act, 1.7, 0.0, outputs);
+            let arch = Arch::with_family(40, vec![50; depth], fam).unwrap();
+            let degree = if act == Act::Square {
+                2f64.powi(depth as i32)
+            } else {
+                1.0
+            };
+            let n = arch.dims().iter().sum::<usize>() as f64;
+            let mut live = 0;
+            for trial in 0..6 {
+                let Some((dot, f_over_g, nx)) = euler_terms::<f64>(&arch, trial) else {
+                    continue;
+                };
+                live += 1;
+                let r = (dot / degree - f_over_g).abs() / nx;
+                assert!(
+                    r <= 8.0 * f64::EPSILON / 2.0 * n * degree,
+                    "{act} K={outputs} trial {trial}: residual {r:e}"
+                );
+            }
+            assert!(live >= 5, "{act}: {live} live");
+        }
+    }
+}
+
+/// Central differences of `f` (or of the margin against the label at `x`) along a random unit
+/// `u` match `<grad, u>` for every activation, with biases and one or four outputs. For smooth
+/// activations the error of step `e` is `e^2 |f'''| / 6` plus the rounding of `f`,
+/// `u n |f| / e`; at `e = 1e-4` both are below `1e-8` of the gradient's scale, so `1e-6` of it
+/// leaves two orders of margin. For kinked activations the step is `1e-7 ||x||` and draws where
+/// a unit changes sign between `x -+ e u` are skipped (MATH 2).
+#[test]
+fn finite_differences_match_the_gradient_for_every_activation() {
+    for act in ACTS {
+        for (outputs, sigma_b) in [(1, 0.0), (1, 0.4), (4, 0.4)] {
+            let arch = Arch::with_family(30, vec![40, 20, 25], family(act, 1.5, sigma_b, outputs))
+                .unwrap();
+            let mut agreed = 0;
+            for trial in 0..6u64 {
+                let mut net = DenseNet::<f64>::sample(&arch, 3, trial);
+                let x = rng::input(3, trial, arch.d);
+                let lin = linearise::<f64, _>(&mut net, &x, Par::Seq);
+                let label = lin.trace.label.first().copied();
+                let mut r = rng::stream(3, trial, rng::Purpose::Direction, 0, 0);
+                let u = rng::sphere(&mut r, arch.d, 1.0);
+                let kinked = act.degree() == Some(1);
+                let e = if kinked { 1e-7 * norm(&x) } else { 1e-4 };
+                let mut pts = Vec::with_capacity(2 * arch.d);
+                for t in [-e, e] {
+                    pts.extend(x.iter().zip(&u).map(|(a, b)| a + t * b));
+                }
+                let m = MatRef::from_column_major_slice(&pts, arch.d, 2);
+                let tr = match label {
+                    Some(y) => forward_keep(&mut Labelled { net: &mut net, label: y }, m, Par::Seq, true),
+                    None => forward_keep(&mut net, m, Par::Seq, true),
+                };
+                if outputs > 1 && (tr.runner[0] != tr.runner[1] || tr.runner[0] != lin.trace.runner[0]) {
+                    continue;
+                }
+                let same_signs = (0..arch.depth()).all(|i| {
+                    let (z, w) = (&tr.pre[i], arch.width(i + 1));
+                    (0..w).all(|j| (z[j] > 0.0) == (z[w + j] > 0.0))
+                });
+                if kinked && !same_signs {
+                    continue;
+                }
+                agreed += 1;
+                let fd = (tr.f(1).value() - tr.f(0).value()) / (2.0 * e);
+                let scale = lin.grad.norm(0).value() / lin.grad_norm.mant;
+                let g: Vec<f64> = lin.grad.col(0).iter().map(|v| v * scale).collect();
+                let gu: f64 = g.iter().zip(&u).map(|(a, b)| a * b).sum();
+                let tol = if kinked {
+                    let n = arch.dims().iter().sum::<usize>() as f64;
+                    8.0 * f64::EPSILON / 2.0 * n * norm(&g) * norm(&x) / e
+                } else {
+                    1e-6 * norm(&g).max(lin.f.value().abs())
+                };
+                assert!(
+                    (fd - gu).abs() <= tol,
+                    "{act} K={outputs} b={sigma_b} trial {trial}: fd {fd} vs <g,u> {gu}, tol {tol:e}"
+                );
+            }
+            assert!(agreed >= 4, "{act} K={outputs}: only {agreed} of 6 draws usable");
+        }
+    }
+}
+
+/// The one-step statistics of `trials` pairs of a tanh network with biases and ten outputs.
+fn sample_family(sampler: Sampler, seed: u64, trials: usize, fam: Family) -> Vec<TrialRecord> {
+    let arch = Arch::with_family(30, vec![20, 40], fam).unwrap();
+    let mut p = AttackParams::new(arch, seed, trials, AttackKind::Onestep, Precision::F64);
+    p.with_c = false;
+    p.sampler = sampler;
+    run_trials(&p, &Exec::new(0, None), &Quiet)
+}
+
+/// MATH 8 extended by MATH 9: biases as an extra column of `[W_i | b_i / beta]`, `K` output rows.
+/// Two-sample Kolmogorov-Smirnov on the margin, the margin gradient's norm, `rho` and
+/// `m(x') / m(x)`, 2,000 pairs per sampler (independent seeds): 8 tests at level 0.001, so a
+/// correct sampler fails one with probability at most 0.008 (Bonferroni). Fixed seeds.
+#[test]
+fn lazy_and_dense_have_the_same_law_with_biases_and_ten_outputs() {
+    let n = 2000;
+    for fam in [
+        family(Act::Tanh, 1.5, 0.3, 10),
+        Family {
+            output_law: OutputLaw::Rademacher,
+            ..family(Act::Gelu, 2.0, 0.5, 1)
+        },
+    ] {
+        let dense = sample_family(Sampler::Dense, 101, n, fam);
+        let lazy = sample_family(Sampler::Lazy, 202, n, fam);
+        let stat = |recs: &[TrialRecord], f: fn(&TrialRecord) -> f64| -> Vec<f64> {
+            recs.iter().filter(|r| !r.dead).map(f).collect()
+        };
+        let picks: [(&str, fn(&TrialRecord) -> f64); 4] = [
+            ("f", |r| r.f),
+            ("grad", |r| r.grad_norm),
+            ("rho", |r| r.rho),
+            ("ratio", |r| r.f_ratio),
+        ];
+        for (name, f) in picks {
+            let (d, p) = ks_two_sample(&stat(&dense, f), &stat(&lazy, f));
+            eprintln!("{} {name}: D = {d:.4}, p = {p:.3}", fam.describe());
+            assert!(p >= 1e-3, "{} {name}: KS D = {d}, p = {p}", fam.describe());
+        }
+        // The test has power: the same network without its biases is told apart.
+        let unbiased = sample_family(Sampler::Dense, 303, n, Family { sigma_b: 0.0, ..fam });
+        let (d, p) = ks_two_sample(&stat(&dense, |r| r.rho), &stat(&unbiased, |r| r.rho));
+        assert!(p < 1e-3, "{}: no biases went unnoticed, D = {d}, p = {p}", fam.describe());
+    }
+}
+
+/// A rademacher output layer is sampled and stored by both samplers from the same streams.
+#[test]
+fn rademacher_outputs_are_signs_and_the_same_in_both_samplers() {
+    let fam = Family {
+        output_law: OutputLaw::Rademacher,
+        ..family(Act::Erf, 1.0, 0.0, 3)
+    };
+    let arch = Arch::with_family(20, vec![16], fam).unwrap();
+    let dense = DenseNet::<f64>::sample(&arch, 5, 0);
+    let s = 1.0 / 4.0;
+    assert!(dense.weight_data(2).iter().all(|&w| w == s || w == -s));
+    let mut lazy = LazyNet::<f64>::sample(&arch, 5, 0);
+    let mut d2 = dense.clone();
+    let h: Vec<f64> = (0..16).map(|i| i as f64 - 7.5).collect();
+    let (mut a, mut b) = (vec![0.0; 3], vec![0.0; 3]);
+    let src = MatRef::from_column_major_slice(&h, 16, 1);
+    lazy.right(2, src, faer::MatMut::from_column_major_slice_mut(&mut a, 3, 1), Par::Seq);
+    d2.right(2, src, faer::MatMut::from_column_major_slice_mut(&mut b, 3, 1), Par::Seq);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{a:?} vs {b:?}");
+    }
+}
+
+/// Without rescaling (biases), a square network's pre-activations grow doubly exponentially:
+/// the pass overflows and the trial says so instead of printing a number (MATH 9).
+#[test]
+fn overflow_is_reported_not_printed() {
+    let arch = Arch::with_family(20, vec![20; 14], family(Act::Square, 2.0, 1.0, 1)).unwrap();
+    let recs = {
+        let p = AttackParams::new(arch, 1, 4, AttackKind::All, Precision::F64);
+        run_trials(&p, &Exec::new(1, None), &Quiet)
+    };
+    for r in &recs {
+        assert!(r.overflow && !r.dead, "{r:?}");
+        assert!(r.best_rho.is_none() && !r.success);
+    }
+    let report = radex::experiment::attack::summarise(
+        &AttackParams::new(
+            Arch::with_family(20, vec![20; 14], family(Act::Square, 2.0, 1.0, 1)).unwrap(),
+            1,
+            4,
+            AttackKind::All,
+            Precision::F64,
+        ),
+        recs,
+        false,
+    );
+    assert_eq!((report.overflow, report.live), (4, 0));
+}
