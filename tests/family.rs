@@ -77,9 +77,10 @@ fn defaults_give_the_numbers_of_the_paper_only_radex_bitwise() {
         let mut words = line.split_whitespace();
         let name = words.next().unwrap();
         let args: Vec<&str> = words.collect();
-        let old: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
-                .unwrap();
+        let old: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
         let out = radex()
             .args(&args)
             .assert()
@@ -191,10 +192,20 @@ fn finite_differences_match_the_gradient_for_every_activation() {
                 }
                 let m = MatRef::from_column_major_slice(&pts, arch.d, 2);
                 let tr = match label {
-                    Some(y) => forward_keep(&mut Labelled { net: &mut net, label: y }, m, Par::Seq, true),
+                    Some(y) => forward_keep(
+                        &mut Labelled {
+                            net: &mut net,
+                            label: y,
+                        },
+                        m,
+                        Par::Seq,
+                        true,
+                    ),
                     None => forward_keep(&mut net, m, Par::Seq, true),
                 };
-                if outputs > 1 && (tr.runner[0] != tr.runner[1] || tr.runner[0] != lin.trace.runner[0]) {
+                if outputs > 1
+                    && (tr.runner[0] != tr.runner[1] || tr.runner[0] != lin.trace.runner[0])
+                {
                     continue;
                 }
                 let same_signs = (0..arch.depth()).all(|i| {
@@ -220,7 +231,10 @@ fn finite_differences_match_the_gradient_for_every_activation() {
                     "{act} K={outputs} b={sigma_b} trial {trial}: fd {fd} vs <g,u> {gu}, tol {tol:e}"
                 );
             }
-            assert!(agreed >= 4, "{act} K={outputs}: only {agreed} of 6 draws usable");
+            assert!(
+                agreed >= 4,
+                "{act} K={outputs}: only {agreed} of 6 draws usable"
+            );
         }
     }
 }
@@ -265,9 +279,21 @@ fn lazy_and_dense_have_the_same_law_with_biases_and_ten_outputs() {
             assert!(p >= 1e-3, "{} {name}: KS D = {d}, p = {p}", fam.describe());
         }
         // The test has power: the same network without its biases is told apart.
-        let unbiased = sample_family(Sampler::Dense, 303, n, Family { sigma_b: 0.0, ..fam });
+        let unbiased = sample_family(
+            Sampler::Dense,
+            303,
+            n,
+            Family {
+                sigma_b: 0.0,
+                ..fam
+            },
+        );
         let (d, p) = ks_two_sample(&stat(&dense, |r| r.rho), &stat(&unbiased, |r| r.rho));
-        assert!(p < 1e-3, "{}: no biases went unnoticed, D = {d}, p = {p}", fam.describe());
+        assert!(
+            p < 1e-3,
+            "{}: no biases went unnoticed, D = {d}, p = {p}",
+            fam.describe()
+        );
     }
 }
 
@@ -287,8 +313,18 @@ fn rademacher_outputs_are_signs_and_the_same_in_both_samplers() {
     let h: Vec<f64> = (0..16).map(|i| i as f64 - 7.5).collect();
     let (mut a, mut b) = (vec![0.0; 3], vec![0.0; 3]);
     let src = MatRef::from_column_major_slice(&h, 16, 1);
-    lazy.right(2, src, faer::MatMut::from_column_major_slice_mut(&mut a, 3, 1), Par::Seq);
-    d2.right(2, src, faer::MatMut::from_column_major_slice_mut(&mut b, 3, 1), Par::Seq);
+    lazy.right(
+        2,
+        src,
+        faer::MatMut::from_column_major_slice_mut(&mut a, 3, 1),
+        Par::Seq,
+    );
+    d2.right(
+        2,
+        src,
+        faer::MatMut::from_column_major_slice_mut(&mut b, 3, 1),
+        Par::Seq,
+    );
     for (x, y) in a.iter().zip(&b) {
         assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{a:?} vs {b:?}");
     }

@@ -5,11 +5,13 @@
 //! x_{k+1} = x_k - (1 + overshoot) f(x_k) grad f(x_k) / ||grad f(x_k)||^2
 //! ```
 //!
-//! until the sign of `f` differs from the sign of `f(x)`. The returned point is the evaluated
+//! until the sign of `f` differs from the sign of `f(x)`, each iterate clipped to the box for
+//! box inputs (MATH 9). The returned point is the evaluated
 //! iterate at which the sign first flipped.
 
 use faer::Par;
 
+use super::Domain;
 use super::onestep::{Linearisation, linearise};
 use crate::net::{Layers, Scaled};
 use crate::scalar::Real;
@@ -35,6 +37,7 @@ pub fn l2_deepfool<T: Real, N: Layers<T> + ?Sized>(
     lin: &Linearisation<T>,
     overshoot: f64,
     max_iter: usize,
+    domain: Domain,
     par: Par,
 ) -> DeepFool {
     let fail = |iterations| DeepFool {
@@ -51,6 +54,7 @@ pub fn l2_deepfool<T: Real, N: Layers<T> + ?Sized>(
     for k in 1..=max_iter {
         let step = (1.0 + overshoot) * t;
         xk.iter_mut().zip(&u).for_each(|(a, b)| *a += step * b);
+        domain.project(&mut xk);
         let next = linearise::<T, N>(net, &xk, par);
         if next.f.flipped_from(lin.f) {
             let diff: Vec<f64> = xk.iter().zip(x).map(|(a, b)| a - b).collect();

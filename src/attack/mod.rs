@@ -21,19 +21,59 @@ pub use ray::{RayFlip, ray_flip};
 /// network asks for fewer: [`Layers::line_batch`]).
 pub const LINE_BATCH: usize = crate::net::DENSE_LINE_BATCH;
 
-/// `f(x + t u)` for every `t` in `ts`, in one batched forward pass.
+/// Where an attack's points may lie (MATH 9): anywhere, or in the box `[0, 1]^d` of box
+/// inputs, onto which every point is clipped (coordinate-wise, which never moves a point away
+/// from an `x` inside the box, so a clipped point of an L2 ball around `x` stays in it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Domain {
+    /// No constraint.
+    #[default]
+    Free,
+    /// The box `[0, 1]^d`.
+    Box,
+}
+
+impl Domain {
+    /// Moves `v` into the domain; whether it moved.
+    pub fn project(self, v: &mut [f64]) -> bool {
+        match self {
+            Domain::Free => false,
+            Domain::Box => clip_to_box(v),
+        }
+    }
+
+    /// The point `x + t u` of the line, projected into the domain.
+    pub fn point(self, x: &[f64], u: &[f64], t: f64) -> Vec<f64> {
+        let mut p: Vec<f64> = x.iter().zip(u).map(|(a, b)| a + t * b).collect();
+        self.project(&mut p);
+        p
+    }
+}
+
+/// `f(x + t u)` for every `t` in `ts`, in one batched forward pass (each point projected into
+/// `domain`).
 pub fn f_along<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
     x: &[f64],
     u: &[f64],
     ts: &[f64],
+    domain: Domain,
     par: Par,
 ) -> Vec<Scaled> {
     let d = x.len();
     let mut pts = vec![T::ZERO; d * ts.len()];
     for (col, &t) in pts.chunks_exact_mut(d).zip(ts) {
-        for ((p, &xi), &ui) in col.iter_mut().zip(x).zip(u) {
-            *p = T::from_f64(xi + t * ui);
+        match domain {
+            Domain::Free => {
+                for ((p, &xi), &ui) in col.iter_mut().zip(x).zip(u) {
+                    *p = T::from_f64(xi + t * ui);
+                }
+            }
+            Domain::Box => {
+                for (p, v) in col.iter_mut().zip(domain.point(x, u, t)) {
+                    *p = T::from_f64(v);
+                }
+            }
         }
     }
     f_of(net, &pts, d, par)
@@ -50,12 +90,7 @@ pub fn f_at<T: Real, N: Layers<T> + ?Sized>(
     f_of(net, &pts, d, par)
 }
 
-fn f_of<T: Real, N: Layers<T> + ?Sized>(
-    net: &mut N,
-    pts: &[T],
-    d: usize,
-    par: Par,
-) -> Vec<Scaled> {
+fn f_of<T: Real, N: Layers<T> + ?Sized>(net: &mut N, pts: &[T], d: usize, par: Par) -> Vec<Scaled> {
     let n = pts.len() / d;
     let trace = forward(net, MatRef::from_column_major_slice(pts, d, n), par);
     (0..n).map(|b| trace.f(b)).collect()
@@ -105,12 +140,13 @@ pub fn scan<T: Real, N: Layers<T> + ?Sized>(
     grid: &[f64],
     (lo0, phi_lo0): (f64, f64),
     target: &Target<impl Fn(Scaled) -> f64, impl Fn(Scaled) -> bool>,
+    domain: Domain,
     par: Par,
 ) -> (Scaled, Option<Bracket>) {
     let mut lo = (lo0, phi_lo0);
     let mut first = None;
     for chunk in grid.chunks(net.line_batch()) {
-        let fs = f_along(net, x, u, chunk, par);
+        let fs = f_along(net, x, u, chunk, domain, par);
         first.get_or_insert(fs[0]);
         for (&t, &f) in chunk.iter().zip(&fs) {
             if (target.holds)(f) {
@@ -137,6 +173,7 @@ pub fn refine<T: Real, N: Layers<T> + ?Sized>(
     hi: Crossing,
     target: &Target<impl Fn(Scaled) -> f64, impl Fn(Scaled) -> bool>,
     rel_tol: f64,
+    domain: Domain,
     par: Par,
 ) -> Crossing {
     let (mut lo, mut phi_lo) = lo;
@@ -165,7 +202,7 @@ pub fn refine<T: Real, N: Layers<T> + ?Sized>(
         if ts.is_empty() {
             break;
         }
-        let fs = f_along(net, x, u, &ts, par);
+        let fs = f_along(net, x, u, &ts, domain, par);
         match fs.iter().position(|&f| (target.holds)(f)) {
             Some(k) => {
                 if k > 0 {

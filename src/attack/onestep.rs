@@ -8,7 +8,7 @@
 
 use faer::{MatRef, Par};
 
-use super::{Target, f_along, geometric, refine, scan};
+use super::{Domain, Target, f_along, geometric, refine, scan};
 use crate::net::{Grad, Layers, Scaled, Trace, backward, forward};
 use crate::scalar::Real;
 use crate::vector::norm;
@@ -155,17 +155,17 @@ pub fn one_step_from<T: Real, N: Layers<T> + ?Sized>(
             .into_iter()
             .map(|c| c * t_lin)
             .collect();
-        let (f_adv, found) = scan(net, x, &u, &grid, (0.0, -1.0), &target, par);
+        let (f_adv, found) = scan(net, x, &u, &grid, (0.0, -1.0), &target, Domain::Free, par);
         let c_min = found.map(|(lo, hi)| {
             if hi.t == grid[0] {
                 2.0
             } else {
-                refine(net, x, &u, lo, hi, &target, REL_TOL, par).t / t_lin
+                refine(net, x, &u, lo, hi, &target, REL_TOL, Domain::Free, par).t / t_lin
             }
         });
         (f_adv, c_min)
     } else {
-        (f_along(net, x, &u, &[step], par)[0], None)
+        (f_along(net, x, &u, &[step], Domain::Free, par)[0], None)
     };
     let success = flips(f_adv);
     OneStep {

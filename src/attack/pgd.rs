@@ -7,6 +7,7 @@
 use faer::{MatRef, Par};
 use rand::RngExt;
 
+use super::Domain;
 use crate::net::{Layers, Scaled, backward, forward};
 use crate::rng::{self, Purpose};
 use crate::scalar::Real;
@@ -21,6 +22,9 @@ pub struct PgdSettings {
     pub steps: usize,
     /// Start from a uniform point of the ball instead of `x`.
     pub random_start: bool,
+    /// Where the iterates may lie: after the projection onto the ball, box inputs clip to the
+    /// box (MATH 9), which keeps them in the ball.
+    pub domain: Domain,
 }
 
 /// Result for one budget.
@@ -75,7 +79,7 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
                 let u = rng::sphere(&mut r, d, 1.0);
                 // Uniform in the ball: radius R U^(1/d).
                 let rad = radius[e] * r.random::<f64>().powf(1.0 / d as f64);
-                x.iter().zip(&u).map(|(a, b)| a + rad * b).collect()
+                settings.domain.point(x, &u, rad)
             } else {
                 x.to_vec()
             }
@@ -137,6 +141,7 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
                 .zip(g)
                 .for_each(|(a, v)| *a += s * v.to_f64());
             project_l2(&mut pts[e], x, radius[e]);
+            settings.domain.project(&mut pts[e]);
         }
     }
     runs

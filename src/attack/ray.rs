@@ -1,11 +1,12 @@
 //! Minimal flip along the gradient ray (MATH 3): the smallest `t > 0` with
 //! `sign f(x - t sign(f(x)) grad f(x) / ||grad f(x)||) != sign f(x)`, by bracketing and
-//! bisection to relative tolerance 1e-6. Linear prediction: `t = |f(x)| / ||grad f(x)||`.
+//! bisection to relative tolerance 1e-6. Linear prediction: `t = |f(x)| / ||grad f(x)||`. For
+//! box inputs (MATH 9) the points of the ray are clipped to the box.
 
 use faer::Par;
 
 use super::onestep::{Linearisation, REL_TOL};
-use super::{Target, geometric, refine, scan};
+use super::{Domain, Target, geometric, refine, scan};
 use crate::net::{Layers, Scaled};
 use crate::scalar::Real;
 
@@ -25,6 +26,7 @@ pub fn ray_flip<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
     x: &[f64],
     lin: &Linearisation<T>,
+    domain: Domain,
     par: Par,
 ) -> RayFlip {
     if lin.dead {
@@ -45,9 +47,10 @@ pub fn ray_flip<T: Real, N: Layers<T> + ?Sized>(
         phi: |g: Scaled| -g.ratio(f),
         holds: |g: Scaled| g.flipped_from(f),
     };
-    let found = scan(net, x, &lin.direction, &grid, (0.0, -1.0), &target, par)
+    let u = &lin.direction;
+    let found = scan(net, x, u, &grid, (0.0, -1.0), &target, domain, par)
         .1
-        .map(|(lo, hi)| refine(net, x, &lin.direction, lo, hi, &target, REL_TOL, par));
+        .map(|(lo, hi)| refine(net, x, u, lo, hi, &target, REL_TOL, domain, par));
     match found {
         Some(c) => RayFlip {
             t: Some(c.t),

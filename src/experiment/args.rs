@@ -335,6 +335,7 @@ impl AttackArgs {
         let mut p = AttackParams::new(arch, self.run.seed, self.trials, self.attack, precision);
         p.source = self.network.clone();
         p.input = self.run.input;
+        p.pgd.domain = p.domain();
         if let Some(e) = &self.eps {
             p.pgd.eps = lists::positives("--eps", e)?;
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::runner::Exec;
 use crate::arch::{Arch, Family, Init};
 use crate::attack::onestep::{Linearisation, linearise, one_step_from};
-use crate::attack::{clip_to_box, f_at};
+use crate::attack::{Domain, clip_to_box, f_at};
 use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
 use crate::measure::stats::{Band, Summary, normal_cdf, normal_quantile, wilson};
 use crate::net::lazy::LAZY_LINE_BATCH;
@@ -172,6 +172,7 @@ impl AttackParams {
                 eps,
                 steps: 20,
                 random_start: false,
+                domain: Domain::Free,
             },
             sampler: Sampler::Dense,
             source: Source::Sampled,
@@ -189,6 +190,14 @@ pub fn default_eps(d: usize) -> Vec<f64> {
 }
 
 impl AttackParams {
+    /// Where attack points may lie: the box for box inputs (MATH 9).
+    pub fn domain(&self) -> Domain {
+        match self.input {
+            InputLaw::Box => Domain::Box,
+            _ => Domain::Free,
+        }
+    }
+
     /// Peak bytes of one trial (its network and the batch of a line search or of PGD).
     pub fn bytes_per_trial(&self) -> u128 {
         self.bytes_with(self.sampler)
@@ -372,10 +381,11 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     lin: Linearisation<T>,
     par: Par,
 ) -> TrialRecord {
+    let domain = p.domain();
     let ray = p
         .attack
         .runs(AttackKind::Ray)
-        .then(|| ray_flip(net, &x, &lin, par));
+        .then(|| ray_flip(net, &x, &lin, domain, par));
     let df = p.attack.runs(AttackKind::Deepfool).then(|| {
         l2_deepfool(
             net,
@@ -383,6 +393,7 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
             &lin,
             p.deepfool.overshoot,
             p.deepfool.max_iter,
+            domain,
             par,
         )
     });
@@ -395,11 +406,19 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     // Box inputs: the one-step point clipped to [0, 1]^d, evaluated (MATH 9).
     let clipped = (p.input == InputLaw::Box && !s.dead).then(|| {
         let step = 2.0 * s.t_lin;
-        let mut xc: Vec<f64> = x.iter().zip(&s.direction).map(|(a, u)| a + step * u).collect();
+        let mut xc: Vec<f64> = x
+            .iter()
+            .zip(&s.direction)
+            .map(|(a, u)| a + step * u)
+            .collect();
         let active = clip_to_box(&mut xc);
         let fc = f_at(net, &xc, x.len(), par)[0];
         let diff: Vec<f64> = xc.iter().zip(&x).map(|(a, b)| a - b).collect();
-        (active, fc.flipped_from(s.f), crate::vector::norm(&diff) / norm_x)
+        (
+            active,
+            fc.flipped_from(s.f),
+            crate::vector::norm(&diff) / norm_x,
+        )
     });
     let sqrt_d = (p.arch.d as f64).sqrt();
     // The smallest budget that flipped, whatever order the budgets were given in.
@@ -408,7 +427,16 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
             .filter(|r| r.rho.is_some())
             .min_by(|a, b| a.eps.total_cmp(&b.eps))
     });
-    let ray_rho = ray.and_then(|r| r.t.map(|t| t / norm_x));
+    let ray_rho = ray.and_then(|r| {
+        r.t.map(|t| match domain {
+            Domain::Free => t / norm_x,
+            Domain::Box => {
+                let xc = domain.point(&x, &s.direction, t);
+                let diff: Vec<f64> = xc.iter().zip(&x).map(|(a, b)| a - b).collect();
+                crate::vector::norm(&diff) / norm_x
+            }
+        })
+    });
     // Every candidate below is a verified flip.
     let best = [
         (AttackName::Onestep, s.success.then_some(s.rho)),
@@ -534,6 +562,19 @@ pub struct Lemma22 {
     /// Median `||grad f(x)|| / s` (prediction 1).
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub grad_norm_median_over_scale: f64,
+}
+
+/// The one-step attack clipped to the box (MATH 9: a constrained attack, no prediction).
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
+pub struct Clipped {
+    /// Fraction of live trials in which clipping moved the one-step point.
+    #[serde(deserialize_with = "crate::report::nan::f64")]
+    pub clip_active: f64,
+    /// Fraction of live trials in which the clipped point flips (evaluated).
+    #[serde(deserialize_with = "crate::report::nan::f64")]
+    pub success_rate: f64,
+    /// `||clip(x') - x|| / ||x||` times `sqrt(d)`, over live trials.
+    pub rho_sqrt_d: Summary,
 }
 
 /// Ray attack block.
@@ -727,6 +768,9 @@ pub struct AttackReport {
     /// Best flip per pair (`--attack all`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub best: Option<Best>,
+    /// Box inputs (MATH 9): the one-step point clipped to `[0, 1]^d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clipped: Option<Clipped>,
     /// Predictions.
     pub prediction: Prediction,
     /// Raw records (`--per-trial`).
@@ -868,6 +912,21 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
             wins,
         }
     });
+    let clipped = (p.input == InputLaw::Box).then(|| {
+        let of = |f: fn(&TrialRecord) -> Option<bool>| {
+            rate(live.iter().filter(|r| f(r) == Some(true)).count())
+        };
+        Clipped {
+            clip_active: of(|r| r.clip_active),
+            success_rate: of(|r| r.clipped_success),
+            rho_sqrt_d: Summary::of(
+                &live
+                    .iter()
+                    .filter_map(|r| r.clipped_rho.map(|v| v * sqrt_d))
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    });
     let half = normal_quantile(0.75);
     let mean_abs = (2.0 / std::f64::consts::PI).sqrt();
     let k = match reported {
@@ -915,6 +974,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         ray,
         pgd_curve,
         best,
+        clipped,
         prediction: Prediction {
             success_rate: 1.0,
             rho_sqrt_d_median: k * half,
