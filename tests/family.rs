@@ -356,3 +356,49 @@ fn overflow_is_reported_not_printed() {
     );
     assert_eq!((report.overflow, report.live), (4, 0));
 }
+
+/// Box inputs (MATH 9): DeepFool's and PGD's points, and the ray's flip, stay in `[0, 1]^d`
+/// (PGD's also in its ball), and each reported point flips when evaluated.
+#[test]
+fn box_attacks_stay_in_the_box_and_flip() {
+    use radex::attack::{Domain, PgdSettings, f_at, l2_deepfool, l2_pgd, ray_flip};
+    let arch = Arch::with_family(60, vec![80, 40], family(Act::Gelu, 2.0, 0.2, 3)).unwrap();
+    let in_box = |v: &[f64]| v.iter().all(|a| (0.0..=1.0).contains(a));
+    let (mut flips, mut clipped) = (0, 0);
+    for trial in 0..8 {
+        let mut net = DenseNet::<f64>::sample(&arch, 4, trial);
+        let x = rng::input_of(rng::InputLaw::Box, 4, trial, arch.d);
+        assert!(in_box(&x));
+        let lin = linearise::<f64, _>(&mut net, &x, Par::Seq);
+        let y = lin.trace.label[0];
+        let net = &mut Labelled { net: &mut net, label: y };
+        let df = l2_deepfool(net, &x, &lin, 0.02, 50, Domain::Box, Par::Seq);
+        if let Some(xa) = &df.x_adv {
+            assert!(in_box(xa), "deepfool left the box");
+            assert!(f_at(net, xa, arch.d, Par::Seq)[0].flipped_from(lin.f));
+            flips += 1;
+        }
+        let ray = ray_flip(net, &x, &lin, Domain::Box, Par::Seq);
+        if let Some(t) = ray.t {
+            let p = Domain::Box.point(&x, &lin.direction, t);
+            clipped += (p != Domain::Free.point(&x, &lin.direction, t)) as usize;
+            assert!(in_box(&p));
+            assert!(f_at(net, &p, arch.d, Par::Seq)[0].flipped_from(lin.f));
+        }
+        let settings = PgdSettings {
+            eps: vec![0.05, 0.2],
+            steps: 10,
+            random_start: trial % 2 == 0,
+            domain: Domain::Box,
+        };
+        for run in l2_pgd(net, &x, lin.f, &settings, 4, trial, Par::Seq) {
+            if let Some(xa) = &run.x_adv {
+                assert!(in_box(xa), "pgd left the box");
+                let diff: Vec<f64> = xa.iter().zip(&x).map(|(a, b)| a - b).collect();
+                assert!(norm(&diff) <= run.eps * norm(&x) * (1.0 + 1e-12));
+            }
+        }
+    }
+    assert!(flips >= 6, "deepfool flipped {flips} of 8");
+    assert!(clipped >= 1, "the box never constrained the ray: the test is vacuous");
+}
