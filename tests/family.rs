@@ -267,7 +267,8 @@ fn lazy_and_dense_have_the_same_law_with_biases_and_ten_outputs() {
         let stat = |recs: &[TrialRecord], f: fn(&TrialRecord) -> f64| -> Vec<f64> {
             recs.iter().filter(|r| !r.dead).map(f).collect()
         };
-        let picks: [(&str, fn(&TrialRecord) -> f64); 4] = [
+        type Pick = (&'static str, fn(&TrialRecord) -> f64);
+        let picks: [Pick; 4] = [
             ("f", |r| r.f),
             ("grad", |r| r.grad_norm),
             ("rho", |r| r.rho),
@@ -371,7 +372,10 @@ fn box_attacks_stay_in_the_box_and_flip() {
         assert!(in_box(&x));
         let lin = linearise::<f64, _>(&mut net, &x, Par::Seq);
         let y = lin.trace.label[0];
-        let net = &mut Labelled { net: &mut net, label: y };
+        let net = &mut Labelled {
+            net: &mut net,
+            label: y,
+        };
         let df = l2_deepfool(net, &x, &lin, 0.02, 50, Domain::Box, Par::Seq);
         if let Some(xa) = &df.x_adv {
             assert!(in_box(xa), "deepfool left the box");
@@ -400,5 +404,8 @@ fn box_attacks_stay_in_the_box_and_flip() {
         }
     }
     assert!(flips >= 6, "deepfool flipped {flips} of 8");
-    assert!(clipped >= 1, "the box never constrained the ray: the test is vacuous");
+    assert!(
+        clipped >= 1,
+        "the box never constrained the ray: the test is vacuous"
+    );
 }

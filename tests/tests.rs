@@ -9,6 +9,7 @@ mod export;
 mod family;
 mod lazy;
 mod minpert;
+mod models;
 mod neighbourhood;
 mod parsers;
 mod records;

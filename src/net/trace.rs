@@ -720,7 +720,7 @@ mod tests {
             Prep::Deriv(act, z) => buf
                 .iter_mut()
                 .zip(z)
-                .for_each(|(v, h)| *v = *v * T::from_f64(act.dphi(h.to_f64()))),
+                .for_each(|(v, h)| *v *= T::from_f64(act.dphi(h.to_f64()))),
         }
         for (b, col) in buf.chunks_exact_mut(rows).enumerate() {
             let max = col.iter().fold(0.0f64, |m, x| m.max(x.to_f64().abs()));
