@@ -536,7 +536,10 @@ mod tests {
         assert_eq!(deep.spec(), "32,64,32,32,32,16");
         let deeper = parse_arch("32,64,32x300,16", Family::default()).unwrap();
         assert_eq!(deeper.spec(), "32,64,32x300,16");
-        assert_eq!(parse_arch(&deeper.spec(), Family::default()).unwrap(), deeper);
+        assert_eq!(
+            parse_arch(&deeper.spec(), Family::default()).unwrap(),
+            deeper
+        );
         assert!(parse_arch("32,32x0", Family::default()).is_err());
         assert!(parse_arch("32,32xy", Family::default()).is_err());
         assert!(parse_arch("32x2,32", Family::default()).is_err());

@@ -10,7 +10,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use radex::act::Act;
 use radex::arch::{Init, OutputLaw};
-use radex::rng::InputLaw;
 use radex::error::Result;
 use radex::experiment::args::{self as lib, Choice};
 use radex::experiment::attack::{AttackKind, AttackParams};
@@ -24,6 +23,7 @@ use radex::export::{self, ExportParams};
 use radex::files;
 use radex::measure::minpert::Method;
 use radex::net::{SamplerChoice, Source};
+use radex::rng::InputLaw;
 use radex::scalar::Precision;
 
 /// radex: adversarial examples in random ReLU networks, measured beside the predictions of
@@ -131,10 +131,20 @@ pub struct Common {
     #[arg(allow_hyphen_values = true, long, value_name = "S")]
     pub sigma_w2: Option<f64>,
     /// Standard deviation of the biases (MATH 9; 0: no biases).
-    #[arg(allow_hyphen_values = true, long, value_name = "B", default_value_t = 0.0)]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        value_name = "B",
+        default_value_t = 0.0
+    )]
     pub sigma_b: f64,
     /// Number of outputs K (MATH 9); K >= 2 attacks the margin of the argmax.
-    #[arg(allow_hyphen_values = true, long, value_name = "K", default_value_t = 1)]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        value_name = "K",
+        default_value_t = 1
+    )]
     pub outputs: usize,
     /// Law of the output weights (MATH 9).
     #[arg(allow_hyphen_values = true, long, value_parser = choice::<OutputLaw>(), default_value = "gauss")]

@@ -627,11 +627,13 @@ impl Network {
         }
         let net = if all_f32 {
             AnyNet::F32(Net::Dense(
-                DenseNet::from_weights(&dims, arch::Family::default(), data32, None).map_err(input_error)?,
+                DenseNet::from_weights(&dims, arch::Family::default(), data32, None)
+                    .map_err(input_error)?,
             ))
         } else {
             AnyNet::F64(Net::Dense(
-                DenseNet::from_weights(&dims, arch::Family::default(), data64, None).map_err(input_error)?,
+                DenseNet::from_weights(&dims, arch::Family::default(), data64, None)
+                    .map_err(input_error)?,
             ))
         };
         Ok(Network::new(net))

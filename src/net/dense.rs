@@ -114,7 +114,11 @@ impl<T: Real> DenseNet<T> {
                 if b.len() != arch.width(i + 1) {
                     return Err(bad(
                         format!("b_{} with {} entries", i + 1, b.len()),
-                        format!("expected {} entries, the rows of W_{}", arch.width(i + 1), i + 1),
+                        format!(
+                            "expected {} entries, the rows of W_{}",
+                            arch.width(i + 1),
+                            i + 1
+                        ),
                     ));
                 }
                 finite(b, &format!("b_{}", i + 1))?;

@@ -500,7 +500,11 @@ impl<T: Real> LazyNet<T> {
         } else {
             (in_dim - extra, out_dim)
         };
-        assert_eq!(src.nrows(), src_rows, "layer {i}: query has the wrong length");
+        assert_eq!(
+            src.nrows(),
+            src_rows,
+            "layer {i}: query has the wrong length"
+        );
         assert_eq!(
             dst.nrows(),
             dst_rows,
@@ -590,7 +594,9 @@ impl<T: Real> Layers<T> for LazyNet<T> {
             && let Some((_, b)) = &self.out
         {
             if self.biases[i - 1].is_none() {
-                self.biases[i - 1] = b.as_ref().map(|b| b.iter().map(|&v| T::from_f64(v)).collect());
+                self.biases[i - 1] = b
+                    .as_ref()
+                    .map(|b| b.iter().map(|&v| T::from_f64(v)).collect());
             }
             return self.biases[i - 1].as_deref();
         }
