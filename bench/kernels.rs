@@ -5,20 +5,32 @@
 //! ```text
 //! kernels sample  --d 4096 --widths 4096,4096 --precision f64 --threads 2 --repeats 5
 //! kernels fb      --d 4096 --widths 4096,4096 --batch 256 --precision f32 --threads 2
+//!                 [--act tanh --sigma-w2 1 --sigma-b 0.3 --outputs 10 --vzeroupper 1]
+//! kernels check   --d 96 --widths 80,64 --batch 12 --act gelu --sigma-b 0.3 --outputs 10 \
+//!                 --dir DIR
 //! kernels gemm    --m 4096 --k 4096 --n 256 --trans n|t --precision f64 --threads 2
 //! kernels peak    --precision f64 --threads 2
 //! ```
 //!
 //! Every timing is the best of `--repeats` runs after one warm-up. `fb` also reports the peak
 //! resident set (`VmHWM`) of this process, which holds nothing but the network and the batch.
+//! `fb` runs any network of the general family (MATH 9; the defaults are the paper's relu
+//! network, no biases, one output); for `K >= 2` the backward pass is the gradient of the margin
+//! against each column's argmax, as the trace does by default. `check` runs the same pass on a
+//! small network and writes its weights, biases, inputs, outputs and input gradients as `.npy`
+//! to `--dir`, so that bench/reference.py can run its own timed code on the very same weights
+//! and compare (a bench that compares different work is worthless).
 
 use std::time::Instant;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
-use radex::arch::{Arch, Init};
+use radex::act::Act;
+use radex::arch::{Arch, Family, Init, OutputLaw};
 use radex::net::dense::product;
-use radex::net::{DenseNet, Grad, Trace, backward_into, forward_into};
+use radex::net::trace::ldexp;
+use radex::net::{DenseNet, Grad, Layers, Trace, backward_into, forward_into};
+use radex::npy::Element;
 use radex::scalar::Real;
 
 struct Opts {
@@ -32,6 +44,13 @@ struct Opts {
     f32: bool,
     threads: usize,
     repeats: usize,
+    /// The network's law for `fb` and `check` (default: the paper's).
+    family: Family,
+    /// Where `check` writes its `.npy` files.
+    dir: String,
+    /// `fb`: clear the upper halves of the vector registers on every thread after each layer
+    /// product (see [`Clean`]).
+    vzeroupper: bool,
 }
 
 fn parse(args: &[String]) -> Opts {
@@ -46,6 +65,9 @@ fn parse(args: &[String]) -> Opts {
         f32: false,
         threads: 2,
         repeats: 5,
+        family: Family::paper(Init::Nn),
+        dir: "bench-check".to_string(),
+        vzeroupper: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -53,6 +75,10 @@ fn parse(args: &[String]) -> Opts {
             .next()
             .unwrap_or_else(|| panic!("expected a value after {flag}"));
         let num = || -> usize {
+            v.parse()
+                .unwrap_or_else(|_| panic!("expected a number after {flag}, got {v}"))
+        };
+        let real = || -> f64 {
             v.parse()
                 .unwrap_or_else(|_| panic!("expected a number after {flag}, got {v}"))
         };
@@ -72,6 +98,12 @@ fn parse(args: &[String]) -> Opts {
             "--precision" => o.f32 = v == "f32",
             "--threads" => o.threads = num(),
             "--repeats" => o.repeats = num().max(1),
+            "--act" => o.family.act = v.parse::<Act>().unwrap_or_else(|e| panic!("{e}")),
+            "--sigma-w2" => o.family.sigma_w2 = real(),
+            "--sigma-b" => o.family.sigma_b = real(),
+            "--outputs" => o.family.outputs = num(),
+            "--dir" => o.dir = v.clone(),
+            "--vzeroupper" => o.vzeroupper = num() != 0,
             _ => panic!("unknown flag {flag}"),
         }
     }
@@ -129,38 +161,148 @@ fn sample<T: Real>(o: &Opts) -> String {
     )
 }
 
-fn fb<T: Real>(o: &Opts, par: Par) -> String {
-    let arch = Arch::new(o.d, o.widths.clone(), Init::Nn).expect("valid sizes");
-    let mut net = DenseNet::<T>::sample(&arch, 1, 0);
+/// The network of `fb` and `check` (seed 1, trial 0) and its batch of sphere inputs.
+fn net_and_batch<T: Real>(o: &Opts) -> (Arch, DenseNet<T>, Vec<T>) {
+    let family = Family {
+        output_law: OutputLaw::Gauss,
+        ..o.family
+    };
+    let arch = Arch::with_family(o.d, o.widths.clone(), family).expect("valid sizes");
+    let net = DenseNet::<T>::sample(&arch, 1, 0);
     let x: Vec<T> = (0..o.batch)
         .flat_map(|b| radex::rng::input(1, b as u64, o.d))
         .map(T::from_f64)
         .collect();
+    (arch, net, x)
+}
+
+/// A network whose layer products end with `vzeroupper` on every thread of the pool: a
+/// diagnostic for `fb --vzeroupper 1`, not a radex feature. faer 0.24's AVX-512 GEMM kernels
+/// (private-gemm-x86, generated asm) return with the upper halves of the vector registers
+/// dirty; on the Intel machine of RESULTS.md every later call into glibc's libm (`f64::tanh`,
+/// `f64::exp`: SSE code calling VEX code) then costs 130-150 ns instead of 5-10. Timing `fb`
+/// with and without this wrapper measures what clearing the state in radex would gain.
+struct Clean<'a, N>(&'a mut N);
+
+fn vzeroupper() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: `vzeroupper` only zeroes bits 128 and up of the vector registers, which no
+        // compiled code keeps live across this call (the System V ABI has no callee-saved
+        // vector registers).
+        unsafe { std::arch::asm!("vzeroupper", options(nostack, nomem)) };
+    }
+}
+
+fn clean_all() {
+    rayon::broadcast(|_| vzeroupper());
+    vzeroupper();
+}
+
+impl<T: Real, N: Layers<T>> Layers<T> for Clean<'_, N> {
+    fn arch(&self) -> &Arch {
+        self.0.arch()
+    }
+    fn right(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
+        self.0.right(i, src, dst, par);
+        clean_all();
+    }
+    fn left(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
+        self.0.left(i, src, dst, par);
+        clean_all();
+    }
+    fn bias(&mut self, i: usize) -> Option<&[T]> {
+        self.0.bias(i)
+    }
+}
+
+fn fb<T: Real>(o: &Opts, par: Par) -> String {
+    let (arch, mut dense, x) = net_and_batch::<T>(o);
+    let mut clean = Clean(&mut dense);
+    let net: &mut dyn Layers<T> = if o.vzeroupper { &mut clean } else { clean.0 };
     let xm = MatRef::from_column_major_slice(&x, o.d, o.batch);
     // Storage reused between passes, as a program making repeated passes would.
     let (mut trace, mut grad, mut scratch) = (Trace::empty(), Grad::empty(), Vec::new());
     let mut check = 0.0;
     let secs = best_of(o.repeats, || {
-        forward_into(&mut net, xm, par, false, &mut trace);
-        backward_into(&mut net, &trace, par, &mut grad, &mut scratch);
+        forward_into(net, xm, par, false, &mut trace);
+        backward_into(net, &trace, par, &mut grad, &mut scratch);
         check = grad.norm(0).mant;
     });
     assert!(check.is_finite());
-    // Two flops per multiply-add: each hidden layer once forward and once backward, the output
-    // row once each way.
+    // Two flops per multiply-add: each hidden layer once forward and once backward, the K x d_l
+    // output layer once each way. The activation, its derivative and the biases are O(d_i B)
+    // per layer and not counted.
     let dims = arch.dims();
     let macs: f64 = (1..dims.len())
         .map(|i| (dims[i] * dims[i - 1]) as f64)
         .sum::<f64>()
         * 2.0
-        + 2.0 * dims[dims.len() - 1] as f64;
+        + 2.0 * (arch.outputs() * dims[dims.len() - 1]) as f64;
     let flops = 2.0 * macs * o.batch as f64;
     let bytes = (arch.n_weights() as usize + o.d * o.batch) * std::mem::size_of::<T>();
     format!(
-        "{{\"workload\":\"fb\",\"precision\":\"{}\",\"flops\":{flops},\"seconds\":{secs},\
-         \"weights_batch_bytes\":{bytes},\"peak_rss_bytes\":{}}}",
+        "{{\"workload\":\"fb\",\"precision\":\"{}\",\"family\":\"{}\",\"flops\":{flops},\
+         \"seconds\":{secs},\"weights_batch_bytes\":{bytes},\"peak_rss_bytes\":{}}}",
         T::NAME,
+        arch.family.describe(),
         peak_rss().map_or("null".to_string(), |b| b.to_string())
+    )
+}
+
+/// One pass of `fb` on a small network, written out for bench/reference.py's `check`:
+/// `W{i}.npy` (`d_i x d_{i-1}`, `i = 1..l+1`), `b{i}.npy`, `x.npy` (`d x B`), `out.npy` (`K x B`,
+/// the outputs `F`), `grad.npy` (`d x B`, the gradient of `f`: `F` for `K = 1`, the margin
+/// against the argmax for `K >= 2`) and `label.npy`, `runner.npy` (the argmax and runner-up,
+/// for `K >= 2`). Values are unscaled (mantissa times `2^log2`).
+fn check<T: Real + Element>(o: &Opts, par: Par) -> String {
+    let (arch, mut net, x) = net_and_batch::<T>(o);
+    let (d, b, k, l) = (o.d, o.batch, arch.outputs(), arch.depth());
+    let xm = MatRef::from_column_major_slice(&x, d, b);
+    let (mut trace, mut grad, mut scratch) = (Trace::empty(), Grad::empty(), Vec::new());
+    forward_into(&mut net, xm, par, false, &mut trace);
+    backward_into(&mut net, &trace, par, &mut grad, &mut scratch);
+    let unscale = |m: &[T], rows: usize, log2: &[i64]| -> Vec<T> {
+        m.chunks_exact(rows)
+            .zip(log2)
+            .flat_map(|(col, &e)| col.iter().map(move |v| T::from_f64(ldexp(v.to_f64(), e))))
+            .collect()
+    };
+    let out = unscale(&trace.out, k, &trace.log2[l]);
+    let g = unscale(&grad.g, d, &grad.log2);
+    std::fs::create_dir_all(&o.dir).expect("could not create --dir");
+    let save = |name: &str, shape: &[usize], data: &[T]| {
+        let path = format!("{}/{name}.npy", o.dir);
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create .npy"));
+        radex::npy::write(&mut f, shape, true, data).expect("write .npy");
+    };
+    for i in 1..=l + 1 {
+        let (m, n) = arch.shape(i);
+        save(&format!("W{i}"), &[m, n], net.weight_data(i));
+        if let Some(bias) = net.bias_data(i) {
+            save(&format!("b{i}"), &[m], bias);
+        }
+    }
+    save("x", &[d, b], &x);
+    save("out", &[k, b], &out);
+    save("grad", &[d, b], &g);
+    if k >= 2 {
+        let ints = |v: &[usize]| v.iter().map(|&j| T::from_f64(j as f64)).collect::<Vec<T>>();
+        save("label", &[b], &ints(&trace.label));
+        save("runner", &[b], &ints(&trace.runner));
+    }
+    let flagged = trace
+        .dead
+        .iter()
+        .chain(&trace.overflow)
+        .filter(|&&f| f)
+        .count();
+    format!(
+        "{{\"workload\":\"check\",\"precision\":\"{}\",\"family\":\"{}\",\"dir\":\"{}\",\
+         \"flagged_columns\":{flagged}}}",
+        T::NAME,
+        arch.family.describe(),
+        o.dir
     )
 }
 
@@ -312,7 +454,7 @@ fn peak(o: &Opts) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((what, rest)) = args.split_first() else {
-        eprintln!("usage: kernels sample|fb|gemm|peak [--flag value]..");
+        eprintln!("usage: kernels sample|fb|check|gemm|peak [--flag value]..");
         std::process::exit(2);
     };
     let o = parse(rest);
@@ -330,11 +472,13 @@ fn main() {
         ("sample", true) => sample::<f32>(&o),
         ("fb", false) => fb::<f64>(&o, par),
         ("fb", true) => fb::<f32>(&o, par),
+        ("check", false) => check::<f64>(&o, par),
+        ("check", true) => check::<f32>(&o, par),
         ("gemm", false) => gemm::<f64>(&o, par),
         ("gemm", true) => gemm::<f32>(&o, par),
         ("peak", _) => peak(&o),
         _ => {
-            eprintln!("unknown workload {what}: expected sample, fb, gemm or peak");
+            eprintln!("unknown workload {what}: expected sample, fb, check, gemm or peak");
             std::process::exit(2);
         }
     });

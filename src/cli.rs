@@ -17,6 +17,7 @@ use radex::experiment::bottleneck::BottleneckParams;
 use radex::experiment::depth::DepthParams;
 use radex::experiment::linearity::LinearityParams;
 use radex::experiment::minpert::MinPertParams;
+use radex::experiment::phase::{DEFAULT_SIGMA_B, DEFAULT_SIGMA_W2, PhaseParams};
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::ScalingParams;
 use radex::export::{self, ExportParams};
@@ -59,10 +60,16 @@ pub enum Command {
     ///
     /// Example: radex minpert --d 10000 --ks 10,100,1000 --runs 10 --plot fig1.svg
     Minpert(MinPertArgs),
-    /// He networks of constant width against depth: kappa cosines, spread of f, flips (MATH 6).
+    /// Networks of constant width against depth: cosines beside kappa (He relu, MATH 6) or the
+    /// kernel (--act, --sigma-w2, --sigma-b, MATH 9), spread of f, flips, phase.
     ///
     /// Example: radex depth --width 256 --depths 1,4,16,64,256,1024 --plot depth.svg
     Depth(DepthArgs),
+    /// Order-chaos phase diagram over sigma_w2 x sigma_b at one depth (tanh or erf, MATH 9):
+    /// one-step success, smallest flip, cosine beside the kernel, phase and chi_1 per cell.
+    ///
+    /// Example: radex phase --depth 32 --plot phase.svg
+    Phase(PhaseArgs),
     /// The main job: every claim of the paper measured beside its prediction, with verdicts,
     /// plots and a report directory (MATH 3-7). Exit code 0 when every verdict agrees, else 1.
     ///
@@ -89,6 +96,7 @@ impl Command {
             Command::Bottleneck(a) => a.common.threads,
             Command::Minpert(a) => a.common.threads,
             Command::Depth(a) => a.common.threads,
+            Command::Phase(a) => a.threads,
             Command::Reproduce(a) => a.threads,
             Command::Export(_) => 0,
         }
@@ -124,9 +132,10 @@ pub struct Common {
     /// Weight initialisation (MATH 1) [default: nn; depth: he].
     #[arg(allow_hyphen_values = true, long, value_parser = choice::<Init>())]
     pub init: Option<Init>,
-    /// Activation (MATH 9): relu, leaky:A, abs, tanh, erf, gelu, softplus, square.
-    #[arg(allow_hyphen_values = true, long, value_parser = act, default_value = "relu")]
-    pub act: Act,
+    /// Activation (MATH 9): relu, leaky:A, abs, tanh, erf, gelu, softplus, square [default:
+    /// relu; with --model: the one the file names].
+    #[arg(allow_hyphen_values = true, long, value_parser = act)]
+    pub act: Option<Act>,
     /// Weight variance times fan-in, sigma_w^2 (MATH 9) [default: the one --init names].
     #[arg(allow_hyphen_values = true, long, value_name = "S")]
     pub sigma_w2: Option<f64>,
@@ -182,12 +191,28 @@ pub struct AttackArgs {
         allow_hyphen_values = true,
         long,
         default_value = "2000,2000,2000",
-        value_name = "D,W1,.."
+        value_name = "D,W1,..",
+        conflicts_with = "model"
     )]
     pub arch: String,
-    /// Independent (network, x) pairs.
-    #[arg(allow_hyphen_values = true, long, default_value_t = 100)]
-    pub trials: usize,
+    /// Independent (network, x) pairs [default: 100] (with --inputs: one per row).
+    #[arg(allow_hyphen_values = true, long)]
+    pub trials: Option<usize>,
+    /// Attack this network instead of sampled ones (MATH 10): a safetensors file of a
+    /// torch.nn.Sequential state dict, an .npz of W1..W{l+1} (b1..b{l+1}), or a radex export
+    /// directory. It decides the architecture and outputs; the activation is the file's
+    /// (safetensors metadata 'radex.activation', export manifest) or --act, which an npz needs.
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Inputs to attack (MATH 10): an .npy array of shape (n, D) or (D,); trial t attacks row t
+    /// (with sampled networks too). With '--input box' the rows must lie in [0,1]^D.
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE.npy")]
+    pub inputs: Option<PathBuf>,
+    /// With --model: also attack the same architecture at its random initialisation (the
+    /// file's activation and outputs, --init/--sigma-w2 [default 1], --sigma-b [default 0])
+    /// on the same inputs, side by side (MATH 10).
+    #[arg(long)]
+    pub compare_init: bool,
     /// Attack to report: onestep (Theorem 1.1) or ray (minimal flip along the gradient).
     #[arg(allow_hyphen_values = true, long, value_parser = choice::<AttackKind>(), default_value = "onestep")]
     pub attack: AttackKind,
@@ -229,9 +254,17 @@ pub struct LinearityArgs {
         allow_hyphen_values = true,
         long,
         value_name = "D,W1,..",
-        default_value = "1000,1000,1000"
+        default_value = "1000,1000,1000",
+        conflicts_with = "model"
     )]
     pub arch: Vec<String>,
+    /// Measure this network instead of sampled ones (MATH 10; as for 'radex attack --model').
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// With --model: also measure the same architecture at its random initialisation on the
+    /// same inputs (MATH 10; as for 'radex attack --compare-init').
+    #[arg(long)]
+    pub compare_init: bool,
     /// Radii relative to ||x|| [default: 10^(-3 + k/4), k = 0..12, i.e. 1e-3 to 1].
     #[arg(allow_hyphen_values = true, long, value_name = "R1,R2,..")]
     pub radii: Option<String>,
@@ -330,6 +363,64 @@ pub struct DepthArgs {
     pub common: Common,
 }
 
+/// `radex phase`. Its own flags: `--sigma-w2` and `--sigma-b` are lists here.
+#[derive(Args, Debug)]
+pub struct PhaseArgs {
+    /// Activation: tanh or erf (the phase diagram of MATH 9).
+    #[arg(allow_hyphen_values = true, long, value_parser = act, default_value = "tanh")]
+    pub act: Act,
+    /// Weight variances sigma_w^2 (times fan-in), the x axis.
+    #[arg(allow_hyphen_values = true, long, value_name = "S1,S2,..", default_value = DEFAULT_SIGMA_W2)]
+    pub sigma_w2: String,
+    /// Bias standard deviations sigma_b, the y axis.
+    #[arg(allow_hyphen_values = true, long, value_name = "B1,B2,..", default_value = DEFAULT_SIGMA_B)]
+    pub sigma_b: String,
+    /// Depth l of every network.
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value_t = 32,
+        value_name = "L"
+    )]
+    pub depth: usize,
+    /// Hidden width k of every layer.
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value_t = 64,
+        value_name = "K"
+    )]
+    pub width: usize,
+    /// Input dimension [default: the width].
+    #[arg(allow_hyphen_values = true, long)]
+    pub d: Option<usize>,
+    /// Networks per cell.
+    #[arg(allow_hyphen_values = true, long, default_value_t = 8)]
+    pub trials: usize,
+    /// Write the heat maps (one-step success; median smallest flip x sqrt(d)) with the chi_1 = 1
+    /// curve to FILE (SVG).
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Seed; a cell's networks depend on the seed and the cell only, not on the grid.
+    #[arg(allow_hyphen_values = true, long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (0 = all cores). Results are identical for any value.
+    #[arg(allow_hyphen_values = true, short = 'j', long, default_value_t = 0)]
+    pub threads: usize,
+    /// Element type of the networks.
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Precision>(), default_value = "f64")]
+    pub precision: Precision,
+    /// Output format.
+    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the output to FILE (whole, via a temporary name) instead of stdout ('-' = stdout).
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Memory limit for the estimate checked before the run, e.g. 8G (default: MemAvailable).
+    #[arg(allow_hyphen_values = true, long, value_name = "BYTES")]
+    pub max_memory: Option<String>,
+}
+
 /// `radex reproduce`.
 #[derive(Args, Debug)]
 pub struct ReproduceArgs {
@@ -369,9 +460,17 @@ pub struct BottleneckArgs {
         allow_hyphen_values = true,
         long,
         value_name = "D,W1,..",
-        default_value = "2000,2000,50,2000"
+        default_value = "2000,2000,50,2000",
+        conflicts_with = "model"
     )]
     pub arch: String,
+    /// Measure this network instead of sampled ones (MATH 10; as for 'radex attack --model').
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// With --model: also measure the same architecture at its random initialisation on the
+    /// same inputs (MATH 10; as for 'radex attack --compare-init').
+    #[arg(long)]
+    pub compare_init: bool,
     /// Networks.
     #[arg(allow_hyphen_values = true, long, default_value_t = 5)]
     pub trials: usize,
@@ -511,20 +610,25 @@ impl Common {
     /// Checks the outputs before any work: `--out` (or stdout) and `plots`, which must all
     /// differ.
     fn check_outputs(&self, plots: &[(&'static str, &Path)]) -> Result<()> {
-        let mut outputs = Vec::new();
-        match &self.out {
-            Some(out) => {
-                files::check_file("--out", out)?;
-                outputs.push(("--out", out.as_path()));
-            }
-            None => files::check_stdout("--out")?,
-        }
-        for &(flag, path) in plots {
-            files::check_file(flag, path)?;
-            outputs.push((flag, path));
-        }
-        files::check_distinct(&outputs)
+        check_outputs(&self.out, plots)
     }
+}
+
+/// Checks `--out` (or stdout) and `plots` before any work: all writable and all different.
+fn check_outputs(out: &Option<PathBuf>, plots: &[(&'static str, &Path)]) -> Result<()> {
+    let mut outputs = Vec::new();
+    match out {
+        Some(out) => {
+            files::check_file("--out", out)?;
+            outputs.push(("--out", out.as_path()));
+        }
+        None => files::check_stdout("--out")?,
+    }
+    for &(flag, path) in plots {
+        files::check_file(flag, path)?;
+        outputs.push((flag, path));
+    }
+    files::check_distinct(&outputs)
 }
 
 fn plot_of(plot: &Option<PathBuf>) -> Vec<(&'static str, &Path)> {
@@ -534,9 +638,15 @@ fn plot_of(plot: &Option<PathBuf>) -> Vec<(&'static str, &Path)> {
 impl AttackArgs {
     /// The library's arguments.
     pub fn args(&self) -> lib::AttackArgs {
+        let d = lib::AttackArgs::default();
         lib::AttackArgs {
             arch: self.arch.clone(),
-            trials: self.trials,
+            // With given inputs, 0 is one trial per row.
+            trials: match (self.trials, &self.inputs) {
+                (Some(t), _) => t,
+                (None, Some(_)) => 0,
+                (None, None) => d.trials,
+            },
             attack: self.attack,
             eps: self.eps.clone(),
             pgd_steps: self.pgd_steps,
@@ -545,6 +655,9 @@ impl AttackArgs {
             max_iter: self.max_iter,
             sampler: self.sampler,
             network: Source::Sampled,
+            model: self.model.clone(),
+            inputs: self.inputs.clone().map(lib::Inputs::File),
+            compare_init: self.compare_init,
             run: self.common.run(),
         }
     }
@@ -552,6 +665,13 @@ impl AttackArgs {
     /// Validated parameters, outputs checked.
     pub fn params(&self) -> Result<(AttackParams, Exec)> {
         self.common.check_outputs(&[])?;
+        if self.trials == Some(0) {
+            return Err(radex::error::invalid(
+                "--trials",
+                "0",
+                "expected at least 1 trial",
+            ));
+        }
         self.args().params()
     }
 }
@@ -588,6 +708,8 @@ impl LinearityArgs {
             threshold: self.threshold,
             sampler: self.sampler,
             network: Source::Sampled,
+            model: self.model.clone(),
+            compare_init: self.compare_init,
             run: self.common.run(),
         }
     }
@@ -609,6 +731,8 @@ impl BottleneckArgs {
             samples: self.samples,
             a: self.a,
             network: Source::Sampled,
+            model: self.model.clone(),
+            compare_init: self.compare_init,
             run: self.common.run(),
         }
     }
@@ -656,6 +780,31 @@ impl DepthArgs {
     /// Validated parameters, outputs checked.
     pub fn params(&self) -> Result<(DepthParams, Exec)> {
         self.common.check_outputs(&plot_of(&self.plot))?;
+        self.args().params()
+    }
+}
+
+impl PhaseArgs {
+    /// The library's arguments.
+    pub fn args(&self) -> lib::PhaseArgs {
+        lib::PhaseArgs {
+            act: self.act,
+            sigma_w2: self.sigma_w2.clone(),
+            sigma_b: self.sigma_b.clone(),
+            depth: self.depth,
+            width: self.width,
+            d: self.d,
+            trials: self.trials,
+            seed: self.seed,
+            threads: self.threads,
+            precision: self.precision,
+            max_memory: self.max_memory.clone(),
+        }
+    }
+
+    /// Validated parameters, outputs checked.
+    pub fn params(&self) -> Result<(PhaseParams, Exec)> {
+        check_outputs(&self.out, &plot_of(&self.plot))?;
         self.args().params()
     }
 }

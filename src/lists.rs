@@ -18,6 +18,17 @@ pub fn positives(flag: &'static str, s: &str) -> Result<Vec<f64>> {
     })
 }
 
+/// Finite numbers `>= 0`, e.g. `--sigma-b 0,0.1,0.5`.
+pub fn nonnegatives(flag: &'static str, s: &str) -> Result<Vec<f64>> {
+    parse(flag, s, "numbers >= 0", |t| {
+        t.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            // -0 is 0.
+            .map(|v| v + 0.0)
+    })
+}
+
 fn parse<T: PartialOrd + Copy>(
     flag: &'static str,
     s: &str,
@@ -69,6 +80,13 @@ mod tests {
         }
         for bad in ["", "nan", "inf", "0", "-1e-3"] {
             assert!(positives("--eps", bad).is_err(), "{bad}");
+        }
+        assert_eq!(nonnegatives("--sigma-b", "0.5,0").unwrap(), vec![0.0, 0.5]);
+        // -0 is 0: a repeat of 0, and never a negative zero in the output.
+        assert!(nonnegatives("--sigma-b", "0,-0").is_err());
+        assert!(nonnegatives("--sigma-b", "-0").unwrap()[0].is_sign_positive());
+        for bad in ["", "nan", "inf", "-1e-3"] {
+            assert!(nonnegatives("--sigma-b", bad).is_err(), "{bad}");
         }
     }
 }

@@ -15,12 +15,13 @@ use clap::Parser;
 use bar::Bar;
 use cli::{Cli, Command, Common, Format};
 use radex::experiment::runner::available_threads;
-use radex::experiment::{attack, bottleneck, depth, linearity, minpert, scaling};
+use radex::experiment::{bottleneck, compare, depth, linearity, minpert, scaling};
 use radex::export;
 use radex::files;
 use radex::progress::Progress;
 use radex::report::exporter::{CsvExporter, Exporter, JsonExporter, Report, TableExporter};
 use radex::report::figures;
+use radex::report::heatmap;
 use radex::report::svg::PlotError;
 use radex::report::table;
 
@@ -97,8 +98,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Attack(a) => {
             let (p, exec) = a.params()?;
-            let recs = staged("attack", p.trials, |bar| attack::run_trials(&p, &exec, bar));
-            let rep = attack::summarise(&p, recs, a.per_trial);
+            let rep = staged("attack", compare::attack_steps(&p), |bar| {
+                compare::run_attack(&p, &exec, bar, a.per_trial)
+            });
             output(&a.common, &rep, None)
         }
         Command::Scaling(s) => {
@@ -109,20 +111,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Linearity(a) => {
             let (p, exec) = a.params()?;
+            // --compare-init: validated before any work too.
+            let init = a.args().at_init(&p).map(|i| i.params()).transpose()?;
             let steps = p.trials * p.archs.len();
             let rep = staged("linearity", steps, |bar| linearity::run(&p, &exec, bar));
             let plot = a
                 .plot
                 .as_deref()
                 .map(|path| (path, figures::linearity(&rep)));
-            output(&a.common, &rep, plot)
+            match init {
+                None => output(&a.common, &rep, plot),
+                Some((q, exec)) => {
+                    let at_init = staged("linearity (init)", q.trials, |bar| {
+                        linearity::run(&q, &exec, bar)
+                    });
+                    let c = compare::Comparison::new("linearity", "MATH 4", rep, at_init);
+                    output(&a.common, &c, plot)
+                }
+            }
         }
         Command::Bottleneck(a) => {
             let (p, exec) = a.params()?;
+            let init = a.args().at_init(&p).map(|i| i.params()).transpose()?;
             let rep = staged("bottleneck", p.trials, |bar| {
                 bottleneck::run(&p, &exec, bar)
             });
-            output(&a.common, &rep, None)
+            match init {
+                None => output(&a.common, &rep, None),
+                Some((q, exec)) => {
+                    let at_init = staged("bottleneck (init)", q.trials, |bar| {
+                        bottleneck::run(&q, &exec, bar)
+                    });
+                    let c = compare::Comparison::new("bottleneck", "MATH 5", rep, at_init);
+                    output(&a.common, &c, None)
+                }
+            }
         }
         Command::Minpert(a) => {
             let (p, exec) = a.params()?;
@@ -137,6 +160,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rep = staged("depth", steps, |bar| depth::run(&p, &exec, bar))?;
             let plot = a.plot.as_deref().map(|path| (path, figures::depth(&rep)));
             output(&a.common, &rep, plot)
+        }
+        Command::Phase(a) => {
+            let (p, exec) = a.params()?;
+            let steps = p.trials * p.cells();
+            let rep = staged("phase", steps, |bar| {
+                radex::experiment::phase::run(&p, &exec, bar)
+            })?;
+            let plot = a.plot.as_deref().map(|path| (path, heatmap::phase(&rep)));
+            Output {
+                text: render(a.format, &rep),
+                out: a.out.as_deref(),
+                plot: plot.map(|(path, svg)| (path, svg.map_err(anyhow::Error::from))),
+            }
         }
         Command::Export(e) => {
             let p = e.params()?;

@@ -161,3 +161,121 @@ fn bad_inputs_exit_2_with_one_line_naming_the_flag_and_leave_nothing() {
         assert!(left.is_empty(), "{line}: left {left:?}");
     }
 }
+
+// ---- Networks and inputs a user brings (MATH 10): `--model`, `--inputs`, `--compare-init`.
+// `MODEL` is an npz of a 6,5 network (no activation named), `E` a radex export directory
+// (relu), `X` 3 inputs of dimension 6 outside [0,1], `X7` inputs of dimension 7.
+
+/// `(arguments, the flag the error must name)`.
+const BROUGHT_CASES: &[(&str, &str)] = &[
+    ("attack --model MODEL --act relu --arch 6,5", "--arch"),
+    (
+        "attack --model MODEL --act relu --sampler lazy",
+        "--sampler",
+    ),
+    ("attack --model MODEL --act relu --outputs 2", "--outputs"),
+    (
+        "attack --model MODEL --act relu --output-law rademacher",
+        "--output-law",
+    ),
+    ("attack --model MODEL --act relu --sigma-w2 2", "--sigma-w2"),
+    ("attack --model MODEL --act relu --sigma-b 0.1", "--sigma-b"),
+    ("attack --model MODEL --act relu --init he", "--init"),
+    ("attack --model MODEL", "--act"),
+    ("attack --model E --act tanh", "--act"),
+    ("attack --model DIR/missing.npz --act relu", "--model"),
+    ("attack --model X --act relu", "--model"),
+    ("attack --model MODEL --act relu --inputs X7", "--inputs"),
+    (
+        "attack --model MODEL --act relu --inputs DIR/missing.npy",
+        "--inputs",
+    ),
+    (
+        "attack --model MODEL --act relu --inputs X --trials 4",
+        "--trials",
+    ),
+    (
+        "attack --model MODEL --act relu --inputs X --trials 0",
+        "--trials",
+    ),
+    (
+        "attack --model MODEL --act relu --inputs X --input box",
+        "--inputs",
+    ),
+    (
+        "attack --model MODEL --act relu --inputs X --input gauss",
+        "--input",
+    ),
+    ("attack --arch 6,5 --inputs X --trials 9", "--trials"),
+    ("attack --compare-init", "--compare-init"),
+    ("linearity --model MODEL --act relu --arch 6,5", "--arch"),
+    ("linearity --model MODEL", "--act"),
+    (
+        "linearity --model MODEL --act relu --sampler lazy",
+        "--sampler",
+    ),
+    ("bottleneck --model DIR/missing.npz --act relu", "--model"),
+    (
+        "bottleneck --model MODEL --act relu --outputs 3",
+        "--outputs",
+    ),
+];
+
+#[test]
+fn bad_brought_networks_and_inputs_exit_2_with_one_line_naming_the_flag() {
+    let npy = |shape: &[usize], data: &[f64]| {
+        let mut out = Vec::new();
+        radex::npy::write(&mut out, shape, false, data).unwrap();
+        out
+    };
+    for (line, flag) in BROUGHT_CASES {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, shape) in [("W1.npy", [5, 6]), ("W2.npy", [1, 5])] {
+            z.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut z, &npy(&shape, &vec![0.5; shape[0] * shape[1]]))
+                .unwrap();
+        }
+        std::fs::write(d.join("m.npz"), z.finish().unwrap().into_inner()).unwrap();
+        std::fs::write(d.join("x.npy"), npy(&[3, 6], &[2.0; 18])).unwrap();
+        std::fs::write(d.join("x7.npy"), npy(&[3, 7], &[0.5; 21])).unwrap();
+        let out = radex()
+            .current_dir(d)
+            .args(["export", "--arch", "6,5", "--out", "e"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let before = std::fs::read_dir(d).unwrap().count();
+        let args: Vec<String> = line
+            .split(' ')
+            .map(|a| match a {
+                "MODEL" => "m.npz".to_string(),
+                "E" => "e".to_string(),
+                "X" => "x.npy".to_string(),
+                "X7" => "x7.npy".to_string(),
+                a => a.replace("DIR", d.to_str().unwrap()),
+            })
+            .collect();
+        let out = radex().current_dir(d).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{line}: {err}");
+        assert!(out.stdout.is_empty(), "{line}: wrote to stdout");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{line}: not one line: {err}"
+        );
+        assert!(err.starts_with("radex: error: "), "{line}: {err}");
+        assert!(
+            err.contains(&format!("'{flag}'")),
+            "{line}: does not name '{flag}': {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(d).unwrap().count(),
+            before,
+            "{line}: left files"
+        );
+    }
+}

@@ -233,6 +233,7 @@ fn bottleneck_effect_after_a_narrow_layer() {
             a: 0.1,
             precision: Precision::F64,
             source: Default::default(),
+            input: Default::default(),
         };
         run_bottleneck(&p, &Exec::new(0, None), &Quiet)
     };

@@ -144,6 +144,7 @@ fn degenerate_hand_built_parameters_do_not_panic() {
         precision: Precision::F64,
         sampler: SamplerChoice::Dense,
         source: Source::Sampled,
+        input: Default::default(),
     };
     let r = linearity::run(&p, &Exec::new(1, None), &Quiet);
     assert_eq!(r.archs.len(), 1);

@@ -1,17 +1,20 @@
 //! Integration tests, one binary (STYLE 5).
 
 mod bad_input;
+mod brought;
 mod cli;
 mod depth;
 mod distribution;
 mod engine;
 mod export;
 mod family;
+mod general_measures;
 mod lazy;
 mod minpert;
 mod models;
 mod neighbourhood;
 mod parsers;
+mod phase;
 mod records;
 mod reliability;
 mod reproduce;

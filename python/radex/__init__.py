@@ -22,6 +22,7 @@ called as the work advances (at most once per percent), or ``None`` (the default
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "linearity",
     "bottleneck",
     "depth",
+    "phase",
     "minpert",
     "reproduce",
     "__version__",
@@ -48,6 +50,8 @@ __version__: str = _radex.__version__
 _D = _radex.defaults()
 
 Numbers = Union[str, Sequence[float]]
+Path = Union[str, "os.PathLike[str]"]
+Inputs = Union[Path, np.ndarray]
 Counts = Union[str, Sequence[int]]
 
 
@@ -88,7 +92,10 @@ def _result(text: str) -> dict:
 def attack(
     arch: str = _D["attack"]["arch"],
     network: Optional[Network] = None,
-    trials: int = _D["attack"]["trials"],
+    model: Optional[Path] = None,
+    inputs: Optional[Inputs] = None,
+    compare_init: bool = False,
+    trials: Optional[int] = None,
     attack: str = _D["attack"]["attack"],
     per_trial: bool = False,
     eps: Optional[Numbers] = _D["attack"]["eps"],
@@ -98,6 +105,12 @@ def attack(
     max_iter: int = _D["attack"]["max_iter"],
     sampler: str = _D["attack"]["sampler"],
     init: Optional[str] = _D["attack"]["init"],
+    act: Optional[str] = _D["attack"]["act"],
+    sigma_w2: Optional[float] = _D["attack"]["sigma_w2"],
+    sigma_b: float = _D["attack"]["sigma_b"],
+    outputs: int = _D["attack"]["outputs"],
+    output_law: str = _D["attack"]["output_law"],
+    input: str = _D["attack"]["input"],
     seed: int = _D["attack"]["seed"],
     threads: int = _D["attack"]["threads"],
     precision: str = _D["attack"]["precision"],
@@ -115,6 +128,16 @@ def attack(
     holds every trial's record as columns of numpy arrays. With ``network`` (a
     :class:`Network` with stored weights), every trial attacks that network at its own input
     (``arch`` and ``precision`` are the network's; the report says ``network: "given"``).
+
+    Networks and inputs you bring (MATH 10): ``model`` is a file read as ``--model`` reads it
+    (safetensors, npz, a radex export directory; ``act`` names the activation when the file
+    does not); ``inputs`` a path to an ``.npy`` file or an array of shape ``(n, d)``: trial
+    ``t`` attacks row ``t`` and ``trials`` defaults to ``n`` (else to 100). With
+    ``compare_init``, the given network and the same architecture at its random
+    initialisation (``act`` the network's, ``sigma_w2`` default 1, ``sigma_b`` default 0) are
+    attacked on the same inputs, and the result is ``{"command", "version", "math", "given",
+    "init"}``, each half the dictionary of one run. ``act``, ``sigma_w2``, ``sigma_b``,
+    ``outputs``, ``output_law`` and ``input`` are the family flags of MATH 9.
     """
     _given(network, arch, _D["attack"]["arch"])
     return _result(_radex.attack(_kwargs(locals())))
@@ -128,6 +151,12 @@ def scaling(
     bootstrap: int = _D["scaling"]["bootstrap"],
     sampler: str = _D["scaling"]["sampler"],
     init: Optional[str] = _D["scaling"]["init"],
+    act: Optional[str] = _D["scaling"]["act"],
+    sigma_w2: Optional[float] = _D["scaling"]["sigma_w2"],
+    sigma_b: float = _D["scaling"]["sigma_b"],
+    outputs: int = _D["scaling"]["outputs"],
+    output_law: str = _D["scaling"]["output_law"],
+    input: str = _D["scaling"]["input"],
     seed: int = _D["scaling"]["seed"],
     threads: int = _D["scaling"]["threads"],
     precision: str = _D["scaling"]["precision"],
@@ -143,12 +172,19 @@ def scaling(
 def linearity(
     arch: Union[str, Sequence[str]] = _D["linearity"]["arch"],
     network: Optional[Network] = None,
+    model: Optional[Path] = None,
     radii: Optional[Numbers] = _D["linearity"]["radii"],
     directions: int = _D["linearity"]["directions"],
     trials: int = _D["linearity"]["trials"],
     threshold: float = _D["linearity"]["threshold"],
     sampler: str = _D["linearity"]["sampler"],
     init: Optional[str] = _D["linearity"]["init"],
+    act: Optional[str] = _D["linearity"]["act"],
+    sigma_w2: Optional[float] = _D["linearity"]["sigma_w2"],
+    sigma_b: float = _D["linearity"]["sigma_b"],
+    outputs: int = _D["linearity"]["outputs"],
+    output_law: str = _D["linearity"]["output_law"],
+    input: str = _D["linearity"]["input"],
     seed: int = _D["linearity"]["seed"],
     threads: int = _D["linearity"]["threads"],
     precision: str = _D["linearity"]["precision"],
@@ -157,7 +193,8 @@ def linearity(
 ) -> dict:
     """The gradient change around x against the radius, GD-DECOMP and the linearity radius
     (MATH 4; ``radex linearity``): ``arch`` one architecture or a list (one curve each), or
-    ``network`` one given :class:`Network`, measured at each trial's input."""
+    ``network`` one given :class:`Network` or ``model`` a network file (as ``attack``'s),
+    measured at each trial's input."""
     _given(network, arch, _D["linearity"]["arch"])
     kw = _kwargs(locals())
     if isinstance(arch, str):
@@ -170,11 +207,18 @@ def linearity(
 def bottleneck(
     arch: str = _D["bottleneck"]["arch"],
     network: Optional[Network] = None,
+    model: Optional[Path] = None,
     trials: int = _D["bottleneck"]["trials"],
     radius: float = _D["bottleneck"]["radius"],
     samples: int = _D["bottleneck"]["samples"],
     a: float = _D["bottleneck"]["a"],
     init: Optional[str] = _D["bottleneck"]["init"],
+    act: Optional[str] = _D["bottleneck"]["act"],
+    sigma_w2: Optional[float] = _D["bottleneck"]["sigma_w2"],
+    sigma_b: float = _D["bottleneck"]["sigma_b"],
+    outputs: int = _D["bottleneck"]["outputs"],
+    output_law: str = _D["bottleneck"]["output_law"],
+    input: str = _D["bottleneck"]["input"],
     seed: int = _D["bottleneck"]["seed"],
     threads: int = _D["bottleneck"]["threads"],
     precision: str = _D["bottleneck"]["precision"],
@@ -182,8 +226,8 @@ def bottleneck(
     progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
     """Per-layer bottlenecks, exact and sampled expansion, small pre-activations (MATH 5;
-    ``radex bottleneck``); with ``network``, of that given :class:`Network` at each trial's
-    input."""
+    ``radex bottleneck``); with ``network`` (or ``model``, a network file as ``attack``'s), of
+    that given network at each trial's input."""
     _given(network, arch, _D["bottleneck"]["arch"])
     return _result(_radex.bottleneck(_kwargs(locals())))
 
@@ -196,15 +240,40 @@ def depth(
     pairs: int = _D["depth"]["pairs"],
     trials: int = _D["depth"]["trials"],
     init: Optional[str] = _D["depth"]["init"],
+    act: Optional[str] = _D["depth"]["act"],
+    sigma_w2: Optional[float] = _D["depth"]["sigma_w2"],
+    sigma_b: float = _D["depth"]["sigma_b"],
     seed: int = _D["depth"]["seed"],
     threads: int = _D["depth"]["threads"],
     precision: str = _D["depth"]["precision"],
     max_memory: Optional[str] = _D["depth"]["max_memory"],
     progress: Optional[Callable[[str, int, int], Any]] = None,
 ) -> dict:
-    """He networks of constant width against depth: kappa cosines, spread of f, flips
-    (MATH 6; ``radex depth``)."""
+    """Networks of constant width against depth: cosines beside kappa (He relu, MATH 6) or
+    the kernel (``act``, ``sigma_w2``, ``sigma_b``, MATH 9), spread of f, flips, and the phase
+    of the deep limit (``radex depth``)."""
     return _result(_radex.depth(_kwargs(locals())))
+
+
+def phase(
+    act: str = _D["phase"]["act"],
+    sigma_w2: Numbers = _D["phase"]["sigma_w2"],
+    sigma_b: Numbers = _D["phase"]["sigma_b"],
+    depth: int = _D["phase"]["depth"],
+    width: int = _D["phase"]["width"],
+    d: Optional[int] = _D["phase"]["d"],
+    trials: int = _D["phase"]["trials"],
+    seed: int = _D["phase"]["seed"],
+    threads: int = _D["phase"]["threads"],
+    precision: str = _D["phase"]["precision"],
+    max_memory: Optional[str] = _D["phase"]["max_memory"],
+    progress: Optional[Callable[[str, int, int], Any]] = None,
+) -> dict:
+    """The order-chaos phase diagram over ``sigma_w2 x sigma_b`` (lists) at one depth, for
+    ``act`` tanh or erf (MATH 9; ``radex phase``): per cell the one-step success rate, the
+    smallest verified flip, the cosine of a 90-degree pair beside the kernel's, the phase and
+    ``chi_1``; ``result["critical"]`` the ``chi_1 = 1`` curve."""
+    return _result(_radex.phase(_kwargs(locals())))
 
 
 def minpert(
@@ -247,8 +316,28 @@ def reproduce(
     return json.loads(text)
 
 
+def _inputs(v: Any) -> Any:
+    """``inputs`` as the native module takes it: a path as ``str``, else a float64 array of
+    shape ``(n, d)`` (one input ``(d,)`` is one row)."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    return np.ascontiguousarray(np.atleast_2d(np.asarray(v, dtype=np.float64)))
+
+
 def _kwargs(args: dict) -> dict:
-    return {k: (v if k == "network" else _text(v)) for k, v in args.items()}
+    out = {}
+    for k, v in args.items():
+        if k == "network":
+            out[k] = v
+        elif k == "inputs":
+            out[k] = _inputs(v)
+        elif k == "model":
+            out[k] = None if v is None else os.fspath(v)
+        else:
+            out[k] = _text(v)
+    return out
 
 
 def _given(network: Optional[Network], arch: Any, default: Any) -> None:

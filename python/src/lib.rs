@@ -10,17 +10,18 @@ use std::sync::Arc;
 
 use faer::{MatRef, Par};
 use numpy::ndarray::{Array1, Array2, ShapeBuilder};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use radex::arch::{self, Arch, Init};
+use radex::arch::{self, Arch, Init, OutputLaw};
 use radex::budget::Budget;
 use radex::experiment as exp;
 use radex::experiment::args::{
-    AttackArgs, BottleneckArgs, Choice, DepthArgs, LinearityArgs, MinPertArgs, RunArgs, ScalingArgs,
+    AttackArgs, BottleneckArgs, Choice, DepthArgs, Inputs, LinearityArgs, MinPertArgs, PhaseArgs,
+    RunArgs, ScalingArgs, load_limit, load_network,
 };
 use radex::net::{
     DenseNet, Grad, Layers, Net, Sampler, Source, Trace, backward_into, forward_into,
@@ -95,6 +96,48 @@ fn network(kw: &Bound<'_, PyDict>) -> PyResult<(Source, Option<Precision>)> {
     })
 }
 
+/// The `model` keyword (`--model`): a path.
+fn model(kw: &Bound<'_, PyDict>) -> PyResult<Option<PathBuf>> {
+    Ok(get::<String>(kw, "model")?.map(PathBuf::from))
+}
+
+/// The `inputs` keyword (`--inputs`): a path to an `.npy` file, or a float64 array of shape
+/// `(n, d)` (the Python half makes any array-like one).
+fn inputs(kw: &Bound<'_, PyDict>) -> PyResult<Option<Inputs>> {
+    let Some(v) = kw.get_item("inputs")?.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(path) = v.extract::<String>() {
+        return Ok(Some(Inputs::File(PathBuf::from(path))));
+    }
+    let a: PyReadonlyArray2<'_, f64> = v.extract().map_err(|_| {
+        InputError::new_err(
+            "invalid value for 'inputs': expected a path to an .npy file or a float array of shape (n, d)",
+        )
+    })?;
+    let rows = a
+        .as_array()
+        .rows()
+        .into_iter()
+        .map(|r| r.to_vec())
+        .collect();
+    Ok(Some(Inputs::Rows(Arc::new(rows))))
+}
+
+/// The `trials` keyword: the library's default, or one trial per row (0) of given inputs.
+fn trials(kw: &Bound<'_, PyDict>, default: usize, inputs: &Option<Inputs>) -> PyResult<usize> {
+    Ok(match (get::<usize>(kw, "trials")?, inputs) {
+        (Some(0), Some(_)) => {
+            return Err(InputError::new_err(
+                "invalid value '0' for '--trials': expected at least 1 trial",
+            ));
+        }
+        (Some(t), _) => t,
+        (None, Some(_)) => 0,
+        (None, None) => default,
+    })
+}
+
 /// Shared settings, with the element type of a given network.
 fn run_with(kw: &Bound<'_, PyDict>, precision: Option<Precision>) -> PyResult<RunArgs> {
     let mut r = run_args(kw)?;
@@ -112,7 +155,7 @@ fn run_args(kw: &Bound<'_, PyDict>) -> PyResult<RunArgs> {
             None => None,
         },
         act: match get::<String>(kw, "act")? {
-            Some(s) => s.parse().map_err(input_error)?,
+            Some(s) => Some(s.parse().map_err(input_error)?),
             None => d.act,
         },
         sigma_w2: get(kw, "sigma_w2")?,
@@ -211,9 +254,10 @@ fn with_progress<R: Send>(
 fn attack(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     let d = AttackArgs::default();
     let (network, precision) = network(kw)?;
+    let inputs = inputs(kw)?;
     let a = AttackArgs {
         arch: get(kw, "arch")?.unwrap_or(d.arch),
-        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        trials: trials(kw, d.trials, &inputs)?,
         attack: choice(kw, "attack", d.attack)?,
         eps: get(kw, "eps")?,
         pgd_steps: get(kw, "pgd_steps")?.unwrap_or(d.pgd_steps),
@@ -222,13 +266,16 @@ fn attack(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         max_iter: get(kw, "max_iter")?.unwrap_or(d.max_iter),
         sampler: choice(kw, "sampler", d.sampler)?,
         network,
+        model: model(kw)?,
+        inputs,
+        compare_init: get(kw, "compare_init")?.unwrap_or(false),
         run: run_with(kw, precision)?,
     };
     let per_trial: bool = get(kw, "per_trial")?.unwrap_or(false);
     let (p, exec) = a.params().map_err(input_error)?;
-    with_progress(py, kw, "attack", p.trials, |bar| {
-        let recs = exp::attack::run_trials(&p, &exec, bar);
-        to_json(&exp::attack::summarise(&p, recs, per_trial))
+    let steps = exp::compare::attack_steps(&p);
+    with_progress(py, kw, "attack", steps, |bar| {
+        to_json(&exp::compare::run_attack(&p, &exec, bar, per_trial))
     })
 }
 
@@ -265,6 +312,7 @@ fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         threshold: get(kw, "threshold")?.unwrap_or(d.threshold),
         sampler: choice(kw, "sampler", d.sampler)?,
         network,
+        model: model(kw)?,
         run: run_with(kw, precision)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
@@ -285,6 +333,7 @@ fn bottleneck(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         samples: get(kw, "samples")?.unwrap_or(d.samples),
         a: get(kw, "a")?.unwrap_or(d.a),
         network,
+        model: model(kw)?,
         run: run_with(kw, precision)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
@@ -309,6 +358,33 @@ fn depth(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     let (p, exec) = a.params().map_err(input_error)?;
     with_progress(py, kw, "depth", p.trials * p.depths.len(), |bar| {
         exp::depth::run(&p, &exec, bar).map(|r| to_json(&r))
+    })?
+    .map_err(input_error)
+}
+
+/// `radex phase` (MATH 9): the report as JSON text. `sigma_w2` and `sigma_b` are lists here.
+#[pyfunction]
+fn phase(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
+    let d = PhaseArgs::default();
+    let a = PhaseArgs {
+        act: match get::<String>(kw, "act")? {
+            Some(s) => s.parse().map_err(input_error)?,
+            None => d.act,
+        },
+        sigma_w2: get(kw, "sigma_w2")?.unwrap_or(d.sigma_w2),
+        sigma_b: get(kw, "sigma_b")?.unwrap_or(d.sigma_b),
+        depth: get(kw, "depth")?.unwrap_or(d.depth),
+        width: get(kw, "width")?.unwrap_or(d.width),
+        d: get(kw, "d")?,
+        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        seed: get(kw, "seed")?.unwrap_or(d.seed),
+        threads: get(kw, "threads")?.unwrap_or(d.threads),
+        precision: choice(kw, "precision", d.precision)?,
+        max_memory: get(kw, "max_memory")?,
+    };
+    let (p, exec) = a.params().map_err(input_error)?;
+    with_progress(py, kw, "phase", p.trials * p.cells(), |bar| {
+        exp::phase::run(&p, &exec, bar).map(|r| to_json(&r))
     })?
     .map_err(input_error)
 }
@@ -382,7 +458,13 @@ fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         d.set_item("seed", r.seed)?;
         d.set_item("threads", r.threads)?;
         d.set_item("precision", r.precision.name())?;
-        d.set_item("max_memory", r.max_memory.clone())
+        d.set_item("max_memory", r.max_memory.clone())?;
+        d.set_item("act", r.act.map(|a| a.name()))?;
+        d.set_item("sigma_w2", r.sigma_w2)?;
+        d.set_item("sigma_b", r.sigma_b)?;
+        d.set_item("outputs", r.outputs)?;
+        d.set_item("output_law", r.output_law.name())?;
+        d.set_item("input", r.input.name())
     };
     let a = AttackArgs::default();
     let d = PyDict::new(py);
@@ -436,6 +518,20 @@ fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("trials", a.trials)?;
     run(&d, &a.run)?;
     out.set_item("depth", d)?;
+    let a = PhaseArgs::default();
+    let d = PyDict::new(py);
+    d.set_item("act", a.act.name())?;
+    d.set_item("sigma_w2", a.sigma_w2.clone())?;
+    d.set_item("sigma_b", a.sigma_b.clone())?;
+    d.set_item("depth", a.depth)?;
+    d.set_item("width", a.width)?;
+    d.set_item("d", a.d)?;
+    d.set_item("trials", a.trials)?;
+    d.set_item("seed", a.seed)?;
+    d.set_item("threads", a.threads)?;
+    d.set_item("precision", a.precision.name())?;
+    d.set_item("max_memory", a.max_memory.clone())?;
+    out.set_item("phase", d)?;
     let a = MinPertArgs::default();
     let d = PyDict::new(py);
     d.set_item("d", a.d)?;
@@ -511,10 +607,24 @@ fn columns<T: Real>(x: &PyReadonlyArray2<'_, f64>, d: usize, out: &mut Vec<T>) -
     Ok(n)
 }
 
+/// `F(x_b)` for each input, row-major `n x K` (NaN where the unscaled pass overflowed).
 fn forward_of<T: Real>(net: &mut Net<T>, w: &mut Work<T>, d: usize, n: usize) -> Vec<f64> {
     let x = MatRef::from_column_major_slice(&w.x, d, n);
     forward_into(net, x, Par::rayon(0), false, &mut w.trace);
-    (0..n).map(|b| w.trace.f(b).value()).collect()
+    let mut out = Vec::with_capacity(n * w.trace.outputs);
+    for b in 0..n {
+        let (col, log2) = w.trace.outputs_of(b);
+        let scale = radex::net::trace::ldexp(1.0, log2);
+        let overflow = w.trace.overflow[b];
+        out.extend(col.iter().map(|v| {
+            if overflow {
+                f64::NAN
+            } else {
+                v.to_f64() * scale
+            }
+        }));
+    }
+    out
 }
 
 fn grad_of<T: Real>(net: &mut Net<T>, w: &mut Work<T>, d: usize, n: usize) -> Vec<f64> {
@@ -540,19 +650,35 @@ impl Network {
 
 #[pymethods]
 impl Network {
-    /// The network of trial `trial` of `radex attack --seed SEED --sampler SAMPLER`, exactly
-    /// (the same streams).
+    /// The network of trial `trial` of `radex attack --seed SEED --sampler SAMPLER` with the
+    /// family flags given (MATH 9), exactly (the same streams).
     #[staticmethod]
-    #[pyo3(signature = (arch = "2000,2000,2000", init = "nn", seed = 1, trial = 0, sampler = "dense", precision = "f64"))]
+    #[pyo3(signature = (arch = "2000,2000,2000", init = None, seed = 1, trial = 0, sampler = "dense", precision = "f64", act = "relu", sigma_w2 = None, sigma_b = 0.0, outputs = 1, output_law = "gauss"))]
+    #[allow(clippy::too_many_arguments)]
     fn sample(
         arch: &str,
-        init: &str,
+        init: Option<&str>,
         seed: u64,
         trial: u64,
         sampler: &str,
         precision: &str,
+        act: &str,
+        sigma_w2: Option<f64>,
+        sigma_b: f64,
+        outputs: usize,
+        output_law: &str,
     ) -> PyResult<Network> {
-        let init = Init::parse(init).map_err(input_error)?;
+        let family = RunArgs {
+            init: init.map(Init::parse).transpose().map_err(input_error)?,
+            act: Some(act.parse().map_err(input_error)?),
+            sigma_w2,
+            sigma_b,
+            outputs,
+            output_law: OutputLaw::parse(output_law).map_err(input_error)?,
+            ..RunArgs::default()
+        }
+        .family(Init::Nn)
+        .map_err(input_error)?;
         let precision = Precision::parse(precision).map_err(input_error)?;
         let sampler = match sampler {
             "dense" => Sampler::Dense,
@@ -563,7 +689,7 @@ impl Network {
                 )));
             }
         };
-        let a = arch::parse_arch(arch, arch::Family::paper(init)).map_err(input_error)?;
+        let a = arch::parse_arch(arch, family).map_err(input_error)?;
         let bytes = match sampler {
             Sampler::Dense => a.dense_bytes(precision.bytes(), 1),
             Sampler::Lazy => a.lazy_bytes(precision.bytes(), 64, 1),
@@ -580,21 +706,30 @@ impl Network {
     }
 
     /// A network with the given weights `[W_1, .., W_{l+1}]`, `W_i` of shape
-    /// `(d_i, d_{i-1})` and the last one a single row (float64, or all float32 for an f32
-    /// network; C or Fortran order).
+    /// `(d_i, d_{i-1})` (PyTorch's `nn.Linear` layout; the last one's `K >= 1` rows are the
+    /// outputs), optional biases `[b_1, .., b_{l+1}]` of shape `(d_i,)`, and the activation
+    /// (MATH 9, 10). All float32 gives an f32 network, anything else float64; C or Fortran
+    /// order.
     #[staticmethod]
-    fn from_weights(weights: Vec<Bound<'_, PyAny>>) -> PyResult<Network> {
+    #[pyo3(signature = (weights, biases = None, act = "relu"))]
+    fn from_weights(
+        weights: Vec<Bound<'_, PyAny>>,
+        biases: Option<Vec<Bound<'_, PyAny>>>,
+        act: &str,
+    ) -> PyResult<Network> {
         if weights.is_empty() {
             return Err(InputError::new_err(
                 "invalid value '[]' for 'weights': expected at least two matrices W_1, W_2",
             ));
         }
-        let all_f32 = weights
-            .iter()
-            .all(|w| w.cast::<numpy::PyArray2<f32>>().is_ok());
+        let act: radex::act::Act = act.parse().map_err(input_error)?;
+        let is_f32 = |a: &Bound<'_, PyAny>| {
+            a.getattr("dtype")
+                .and_then(|d| d.str())
+                .is_ok_and(|d| d == "float32")
+        };
+        let all_f32 = weights.iter().chain(biases.iter().flatten()).all(is_f32);
         let mut dims = Vec::new();
-        let mut data64 = Vec::new();
-        let mut data32 = Vec::new();
         for (i, w) in weights.iter().enumerate() {
             let shape: Vec<usize> = w.getattr("shape")?.extract()?;
             if shape.len() != 2 {
@@ -607,45 +742,80 @@ impl Network {
                 dims.push(shape[1]);
             }
             dims.push(shape[0]);
-            if all_f32 {
-                let a: PyReadonlyArray2<'_, f32> = w.extract()?;
-                // Column-major: the transpose's logical order.
-                data32.push(a.as_array().t().iter().copied().collect::<Vec<f32>>());
-            } else {
-                let a: PyReadonlyArray2<'_, f64> =
-                    w.call_method1("astype", ("float64",))?.extract()?;
-                data64.push(a.as_array().t().iter().copied().collect::<Vec<f64>>());
-            }
         }
-        // The output row is d_{l+1} = 1, not a hidden width.
-        let last = dims.pop().unwrap_or(0);
-        if last != 1 {
-            return Err(InputError::new_err(format!(
-                "invalid value 'W_{} with {last} rows' for 'weights': expected a single output row",
-                weights.len()
-            )));
+        // The output rows are K, not a hidden width.
+        dims.pop();
+        let family = arch::Family {
+            act,
+            ..arch::Family::default()
+        };
+        fn build<T: Real + numpy::Element>(
+            dims: &[usize],
+            family: arch::Family,
+            weights: &[Bound<'_, PyAny>],
+            biases: &Option<Vec<Bound<'_, PyAny>>>,
+            dtype: &str,
+        ) -> PyResult<DenseNet<T>> {
+            let mut ws = Vec::with_capacity(weights.len());
+            for w in weights {
+                let a: PyReadonlyArray2<'_, T> = w.call_method1("astype", (dtype,))?.extract()?;
+                // Column-major: the transpose's logical order.
+                ws.push(a.as_array().t().iter().copied().collect::<Vec<T>>());
+            }
+            let bs = match biases {
+                None => None,
+                Some(bs) => {
+                    let mut out = Vec::with_capacity(bs.len());
+                    for (i, b) in bs.iter().enumerate() {
+                        let a: numpy::PyReadonlyArray1<'_, T> = b
+                            .call_method1("astype", (dtype,))?
+                            .extract()
+                            .map_err(|_| {
+                                InputError::new_err(format!(
+                                    "invalid value 'b_{}' for 'biases': expected 1-D arrays of shape (d_i,)",
+                                    i + 1
+                                ))
+                            })?;
+                        out.push(a.as_array().to_vec());
+                    }
+                    Some(out)
+                }
+            };
+            DenseNet::from_weights(dims, family, ws, bs).map_err(input_error)
         }
         let net = if all_f32 {
-            AnyNet::F32(Net::Dense(
-                DenseNet::from_weights(&dims, arch::Family::default(), data32, None)
-                    .map_err(input_error)?,
-            ))
+            AnyNet::F32(Net::Dense(build(
+                &dims, family, &weights, &biases, "float32",
+            )?))
         } else {
-            AnyNet::F64(Net::Dense(
-                DenseNet::from_weights(&dims, arch::Family::default(), data64, None)
-                    .map_err(input_error)?,
-            ))
+            AnyNet::F64(Net::Dense(build(
+                &dims, family, &weights, &biases, "float64",
+            )?))
         };
         Ok(Network::new(net))
     }
 
-    /// `f(x)` for each row `x` of `X`, shape `(n, d)` -> `(n,)`.
+    /// The network in the file at `path` (MATH 10), read as `radex attack --model` reads it:
+    /// safetensors, npz or a radex export directory; `act` as `--act` (needed when the file
+    /// does not name its activation).
+    #[staticmethod]
+    #[pyo3(signature = (path, act = None))]
+    fn load(path: PathBuf, act: Option<&str>) -> PyResult<Network> {
+        let act = act.map(str::parse).transpose().map_err(input_error)?;
+        let (net, _) = load_network(&path, act, load_limit(None)).map_err(input_error)?;
+        let net = Arc::try_unwrap(net).unwrap_or_else(|n| (*n).clone());
+        Ok(Network::new(AnyNet::F64(Net::Dense(net))))
+    }
+
+    /// `F(x)` for each row `x` of `X`, shape `(n, d)` -> `(n,)` for one output, `(n, K)` for
+    /// `K >= 2` (NaN where the unscaled pass overflows, MATH 9).
     fn forward<'py>(
         &mut self,
         py: Python<'py>,
         x: PyReadonlyArray2<'py, f64>,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let d = self.architecture().d;
+        let k = self.architecture().outputs();
         let out = match &mut self.net {
             AnyNet::F64(net) => {
                 let w = &mut self.work64;
@@ -658,10 +828,17 @@ impl Network {
                 py.detach(|| forward_of(net, w, d, n))
             }
         };
-        Ok(Array1::from(out).into_pyarray(py))
+        if k == 1 {
+            return Ok(Array1::from(out).into_pyarray(py).into_any());
+        }
+        let n = out.len() / k;
+        let a = Array2::from_shape_vec((n, k), out).expect("n * K entries");
+        Ok(a.into_pyarray(py).into_any())
     }
 
-    /// `grad f(x)` for each row `x` of `X`, shape `(n, d)` -> `(n, d)`, exact (MATH 2).
+    /// The exact gradient (MATH 2, 9) at each row `x` of `X`, shape `(n, d)` -> `(n, d)`: of
+    /// `f` for one output; for `K >= 2`, of the margin `F_y - F_{j*}` of that row's label
+    /// `y = argmax F(x)` against its runner-up `j*` (what the attacks descend).
     fn grad<'py>(
         &mut self,
         py: Python<'py>,
@@ -731,6 +908,18 @@ impl Network {
         self.architecture().widths.clone()
     }
 
+    /// The number of outputs `K`.
+    #[getter]
+    fn outputs(&self) -> usize {
+        self.architecture().outputs()
+    }
+
+    /// The activation, e.g. `relu`, `tanh`, `leaky:0.1`.
+    #[getter]
+    fn act(&self) -> String {
+        self.architecture().family.act.name()
+    }
+
     /// The element type, `f64` or `f32`.
     #[getter]
     fn precision(&self) -> &'static str {
@@ -759,6 +948,7 @@ fn _radex(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(linearity, m)?)?;
     m.add_function(wrap_pyfunction!(bottleneck, m)?)?;
     m.add_function(wrap_pyfunction!(depth, m)?)?;
+    m.add_function(wrap_pyfunction!(phase, m)?)?;
     m.add_function(wrap_pyfunction!(minpert, m)?)?;
     m.add_function(wrap_pyfunction!(reproduce, m)?)?;
     m.add_function(wrap_pyfunction!(defaults, m)?)?;

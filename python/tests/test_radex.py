@@ -63,6 +63,12 @@ CASES = [
      ["--arch", "300,300,30,300", "--trials", "2", "--samples", "4"]),
     ("depth", dict(width=32, depths=[1, 8], trials=3, pairs=3),
      ["--width", "32", "--depths", "1,8", "--trials", "3", "--pairs", "3"]),
+    ("depth", dict(width=16, depths="2,5", trials=2, pairs=2, act="tanh", sigma_b=0.3),
+     ["--width", "16", "--depths", "2,5", "--trials", "2", "--pairs", "2", "--act", "tanh",
+      "--sigma-b", "0.3"]),
+    ("phase", dict(sigma_w2=[1.0, 3.0], sigma_b="0,0.5", depth=4, width=16, trials=3, seed=2),
+     ["--sigma-w2", "1,3", "--sigma-b", "0,0.5", "--depth", "4", "--width", "16", "--trials",
+      "3", "--seed", "2"]),
     ("minpert", dict(d=300, ks=[20, 300, 450], runs=3),
      ["--d", "300", "--ks", "20,300,450", "--runs", "3"]),
     ("minpert", dict(d=300, ks="20,299", runs=3, method="qr"),
@@ -90,7 +96,9 @@ def test_defaults_are_the_cli_defaults():
 
     sig = inspect.signature(radex.attack)
     assert f"[default: {sig.parameters['arch'].default}]" in out
-    assert f"[default: {sig.parameters['trials'].default}]" in out
+    # trials: None is 100, or one trial per row of given inputs.
+    assert sig.parameters["trials"].default is None
+    assert f"[default: {radex._D['attack']['trials']}]" in out
     assert f"[default: {sig.parameters['pgd_steps'].default}]" in out
 
 
@@ -191,8 +199,13 @@ def test_network_input_errors():
         net.forward(np.zeros((2, 31)))
     with pytest.raises(radex.InputError):
         net.forward(np.full((1, 30), np.nan))
+    # K = 2 output rows are a network of two outputs (MATH 9); biases must match the widths.
+    assert radex.Network.from_weights([np.zeros((20, 30)), np.zeros((2, 20))]).outputs == 2
     with pytest.raises(radex.InputError):
-        radex.Network.from_weights([np.zeros((20, 30)), np.zeros((2, 20))])
+        radex.Network.from_weights([np.zeros((20, 30)), np.zeros((1, 20))],
+                                   [np.zeros(20), np.zeros(2)])
+    with pytest.raises(radex.InputError):
+        radex.Network.from_weights([np.zeros((20, 30)), np.zeros((1, 20))], act="sigmoid")
     with pytest.raises(radex.InputError):
         radex.Network.from_weights([np.zeros((20, 30)), np.zeros((1, 19))])
     with pytest.raises(radex.InputError):
@@ -253,3 +266,108 @@ def test_progress_is_reported_to_a_callable():
     assert r == radex.attack(arch="60,40,40", trials=30)
     with pytest.raises(radex.InputError):
         radex.attack(arch="60,40,40", trials=3, progress=42)
+
+
+# ---- Networks and inputs a user brings (MATH 10).
+
+
+def _tanh_net(tmp_path, k=2):
+    """A small tanh network with biases and k outputs, saved as npz, and inputs as .npy."""
+    rng = np.random.default_rng(7)
+    dims = [12, 16, 16, k]
+    Ws = [rng.standard_normal((o, i)) * np.sqrt(2.0 / i) for i, o in zip(dims, dims[1:])]
+    bs = [0.1 * rng.standard_normal(o) for o in dims[1:]]
+    np.savez(tmp_path / "m.npz", **{f"W{i}": w for i, w in enumerate(Ws, 1)},
+             **{f"b{i}": b for i, b in enumerate(bs, 1)})
+    X = rng.standard_normal((6, 12))
+    np.save(tmp_path / "x.npy", X)
+    return Ws, bs, X
+
+
+def test_brought_attack_on_an_npz_model_with_biases_and_tanh_equals_the_cli(tmp_path):
+    _tanh_net(tmp_path)
+    m, x = str(tmp_path / "m.npz"), str(tmp_path / "x.npy")
+    got = radex.attack(model=m, act="tanh", inputs=x, attack="all", per_trial=True)
+    want = cli_json("attack", "--model", m, "--act", "tanh", "--inputs", x, "--attack", "all",
+                    "--per-trial")
+    assert as_rows(got.pop("per_trial")) == want.pop("per_trial")
+    assert got == want
+    assert (got["network"], got["model"], got["model_format"], got["inputs"], got["trials"]) == (
+        "given", "m.npz", "npz", "x.npy", 6)
+
+
+def test_brought_from_weights_and_array_inputs_equal_the_file_run(tmp_path):
+    Ws, bs, X = _tanh_net(tmp_path)
+    m, x = str(tmp_path / "m.npz"), str(tmp_path / "x.npy")
+    want = cli_json("attack", "--model", m, "--act", "tanh", "--inputs", x, "--per-trial")
+    for k in ("model", "model_format"):
+        want.pop(k)
+    net = radex.Network.from_weights(Ws, bs, act="tanh")
+    assert (net.outputs, net.act, net.arch) == (2, "tanh", "12,16,16")
+    from_file = radex.Network.load(m, act="tanh")
+    assert np.array_equal(from_file.forward(X), net.forward(X))
+    for inputs, source in [(x, "x.npy"), (X, "array"), (np.asfortranarray(X), "array")]:
+        got = radex.attack(network=net, inputs=inputs, per_trial=True)
+        assert got.pop("inputs") == source
+        want_rows = want["per_trial"]
+        assert as_rows(got.pop("per_trial")) == want_rows
+        assert got == {k: v for k, v in want.items() if k not in ("inputs", "per_trial")}
+
+
+def test_brought_compare_init_equals_the_cli(tmp_path):
+    _tanh_net(tmp_path)
+    m, x = str(tmp_path / "m.npz"), str(tmp_path / "x.npy")
+    got = radex.attack(model=m, act="tanh", inputs=x, compare_init=True, sigma_w2=1.5)
+    want = cli_json("attack", "--model", m, "--act", "tanh", "--inputs", x, "--compare-init",
+                    "--sigma-w2", "1.5")
+    assert got == want
+    assert set(got) == {"command", "version", "math", "given", "init"}
+    init = radex.attack(arch="12,16,16", act="tanh", outputs=2, inputs=x, sigma_w2=1.5)
+    assert got["init"] == init
+
+
+def test_brought_forward_and_margin_grad_against_numpy(tmp_path):
+    Ws, bs, X = _tanh_net(tmp_path, k=3)
+    net = radex.Network.from_weights(Ws, bs, act="tanh")
+    F = net.forward(X)
+    assert F.shape == (6, 3)
+    for x, f, g in zip(X, F, net.grad(X)):
+        h, ds = x, []
+        for W, b in zip(Ws[:-1], bs[:-1]):
+            z = W @ h + b
+            ds.append(1 - np.tanh(z) ** 2)
+            h = np.tanh(z)
+        out = Ws[-1] @ h + bs[-1]
+        assert np.allclose(f, out, rtol=1e-12, atol=1e-14)
+        y = int(np.argmax(out))
+        j = int(np.argsort(out)[-2])
+        v = Ws[-1][y] - Ws[-1][j]
+        for W, dd in zip(reversed(Ws[:-1]), reversed(ds)):
+            v = W.T @ (v * dd)
+        assert np.allclose(g, v, rtol=1e-10, atol=1e-13)
+    one = radex.Network.from_weights([W.astype(np.float32) for W in Ws[:-1]] +
+                                     [Ws[-1][:1].astype(np.float32)])
+    assert one.precision == "f32" and one.forward(X).shape == (6,)
+    s = radex.Network.sample(arch="12,16", act="tanh", sigma_w2=1.5, sigma_b=0.1, outputs=4,
+                             seed=2)
+    assert (s.outputs, s.act) == (4, "tanh") and s.forward(X).shape == (6, 4)
+
+
+def test_brought_bad_inputs_raise_the_cli_message(tmp_path):
+    _tanh_net(tmp_path)
+    m, x = str(tmp_path / "m.npz"), str(tmp_path / "x.npy")
+    for call, flags in [
+        (lambda: radex.attack(model=m), ["attack", "--model", m]),
+        (lambda: radex.attack(model=m, act="tanh", inputs=x, trials=7),
+         ["attack", "--model", m, "--act", "tanh", "--inputs", x, "--trials", "7"]),
+        (lambda: radex.attack(model=m, act="tanh", outputs=2),
+         ["attack", "--model", m, "--act", "tanh", "--outputs", "2"]),
+        (lambda: radex.attack(model=m, act="tanh", inputs=x, input="box"),
+         ["attack", "--model", m, "--act", "tanh", "--inputs", x, "--input", "box"]),
+    ]:
+        with pytest.raises(radex.InputError) as e:
+            call()
+        code, out, err = cli(*flags)
+        assert code == 2 and err.strip() == f"radex: error: {e.value}"
+    with pytest.raises(radex.InputError):
+        radex.attack(model=m, act="tanh", inputs=np.zeros((2, 5)))

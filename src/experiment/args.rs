@@ -4,21 +4,27 @@
 //! one-line message from every front end (ripgrep's low-level and high-level arguments).
 //! Error messages name the CLI flag (`--arch`); the Python keywords carry the same names.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use crate::act::Act;
 use crate::arch::{self, Family, Init, OutputLaw, Term};
 use crate::budget::{self, Budget};
 use crate::error::{Result, human_bytes, invalid, num};
 use crate::experiment::attack::{AttackKind, AttackParams};
+use crate::experiment::attack::{GivenInputs, ModelFile};
 use crate::experiment::bottleneck::BottleneckParams;
 use crate::experiment::depth::{DepthParams, default_depths};
 use crate::experiment::linearity::{LinearityParams, default_radii};
 use crate::experiment::minpert::MinPertParams;
+use crate::experiment::phase::PhaseParams;
 use crate::experiment::runner::Exec;
 use crate::experiment::scaling::ScalingParams;
 use crate::export::ExportParams;
 use crate::lists;
 use crate::measure::minpert::Method;
-use crate::net::{Layers, Sampler, SamplerChoice, Source};
+use crate::model;
+use crate::net::{DenseNet, Layers, Sampler, SamplerChoice, Source};
 use crate::rng::InputLaw;
 use crate::scalar::Precision;
 
@@ -117,8 +123,8 @@ impl Choice for Method {
 pub struct RunArgs {
     /// Weight initialisation (`None`: the experiment's own, `nn` except in `depth`).
     pub init: Option<Init>,
-    /// Activation (MATH 9).
-    pub act: Act,
+    /// Activation (MATH 9; `None`: relu, or the one a given network's file names).
+    pub act: Option<Act>,
     /// Weight variance times fan-in, `sigma_w^2` (`None`: the one `init` names).
     pub sigma_w2: Option<f64>,
     /// Standard deviation of the biases (0: none).
@@ -145,7 +151,7 @@ impl Default for RunArgs {
     fn default() -> Self {
         RunArgs {
             init: None,
-            act: Act::Relu,
+            act: None,
             sigma_w2: None,
             sigma_b: 0.0,
             outputs: 1,
@@ -193,7 +199,7 @@ impl RunArgs {
             (None, None) => default.sigma_w2(),
         };
         let family = Family {
-            act: self.act,
+            act: self.act.unwrap_or_default(),
             sigma_w2,
             sigma_b: self.sigma_b,
             outputs: self.outputs,
@@ -206,8 +212,8 @@ impl RunArgs {
     /// Whether any flag of the general family (MATH 9) differs from the paper's network,
     /// for experiments that measure that network only: the first such flag and its value.
     pub fn beyond_paper(&self) -> Option<(&'static str, String)> {
-        if self.act != Act::Relu {
-            Some(("--act", self.act.name()))
+        if let Some(act) = self.act.filter(|a| *a != Act::Relu) {
+            Some(("--act", act.name()))
         } else if let Some(s) = self.sigma_w2 {
             Some(("--sigma-w2", num(s)))
         } else if self.sigma_b != 0.0 {
@@ -261,6 +267,246 @@ fn arch_of(network: &Source, spec: &str, family: Family) -> Result<arch::Arch> {
     }
 }
 
+/// Inputs a user gives (MATH 10) instead of sampled ones: trial `t` measures row `t`.
+#[derive(Clone, Debug)]
+pub enum Inputs {
+    /// A `.npy` array of shape `(n, d)` or `(d,)` (`--inputs FILE`).
+    File(PathBuf),
+    /// Rows in memory, each of length `d` (the Python package's arrays); reported as `array`.
+    Rows(Arc<Vec<Vec<f64>>>),
+}
+
+/// The memory limit loads are charged against (`--max-memory`, else `MemAvailable`, else
+/// none).
+pub fn load_limit(max_memory: Option<u128>) -> u128 {
+    budget::memory_limit(max_memory).map_or(u128::MAX, |(b, _)| b)
+}
+
+/// The last component of `path`, as reports name a file.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The network of `--model` (MATH 10) checked against the other flags: the file decides the
+/// architecture, the number of outputs and the output weights, so the flags that would set
+/// them are refused; so are the flags of the weights' law unless `compare_init` (then they set
+/// the law of the initialisation compared with).
+fn brought(
+    path: &Path,
+    run: &RunArgs,
+    arch_flag: Option<&str>,
+    sampler: Option<SamplerChoice>,
+    compare_init: bool,
+    limit: u128,
+) -> Result<(Arc<DenseNet<f64>>, ModelFile)> {
+    let shown = path.display().to_string();
+    if let Some(a) = arch_flag {
+        return Err(invalid(
+            "--arch",
+            a,
+            format!("'--model {shown}' brings its own architecture; leave out '--arch'"),
+        ));
+    }
+    if sampler == Some(SamplerChoice::Lazy) {
+        return Err(invalid(
+            "--sampler",
+            "lazy",
+            "'--model' measures the file's stored weights; leave out '--sampler' ('--compare-init' samples dense networks or as 'auto' decides)",
+        ));
+    }
+    if run.outputs != 1 {
+        return Err(invalid(
+            "--outputs",
+            run.outputs.to_string(),
+            "the file decides the number of outputs (the rows of its last matrix); leave out '--outputs'",
+        ));
+    }
+    if run.output_law != OutputLaw::Gauss {
+        return Err(invalid(
+            "--output-law",
+            run.output_law.name(),
+            "the file's output weights are given, not drawn; leave out '--output-law'",
+        ));
+    }
+    if !compare_init {
+        let law = if let Some(s) = run.sigma_w2 {
+            Some(("--sigma-w2", num(s)))
+        } else if let Some(i) = run.init {
+            Some(("--init", i.name().to_string()))
+        } else if run.sigma_b != 0.0 {
+            Some(("--sigma-b", num(run.sigma_b)))
+        } else {
+            None
+        };
+        if let Some((flag, v)) = law {
+            return Err(invalid(
+                flag,
+                v,
+                "with '--model' it only sets the law of the initialisation that '--compare-init' measures; add '--compare-init' or leave it out",
+            ));
+        }
+    }
+    load_network(path, run.act, limit)
+}
+
+/// The network of `model` (`--model`), if given, read and checked against the other flags
+/// ([`brought`]); `network` must then be sampled (one given network at a time).
+fn given_model(
+    model: &Option<PathBuf>,
+    network: &Source,
+    run: &RunArgs,
+    arch_flag: Option<&str>,
+    sampler: Option<SamplerChoice>,
+    compare_init: bool,
+) -> Result<Option<(Source, ModelFile)>> {
+    let Some(path) = model else {
+        return Ok(None);
+    };
+    if network.is_given() {
+        return Err(invalid(
+            "--model",
+            path.display().to_string(),
+            "a network is given already; give either the network or the file",
+        ));
+    }
+    let limit = load_limit(max_memory(&run.max_memory)?);
+    let (net, file) = brought(path, run, arch_flag, sampler, compare_init, limit)?;
+    Ok(Some((Source::Given(net), file)))
+}
+
+/// `--compare-init` compares a given network with its initialisation: refused without one.
+fn init_needs_given(compare_init: bool, network: &Source) -> Result<()> {
+    if compare_init && !network.is_given() {
+        return Err(invalid(
+            "--compare-init",
+            "true",
+            "it compares a given network with its initialisation; add '--model FILE'",
+        ));
+    }
+    Ok(())
+}
+
+/// The shared settings of the initialisation compared with a given network of `family`
+/// (MATH 10): its activation and outputs, the law flags as given.
+fn init_run(run: &RunArgs, family: Family) -> RunArgs {
+    RunArgs {
+        act: Some(family.act),
+        outputs: family.outputs,
+        ..run.clone()
+    }
+}
+
+/// Reads the network file at `path` (MATH 10; [`model::load_model`], `limit` bytes) into a
+/// stored network, with its name and format for the report.
+///
+/// The activation is the file's (safetensors metadata, the export manifest) or `act`
+/// (`--act`); both given and different is refused. Neither given is refused too, except for
+/// radex's own export directories (`radex export` writes relu networks): a wrong activation
+/// would give plausible numbers for another network with nothing to show it, and one flag
+/// fixes it.
+pub fn load_network(
+    path: &Path,
+    act: Option<Act>,
+    limit: u128,
+) -> Result<(Arc<DenseNet<f64>>, ModelFile)> {
+    let shown = path.display().to_string();
+    let w = model::load_model(path, limit)?;
+    let act = match (w.act, act) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(invalid(
+                "--act",
+                b.name(),
+                format!(
+                    "the file '{shown}' names the activation '{a}'; leave out '--act' or give '--act {a}'"
+                ),
+            ));
+        }
+        (Some(a), _) | (None, Some(a)) => a,
+        (None, None) if w.format == "export" => Act::Relu,
+        (None, None) => {
+            return Err(invalid(
+                "--act",
+                "",
+                format!(
+                    "the {} file '{shown}' does not name its activation: give it, e.g. '--act relu' or '--act tanh' (MATH 10)",
+                    w.format
+                ),
+            ));
+        }
+    };
+    let family = Family {
+        act,
+        outputs: w.outputs,
+        ..Family::default()
+    };
+    let net = DenseNet::from_weights(&w.dims, family, w.weights, w.biases)
+        .map_err(|e| invalid("--model", shown.clone(), e.to_string()))?;
+    Ok((
+        Arc::new(net),
+        ModelFile {
+            file: file_name(path),
+            format: w.format.to_string(),
+        },
+    ))
+}
+
+/// The rows of `--inputs` for input dimension `d`, checked against the box for box inputs
+/// (MATH 9), and where they came from.
+fn given_inputs(inputs: &Inputs, d: usize, law: InputLaw, limit: u128) -> Result<GivenInputs> {
+    let (rows, source) = match inputs {
+        Inputs::File(path) => (
+            Arc::new(model::load_inputs(path, d, limit)?),
+            file_name(path),
+        ),
+        Inputs::Rows(rows) => {
+            if rows.is_empty() {
+                return Err(invalid("--inputs", "0 rows", "expected at least one input"));
+            }
+            if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != d) {
+                return Err(invalid(
+                    "--inputs",
+                    format!("row {i} of {} entries", r.len()),
+                    format!("the network's input dimension is {d}: expected shape (n, {d})"),
+                ));
+            }
+            if let Some(i) = rows.iter().position(|r| r.iter().any(|v| !v.is_finite())) {
+                return Err(invalid(
+                    "--inputs",
+                    format!("row {i}"),
+                    "expected finite inputs, got NaN or infinity",
+                ));
+            }
+            (rows.clone(), "array".to_string())
+        }
+    };
+    match law {
+        InputLaw::Sphere => {}
+        InputLaw::Box => {
+            if let Some(i) = rows
+                .iter()
+                .position(|r| r.iter().any(|v| !(0.0..=1.0).contains(v)))
+            {
+                return Err(invalid(
+                    "--inputs",
+                    format!("{source} row {i}"),
+                    "'--input box' attacks within [0,1]^d, but this row has entries outside it; rescale the inputs or leave out '--input box'",
+                ));
+            }
+        }
+        other => {
+            return Err(invalid(
+                "--input",
+                other.name(),
+                "it is a law of sampled inputs; with '--inputs' only '--input box' applies (attacks kept in [0,1]^d)",
+            ));
+        }
+    }
+    Ok(GivenInputs { rows, source })
+}
+
 /// The advice when `auto` chose dense networks that do not fit.
 fn lazy_fix(choice: SamplerChoice, lazy_bytes: u128) -> Option<String> {
     (choice == SamplerChoice::Auto).then(|| {
@@ -304,6 +550,16 @@ pub struct AttackArgs {
     /// Sampled per trial (default), or one given network: then `arch`, `init` and `sampler`
     /// are its own and each trial attacks it at that trial's input.
     pub network: Source,
+    /// A network file (MATH 10: safetensors, npz or a radex export directory) to attack
+    /// instead of sampled networks (`--model`).
+    pub model: Option<PathBuf>,
+    /// Given inputs (`--inputs`, MATH 10): trial `t` attacks row `t`; `trials` 0 then means
+    /// one trial per row.
+    pub inputs: Option<Inputs>,
+    /// Also attack the same architecture at its random initialisation (the family of the
+    /// flags, with the given network's activation and outputs) on the same inputs
+    /// (`--compare-init`, MATH 10).
+    pub compare_init: bool,
     /// Shared settings.
     pub run: RunArgs,
 }
@@ -321,19 +577,61 @@ impl Default for AttackArgs {
             max_iter: 50,
             sampler: SamplerChoice::Auto,
             network: Source::Sampled,
+            model: None,
+            inputs: None,
+            compare_init: false,
             run: RunArgs::default(),
         }
     }
 }
 
 impl AttackArgs {
-    /// Validated parameters.
+    /// Validated parameters (a `--model` file and `--inputs` loaded and checked here, before
+    /// any work).
     pub fn params(&self) -> Result<(AttackParams, Exec)> {
         let (family, precision, exec, max_memory) = self.run.resolve()?;
-        at_least_one("--trials", self.trials, "trial")?;
-        let arch = arch_of(&self.network, &self.arch, family)?;
-        let mut p = AttackParams::new(arch, self.run.seed, self.trials, self.attack, precision);
-        p.source = self.network.clone();
+        let limit = load_limit(max_memory);
+        let arch_flag = (self.arch != Self::default().arch).then_some(self.arch.as_str());
+        let (network, model) = match given_model(
+            &self.model,
+            &self.network,
+            &self.run,
+            arch_flag,
+            Some(self.sampler),
+            self.compare_init,
+        )? {
+            Some((n, file)) => (n, Some(file)),
+            None => (self.network.clone(), None),
+        };
+        init_needs_given(self.compare_init, &network)?;
+        if self.inputs.is_none() {
+            at_least_one("--trials", self.trials, "trial")?;
+        }
+        let arch = arch_of(&network, &self.arch, family)?;
+        let inputs = self
+            .inputs
+            .as_ref()
+            .map(|i| given_inputs(i, arch.d, self.run.input, limit))
+            .transpose()?;
+        let trials = match &inputs {
+            Some(g) if self.trials == 0 => g.rows.len(),
+            Some(g) if self.trials > g.rows.len() => {
+                let n = g.rows.len();
+                return Err(invalid(
+                    "--trials",
+                    self.trials.to_string(),
+                    format!(
+                        "'--inputs {}' has {n} rows, one per trial; give at most {n} or leave out '--trials'",
+                        g.source
+                    ),
+                ));
+            }
+            _ => self.trials,
+        };
+        let mut p = AttackParams::new(arch, self.run.seed, trials, self.attack, precision);
+        p.source = network.clone();
+        p.model = model;
+        p.inputs = inputs;
         p.input = self.run.input;
         p.pgd.domain = p.domain();
         if let Some(e) = &self.eps {
@@ -352,18 +650,71 @@ impl AttackArgs {
         at_least_one("--max-iter", self.max_iter, "iteration")?;
         p.deepfool.overshoot = self.overshoot;
         p.deepfool.max_iter = self.max_iter;
-        p.sampler = match self.network {
+        p.sampler = match network {
             Source::Sampled => self.sampler.resolve(&p.arch, p.queries_per_network()),
             Source::Given(_) => Sampler::Dense,
         };
-        let fix = (p.sampler == Sampler::Dense && !self.network.is_given())
+        let fix = (p.sampler == Sampler::Dense && !network.is_given())
             .then(|| lazy_fix(self.sampler, p.bytes_with(Sampler::Lazy)))
             .flatten();
         let b = Budget::new()
             .part("--arch", p.arch.spec(), p.bytes_per_trial())
-            .part("--trials", self.trials.to_string(), records(self.trials));
+            .part("--trials", trials.to_string(), records(trials));
         with_fix(b, fix).check(max_memory)?;
+        if self.compare_init {
+            p.compare = Some(Box::new(self.at_init(&p)?));
+        }
         Ok((p, exec))
+    }
+
+    /// The run `--compare-init` sets beside the given network of `p` (MATH 10): exactly
+    /// `radex attack --arch <its architecture> --act <its activation> --outputs <its K>` with
+    /// the law flags given (`--init`, `--sigma-w2`: default 1; `--sigma-b`: default 0, also
+    /// when the file has biases, so the default is the paper's initialisation) on the same
+    /// inputs (the given rows, or the sampled inputs of each trial) and trials.
+    fn at_init(&self, p: &AttackParams) -> Result<AttackParams> {
+        let family = p.arch.family;
+        let init = AttackArgs {
+            arch: p.arch.spec(),
+            trials: p.trials,
+            network: Source::Sampled,
+            model: None,
+            compare_init: false,
+            run: init_run(&self.run, family),
+            ..self.clone()
+        };
+        Ok(init.params()?.0)
+    }
+}
+
+impl LinearityArgs {
+    /// With `--compare-init`, the arguments of the run beside the given network of `p`:
+    /// `radex linearity --arch <its architecture> --act <its activation> --outputs <its K>`
+    /// with the law flags given, the same seed and trials (so the same sampled inputs).
+    pub fn at_init(&self, p: &LinearityParams) -> Option<LinearityArgs> {
+        let arch = p.archs.first().filter(|_| self.compare_init)?;
+        Some(LinearityArgs {
+            arch: vec![arch.spec()],
+            network: Source::Sampled,
+            model: None,
+            compare_init: false,
+            run: init_run(&self.run, arch.family),
+            ..self.clone()
+        })
+    }
+}
+
+impl BottleneckArgs {
+    /// As [`LinearityArgs::at_init`].
+    pub fn at_init(&self, p: &BottleneckParams) -> Option<BottleneckArgs> {
+        self.compare_init.then(|| BottleneckArgs {
+            arch: p.arch.spec(),
+            network: Source::Sampled,
+            model: None,
+            compare_init: false,
+            run: init_run(&self.run, p.arch.family),
+            ..self.clone()
+        })
     }
 }
 
@@ -493,6 +844,11 @@ pub struct LinearityArgs {
     pub sampler: SamplerChoice,
     /// Sampled per trial (default), or one given network: then it is the one architecture.
     pub network: Source,
+    /// A network file to measure instead (`--model`, MATH 10; as for `radex attack`).
+    pub model: Option<PathBuf>,
+    /// Also measure the given network's architecture at its random initialisation
+    /// (`--compare-init`, MATH 10; see [`AttackArgs::compare_init`]).
+    pub compare_init: bool,
     /// Shared settings.
     pub run: RunArgs,
 }
@@ -507,6 +863,8 @@ impl Default for LinearityArgs {
             threshold: 0.5,
             sampler: SamplerChoice::Auto,
             network: Source::Sampled,
+            model: None,
+            compare_init: false,
             run: RunArgs::default(),
         }
     }
@@ -515,6 +873,23 @@ impl Default for LinearityArgs {
 impl LinearityArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(LinearityParams, Exec)> {
+        let arch_flag = (self.arch != Self::default().arch).then(|| self.arch.join(" "));
+        if let Some((network, _)) = given_model(
+            &self.model,
+            &self.network,
+            &self.run,
+            arch_flag.as_deref(),
+            Some(self.sampler),
+            self.compare_init,
+        )? {
+            let given = LinearityArgs {
+                network,
+                model: None,
+                ..self.clone()
+            };
+            return given.params();
+        }
+        init_needs_given(self.compare_init, &self.network)?;
         let (family, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
         let (archs, specs) = match &self.network {
@@ -550,6 +925,7 @@ impl LinearityArgs {
                 Source::Given(_) => SamplerChoice::Dense,
             },
             source: self.network.clone(),
+            input: self.run.input,
         };
         for (a, s) in p.archs.iter().zip(&specs) {
             let sampler = p.sampler_for(a);
@@ -597,6 +973,11 @@ pub struct BottleneckArgs {
     pub a: f64,
     /// Sampled per trial (default), or one given network: then `arch` is its own.
     pub network: Source,
+    /// A network file to measure instead (`--model`, MATH 10; as for `radex attack`).
+    pub model: Option<PathBuf>,
+    /// Also measure the given network's architecture at its random initialisation
+    /// (`--compare-init`, MATH 10; see [`AttackArgs::compare_init`]).
+    pub compare_init: bool,
     /// Shared settings.
     pub run: RunArgs,
 }
@@ -610,6 +991,8 @@ impl Default for BottleneckArgs {
             samples: 32,
             a: 0.1,
             network: Source::Sampled,
+            model: None,
+            compare_init: false,
             run: RunArgs::default(),
         }
     }
@@ -618,6 +1001,23 @@ impl Default for BottleneckArgs {
 impl BottleneckArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(BottleneckParams, Exec)> {
+        let arch_flag = (self.arch != Self::default().arch).then_some(self.arch.as_str());
+        if let Some((network, _)) = given_model(
+            &self.model,
+            &self.network,
+            &self.run,
+            arch_flag,
+            None,
+            self.compare_init,
+        )? {
+            let given = BottleneckArgs {
+                network,
+                model: None,
+                ..self.clone()
+            };
+            return given.params();
+        }
+        init_needs_given(self.compare_init, &self.network)?;
         let (family, precision, exec, max_memory) = self.run.resolve()?;
         at_least_one("--trials", self.trials, "trial")?;
         let arch = arch_of(&self.network, &self.arch, family)?;
@@ -651,6 +1051,7 @@ impl BottleneckArgs {
                 a: self.a,
                 precision,
                 source: self.network.clone(),
+                input: self.run.input,
             },
             exec,
         ))
@@ -726,7 +1127,8 @@ impl MinPertArgs {
     }
 }
 
-/// `radex depth`: He networks of constant width against depth (MATH 6).
+/// `radex depth`: networks of constant width against depth (MATH 6; MATH 9 for families
+/// other than He relu).
 #[derive(Clone, Debug)]
 pub struct DepthArgs {
     /// Hidden width of every layer.
@@ -741,7 +1143,9 @@ pub struct DepthArgs {
     pub pairs: usize,
     /// Networks per depth.
     pub trials: usize,
-    /// Shared settings (`init` must be `he`).
+    /// Shared settings: `act`, `sigma_w2`, `sigma_b` choose the family (default He relu;
+    /// `init nn` is refused for relu without biases, the paper's case); one Gaussian output
+    /// and sphere inputs only.
     pub run: RunArgs,
 }
 
@@ -763,11 +1167,35 @@ impl DepthArgs {
     /// Validated parameters.
     pub fn params(&self) -> Result<(DepthParams, Exec)> {
         let (_, precision, exec, max_memory) = self.run.resolve()?;
-        if let Some(Init::Nn) = self.run.init {
+        let family = self.run.family(Init::He)?;
+        // Theorem 3.1 is stated for He weights; an explicit '--sigma-w2' is a deliberate
+        // request beyond it (for relu without biases the cosines do not depend on it).
+        if self.run.init == Some(Init::Nn) && crate::experiment::depth::kappa_case(&family) {
             return Err(invalid(
                 "--init",
                 "nn",
-                "depth uses the he initialisation (MATH 6, Appendix B), which keeps ||h_i|| ~ ||x||",
+                "depth uses the he initialisation (MATH 6, Appendix B), which keeps ||h_i|| ~ ||x||; give '--sigma-w2 1' to measure that scale anyway",
+            ));
+        }
+        if family.outputs != 1 {
+            return Err(invalid(
+                "--outputs",
+                family.outputs.to_string(),
+                "depth measures one output, the sign of f (MATH 6); drop the flag",
+            ));
+        }
+        if family.output_law != OutputLaw::Gauss {
+            return Err(invalid(
+                "--output-law",
+                family.output_law.name(),
+                "depth uses Gaussian output weights (MATH 6); drop the flag",
+            ));
+        }
+        if self.run.input != InputLaw::Sphere {
+            return Err(invalid(
+                "--input",
+                self.run.input.name(),
+                "the depth experiments use sphere inputs (MATH 9); drop the flag",
             ));
         }
         at_least_one("--trials", self.trials, "trial")?;
@@ -803,6 +1231,7 @@ impl DepthArgs {
             trials: self.trials,
             seed: self.run.seed,
             precision,
+            family,
         };
         let weights = p
             .arch(deepest)?
@@ -986,6 +1415,112 @@ impl BottleneckArgs {
     }
 }
 
+/// `radex phase`: the order-chaos diagram over `sigma_w^2 x sigma_b` (MATH 9).
+#[derive(Clone, Debug)]
+pub struct PhaseArgs {
+    /// Activation: tanh or erf.
+    pub act: Act,
+    /// `sigma_w^2` values.
+    pub sigma_w2: String,
+    /// `sigma_b` values.
+    pub sigma_b: String,
+    /// Depth of every network.
+    pub depth: usize,
+    /// Hidden width.
+    pub width: usize,
+    /// Input dimension (default: the width).
+    pub d: Option<usize>,
+    /// Networks per cell.
+    pub trials: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Worker threads (0 = all cores); results are identical for any value.
+    pub threads: usize,
+    /// Element type.
+    pub precision: Precision,
+    /// Memory limit, e.g. `8G`.
+    pub max_memory: Option<String>,
+}
+
+impl Default for PhaseArgs {
+    fn default() -> Self {
+        PhaseArgs {
+            act: Act::Tanh,
+            sigma_w2: crate::experiment::phase::DEFAULT_SIGMA_W2.into(),
+            sigma_b: crate::experiment::phase::DEFAULT_SIGMA_B.into(),
+            depth: 32,
+            width: 64,
+            d: None,
+            trials: 8,
+            seed: 1,
+            threads: 0,
+            precision: Precision::F64,
+            max_memory: None,
+        }
+    }
+}
+
+impl PhaseArgs {
+    /// Validated parameters.
+    pub fn params(&self) -> Result<(PhaseParams, Exec)> {
+        let max_memory = max_memory(&self.max_memory)?;
+        let limit = budget::memory_limit(max_memory).map(|(b, _)| b);
+        if !matches!(self.act, Act::Tanh | Act::Erf) {
+            return Err(invalid(
+                "--act",
+                self.act.name(),
+                "the phase diagram is drawn for tanh or erf, whose q map has a fixed point (MATH 9); measure other activations one point at a time with 'radex depth --act'",
+            ));
+        }
+        let sigma_w2 = lists::positives("--sigma-w2", &self.sigma_w2)?;
+        let sigma_b = lists::nonnegatives("--sigma-b", &self.sigma_b)?;
+        at_least_one("--depth", self.depth, "layer")?;
+        if self.depth > arch::MAX_DEPTH {
+            return Err(invalid(
+                "--depth",
+                self.depth.to_string(),
+                format!("expected a depth of at most {}", arch::MAX_DEPTH),
+            ));
+        }
+        at_least_one("--width", self.width, "unit")?;
+        let d = self.d.unwrap_or(self.width);
+        at_least_one("--d", d, "input dimension")?;
+        at_least_one("--trials", self.trials, "trial")?;
+        let p = PhaseParams {
+            act: self.act,
+            sigma_w2,
+            sigma_b,
+            depth: self.depth,
+            width: self.width,
+            d,
+            trials: self.trials,
+            seed: self.seed,
+            precision: self.precision,
+        };
+        // Every cell has the same shapes: the budget of one is the run's.
+        let cell = p.cell(p.sigma_w2[0], p.sigma_b[0]);
+        let weights = cell
+            .arch(p.depth)?
+            .n_weights()
+            .saturating_mul(self.precision.bytes() as u128);
+        let all = cell.bytes_per_trial(p.depth)?;
+        Budget::new()
+            .part(
+                "--depth",
+                format!("width {} depth {}", self.width, self.depth),
+                weights,
+            )
+            .part("--d", d.to_string(), all.saturating_sub(weights))
+            .part(
+                "--trials",
+                self.trials.to_string(),
+                records(self.trials.saturating_mul(p.cells())),
+            )
+            .check(max_memory)?;
+        Ok((p, Exec::new(self.threads, limit)))
+    }
+}
+
 impl DepthArgs {
     /// As [`AttackArgs::flags`].
     pub fn flags(&self) -> Vec<String> {
@@ -1041,6 +1576,7 @@ mod tests {
         BottleneckArgs::default().params().unwrap();
         MinPertArgs::default().params().unwrap();
         DepthArgs::default().params().unwrap();
+        PhaseArgs::default().params().unwrap();
         ExportArgs::default().params().unwrap();
     }
 

@@ -11,7 +11,8 @@ use crate::arch::{Arch, Family, Init};
 use crate::attack::onestep::{Linearisation, linearise, one_step_from};
 use crate::attack::{Domain, clip_to_box, f_at};
 use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
-use crate::measure::stats::{Band, Summary, normal_cdf, normal_quantile, wilson};
+use crate::experiment::predict::{Law, Quantile};
+use crate::measure::stats::{Band, Summary, wilson};
 use crate::net::lazy::LAZY_LINE_BATCH;
 use crate::net::{Labelled, Layers, Net, Sampler, Scaled, Source};
 use crate::progress::Progress;
@@ -141,11 +142,74 @@ pub struct AttackParams {
     pub sampler: Sampler,
     /// Sampled per trial, or one given network.
     pub source: Source,
-    /// Law of the inputs (MATH 9).
+    /// Law of the inputs (MATH 9); with given `inputs`, only its domain (the box) applies.
     pub input: InputLaw,
+    /// Inputs the user gave (MATH 10): trial `t` attacks row `t` instead of a sampled input.
+    pub inputs: Option<GivenInputs>,
+    /// The file the given network came from (MATH 10), for the report.
+    pub model: Option<ModelFile>,
+    /// `--compare-init`: the run of the same architecture at its random initialisation on the
+    /// same inputs (MATH 10), exactly the parameters `radex attack` has for it.
+    pub compare: Option<Box<AttackParams>>,
+}
+
+/// Inputs given by the user (MATH 10), one per trial.
+#[derive(Clone, Debug)]
+pub struct GivenInputs {
+    /// The rows, each of length `d`.
+    pub rows: std::sync::Arc<Vec<Vec<f64>>>,
+    /// Where they came from: the file's name, or `array` (the Python package's).
+    pub source: String,
+}
+
+/// The file a given network came from (MATH 10).
+#[derive(Clone, Debug)]
+pub struct ModelFile {
+    /// Its name (the last component of the path).
+    pub file: String,
+    /// Its container: `safetensors`, `npz` or `export`.
+    pub format: String,
+}
+
+impl GivenInputs {
+    /// The input of trial `t`: row `t` of `given`, else the one of `(seed, t)` sampled from
+    /// `law` (MATH 9, 10); every experiment that takes `--inputs` calls this.
+    pub fn input_of(
+        given: Option<&GivenInputs>,
+        law: InputLaw,
+        seed: u64,
+        t: u64,
+        d: usize,
+    ) -> Vec<f64> {
+        match given {
+            Some(g) => g.rows[t as usize].clone(),
+            None => rng::input_of(law, seed, t, d),
+        }
+    }
 }
 
 impl AttackParams {
+    /// `E ||x||^2 / d` of the inputs the predictions assume (MATH 9): the law's, or for given
+    /// inputs the mean over the rows attacked (as box inputs use `d/3`).
+    pub fn mean_sq(&self) -> f64 {
+        match &self.inputs {
+            Some(g) => {
+                let rows = &g.rows[..self.trials.min(g.rows.len())];
+                let sum: f64 = rows
+                    .iter()
+                    .map(|r| r.iter().map(|v| v * v).sum::<f64>())
+                    .sum();
+                sum / (rows.len() * self.arch.d) as f64
+            }
+            None => self.input.mean_sq(),
+        }
+    }
+
+    /// The input of trial `t` ([`GivenInputs::input_of`]).
+    pub fn input_at(&self, t: u64) -> Vec<f64> {
+        GivenInputs::input_of(self.inputs.as_ref(), self.input, self.seed, t, self.arch.d)
+    }
+
     /// Parameters with the default DeepFool and PGD settings: overshoot 0.02, 50 iterations;
     /// budgets `{0.25, 0.5, 1, 2, 4} / sqrt(d)` relative to `||x||` (around the one-step size
     /// `1.35 / sqrt(d)`), 20 steps, no random start; dense networks.
@@ -177,6 +241,9 @@ impl AttackParams {
             sampler: Sampler::Dense,
             source: Source::Sampled,
             input: InputLaw::Sphere,
+            inputs: None,
+            model: None,
+            compare: None,
         }
     }
 }
@@ -359,7 +426,7 @@ pub fn trial_on<T: Real, N: Layers<T> + ?Sized>(
     t: u64,
     par: Par,
 ) -> TrialRecord {
-    let x = rng::input_of(p.input, p.seed, t, p.arch.d);
+    let x = p.input_at(t);
     let lin = linearise::<T, _>(net, &x, par);
     // K >= 2: every attack works on the margin of the label at x (MATH 9).
     match lin.trace.label.first().copied() {
@@ -692,6 +759,27 @@ pub struct Prediction {
     /// Ray: `t ||grad|| / |f|` = 1.
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub ray_t_ratio: f64,
+    /// `r = sqrt(E f^2 / E ||grad f||^2) sqrt(d) / ||x||` of the kernel recursion (MATH 9; 1 for
+    /// the paper's network); null for a given network (MATH 10: no prediction).
+    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    pub r: f64,
+    /// Median of `rho sqrt(d)` for the minimal flips (ray, DeepFool, the best): half the
+    /// one-step size.
+    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    pub minimal_flip_sqrt_d_median: f64,
+    /// Lemma 2.2: root mean square of `f / s` (1; for the margin of `K >= 2`, that of the gap
+    /// of the two largest of `K` normals).
+    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    pub f_rms_over_scale: f64,
+    /// 10th percentile of `f / s`.
+    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    pub f_over_scale_p10: f64,
+    /// 90th percentile of `f / s`.
+    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    pub f_over_scale_p90: f64,
+    /// Median `||grad f|| / s`: `sqrt(E ||grad F||^2 / E F^2)`, times `sqrt 2` for the margin.
+    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    pub grad_norm_median_over_scale: f64,
 }
 
 /// The summary `radex attack` prints.
@@ -721,6 +809,16 @@ pub struct AttackReport {
     /// `given` when every trial measured one given network (absent when sampled).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// The file of the given network (`--model`, MATH 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Its container: `safetensors`, `npz` or `export`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_format: Option<String>,
+    /// Where the given inputs came from (`--inputs`, MATH 10): the file's name or `array`;
+    /// trial `t` attacked row `t`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
     /// Seed.
     pub seed: u64,
     /// Number of trials.
@@ -849,9 +947,8 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
     let ties = count(|r| r.clause_tie);
 
     let depth = p.arch.depth();
-    // relu: E f^2 = sigma_w2 (sigma_w2 / 2)^l (MATH 9); -l/2 for NN-DEF, 1/2 for He.
-    let s2 = p.arch.family.sigma_w2.log2();
-    let log2_scale = 0.5 * (s2 + depth as f64 * (s2 - 1.0));
+    let law = Law::of(&p.arch, p.mean_sq(), p.source.is_given());
+    let log2_scale = law.log2_scale;
     let f_rel: Vec<f64> = live.iter().map(|r| r.f_over_scale(log2_scale)).collect();
     let f_rms_over_scale = (f_rel.iter().map(|v| v * v).sum::<f64>() / n_live as f64).sqrt();
     let f_rel_band = Band::of(&f_rel);
@@ -892,7 +989,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
                     eps_sqrt_d: eps * sqrt_d,
                     success_rate: rate(k),
                     success_ci: [lo, hi],
-                    prediction: 2.0 * normal_cdf(eps * sqrt_d) - 1.0,
+                    prediction: law.flip_within(eps * sqrt_d),
                 }
             })
             .collect()
@@ -927,13 +1024,14 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
             ),
         }
     });
-    let half = normal_quantile(0.75);
-    let mean_abs = (2.0 / std::f64::consts::PI).sqrt();
+    // The one-step size, or half of it for the minimal flips (ray, DeepFool); none for PGD.
     let k = match reported {
-        AttackName::Onestep => 2.0,
+        AttackName::Onestep => 1.0,
         AttackName::Pgd => f64::NAN,
-        _ => 1.0,
+        _ => 0.5,
     };
+    let given = p.source.is_given();
+    let unless_given = |v: f64| if given { f64::NAN } else { v };
     AttackReport {
         run: RunHeader::new(
             "attack",
@@ -948,6 +1046,9 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         precision: p.precision,
         sampler: p.sampler,
         network: p.source.is_given().then(|| "given".to_string()),
+        model: p.model.as_ref().map(|m| m.file.clone()),
+        model_format: p.model.as_ref().map(|m| m.format.clone()),
+        inputs: p.inputs.as_ref().map(|g| g.source.clone()),
         seed: p.seed,
         trials: p.trials,
         attack: p.attack,
@@ -976,15 +1077,21 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         best,
         clipped,
         prediction: Prediction {
-            success_rate: 1.0,
-            rho_sqrt_d_median: k * half,
-            rho_sqrt_d_mean: k * mean_abs,
-            rho_sqrt_d_p10: k * normal_quantile(0.55),
-            rho_sqrt_d_p90: k * normal_quantile(0.95),
-            abs_f_ratio: 1.0,
-            c_min: 2.0,
-            scale: log2_scale.exp2(),
-            ray_t_ratio: 1.0,
+            success_rate: unless_given(1.0),
+            rho_sqrt_d_median: k * law.one_step_quantile(Quantile::Median),
+            rho_sqrt_d_mean: k * law.one_step_mean(),
+            rho_sqrt_d_p10: k * law.one_step_quantile(Quantile::P10),
+            rho_sqrt_d_p90: k * law.one_step_quantile(Quantile::P90),
+            abs_f_ratio: unless_given(1.0),
+            c_min: unless_given(2.0),
+            scale: unless_given(log2_scale.exp2()),
+            ray_t_ratio: unless_given(1.0),
+            r: law.r,
+            minimal_flip_sqrt_d_median: 0.5 * law.one_step_quantile(Quantile::Median),
+            f_rms_over_scale: law.f_rms_over_scale(),
+            f_over_scale_p10: law.f_quantile(Quantile::P10),
+            f_over_scale_p90: law.f_quantile(Quantile::P90),
+            grad_norm_median_over_scale: law.grad_over_scale,
         },
         per_trial: per_trial.then_some(recs),
     }

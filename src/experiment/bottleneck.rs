@@ -1,7 +1,10 @@
-//! `radex bottleneck` (MATH 5, Lemmas 2.3 and 2.5): per layer, the bottleneck index and width,
-//! `||h_i(x)||`, the exact and sampled local expansion beside `sqrt(d_i / d_b(i))` and the
-//! random-direction value `sqrt(d_i / (d_0 2^i))`, and the fraction of small pre-activations
-//! beside `2 Phi(a) - 1`; medians and spreads over networks.
+//! `radex bottleneck` (MATH 5, Lemmas 2.3 and 2.5; MATH 9-10 for the general family and given
+//! networks): per layer, the bottleneck index and width, `||h_i(x)||`, the exact and sampled
+//! local expansion beside `sqrt(d_i / d_b(i))` and the random-direction value (NN-DEF relu:
+//! `sqrt(d_i / (d_0 2^i))`; any other family: the kernel recursion of MATH 9), and the fraction of
+//! small pre-activations beside `2 Phi(a) - 1`; medians and spreads over networks. Box inputs
+//! (MATH 9) are measured like the others: the sampled `y` are not clipped to `[0, 1]^d`, since
+//! the expansion is a property of the network around `x`, which is defined on all of `R^d`.
 
 use crate::experiment::RunHeader;
 use serde::Serialize;
@@ -14,7 +17,7 @@ use crate::measure::bottleneck::{
 use crate::measure::stats::Band;
 use crate::net::{Sampler, Source};
 use crate::progress::Progress;
-use crate::rng;
+use crate::rng::{self, InputLaw};
 use crate::scalar::{Precision, Real};
 
 /// Parameters of a bottleneck run.
@@ -36,6 +39,8 @@ pub struct BottleneckParams {
     pub precision: Precision,
     /// Sampled per trial, or one given network (then `arch` is its architecture).
     pub source: Source,
+    /// Law of the inputs `x` (MATH 9).
+    pub input: InputLaw,
 }
 
 /// One layer over networks.
@@ -51,7 +56,8 @@ pub struct LayerRow {
     pub bottleneck_width: usize,
     /// `||h_i(x)||`.
     pub h_norm: Band,
-    /// Prediction `sqrt(d_i 2^{-i})` (NN-DEF; `sqrt(d_i)` under He).
+    /// Prediction `sqrt(d_i E[phi(u_i)^2])`: `sqrt(d_i 2^{-i})` for NN-DEF relu, `sqrt(d_i)` under
+    /// He (NaN where the kernel recursion has no value, MATH 9).
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub h_norm_prediction: f64,
     /// Exact local expansion: top singular value of `J_i(x)`.
@@ -65,14 +71,17 @@ pub struct LayerRow {
     pub sampled_max: Band,
     /// Mean over sampled `y` (a random direction's expansion).
     pub random_expansion: Band,
-    /// Prediction `sqrt(d_i / (d_0 2^i))`.
+    /// Prediction `sqrt((d_i / d_0) prod_{k <= i} sigma_w^2 E[phi'(u_k)^2])`:
+    /// `sqrt(d_i / (d_0 2^i))` for NN-DEF relu.
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub random_expansion_prediction: f64,
     /// Median of `top_singular / random_expansion`: the bottleneck effect, which jumps after a
     /// narrow layer.
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub bottleneck_effect: f64,
-    /// Lemma 2.5 fraction of units with `|z_ij| <= a ||h_{i-1}|| / sqrt(d_{i-1})`.
+    /// Lemma 2.5 fraction of units with `|z_ij| <= a s_i`, `s_i` the standard deviation of
+    /// `z_ij` given `h_{i-1}`: `sqrt(sigma_w^2 ||h_{i-1}||^2 / d_{i-1} + sigma_b^2)` (NN-DEF
+    /// without biases: `||h_{i-1}|| / sqrt(d_{i-1})`).
     pub small_fraction: Band,
     /// Prediction `2 Phi(a) - 1`.
     #[serde(deserialize_with = "crate::report::nan::f64")]
@@ -112,6 +121,9 @@ pub struct BottleneckReport {
     pub a: f64,
     /// Element type.
     pub precision: Precision,
+    /// Law of the inputs (MATH 9).
+    #[serde(default)]
+    pub input: InputLaw,
     /// The paper's bottleneck indices (prefix-minimum records of the widths).
     pub segments: Vec<usize>,
     /// One row per hidden layer.
@@ -135,7 +147,7 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
             || (),
             |_, t, par| {
                 let mut net = p.source.net::<T>(Sampler::Dense, &p.arch, p.seed, t);
-                let x = rng::input(p.seed, t, p.arch.d);
+                let x = rng::input_of(p.input, p.seed, t, p.arch.d);
                 measure(&mut net, &x, p.seed, t, p.radius, p.samples, p.a, par)
             },
         )
@@ -147,7 +159,7 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
             .collect();
     let dims = p.arch.dims();
     let b = bottleneck_index(&dims);
-    let pred = predictions(&p.arch, p.a);
+    let pred = predictions(&p.arch, p.a, p.input.mean_sq());
     let layers = (1..dims.len())
         .map(|i| {
             let col =
@@ -190,6 +202,7 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
         samples: p.samples,
         a: p.a,
         precision: p.precision,
+        input: p.input,
         segments: segment_records(&dims),
         layers,
     }

@@ -1,10 +1,13 @@
-//! `radex depth` (MATH 6, Theorem 3.1, Lemma 3.2): He networks of constant width at depths
-//! from 1 to about a thousand. Per depth: the empirical cosine between `h_l(x)` and `h_l(y)` for
-//! a pair at angle `theta` beside the `kappa` iteration; the spread `max |f(x) - f(y)| /
-//! mean |f(x)|` over sampled inputs beside its infinite-width (Gaussian-process) law; the
-//! one-step success rate; and the smallest verified sign flip over the one-step, ray, DeepFool
-//! and PGD attacks, relative to `||x||` (the paper's open question: how sensitivity decays
-//! with depth). Also the cosine layer by layer, pooled over every network deep enough.
+//! `radex depth` (MATH 6, Theorem 3.1, Lemma 3.2; MATH 9, "depth generalised"): networks of
+//! constant width at depths from 1 to about a thousand, He relu networks by default, any
+//! family of MATH 9 on request. Per depth: the empirical cosine between `h_l(x)` and `h_l(y)`
+//! for a pair at angle `theta` beside its infinite-width prediction (the `kappa` iteration for
+//! relu without biases, the kernel recursion of MATH 9 otherwise); the spread `max |f(x) -
+//! f(y)| / mean |f(x)|` over sampled inputs beside its infinite-width (Gaussian-process) law;
+//! the one-step success rate; and the smallest verified sign flip over the one-step, ray,
+//! DeepFool and PGD attacks, relative to `||x||` (the paper's open question: how sensitivity
+//! decays with depth). Also the cosine layer by layer, pooled over every network deep enough,
+//! and the phase of the deep limit (ordered, chaotic, or the paper's polynomial case).
 
 use crate::experiment::RunHeader;
 use std::collections::BTreeMap;
@@ -16,9 +19,10 @@ use serde::Serialize;
 
 use super::attack::{AttackKind, AttackName, AttackParams, TrialRecord, trial_on};
 use super::runner::Exec;
-use crate::arch::{Arch, Init};
+use crate::arch::{Arch, Family, Init};
 use crate::attack::LINE_BATCH;
 use crate::error::Result;
+use crate::kernel::{Kernel, KernelError, LayerCorrelation, Phase};
 use crate::measure::depth::{at_angle, kappa_iterates, layer_cosines, pair_stream, sensitivity};
 use crate::measure::stats::{Band, mean, quantile, sample_sd, wilson};
 use crate::net::{DenseNet, forward};
@@ -48,6 +52,8 @@ pub struct DepthParams {
     pub seed: u64,
     /// Element type.
     pub precision: Precision,
+    /// The law of the networks (MATH 9): He relu without biases by default.
+    pub family: Family,
 }
 
 /// The default depths: powers of two from 1 to 1024.
@@ -69,9 +75,9 @@ pub fn depth_eps(d: usize) -> Vec<f64> {
 }
 
 impl DepthParams {
-    /// The He architecture of depth `l`.
+    /// The architecture of depth `l`.
     pub fn arch(&self, depth: usize) -> Result<Arch> {
-        Arch::new(self.d, vec![self.width; depth], Init::He)
+        Arch::with_family(self.d, vec![self.width; depth], self.family)
     }
 
     /// The attack parameters of depth `l` (every attack, budgets of [`depth_eps`]).
@@ -126,14 +132,84 @@ fn trial<T: Real>(p: &DepthParams, a: &AttackParams, t: u64, par: faer::Par) -> 
     }
     let tr = forward(&mut net, MatRef::from_column_major_slice(&batch, d, n), par);
     let cos = layer_cosines(&tr, 0, 1);
-    let fs: Vec<_> = (2..n).map(|b| tr.f(b)).collect();
-    let spread = sensitivity(&fs);
+    // An output that overflowed is not a number (MATH 9): no spread for that network.
+    let spread = if tr.overflow[2..].iter().any(|&o| o) {
+        None
+    } else {
+        let fs: Vec<_> = (2..n).map(|b| tr.f(b)).collect();
+        sensitivity(&fs)
+    };
     let attack = trial_on(a, &mut net, t, par);
     DepthTrial {
         cos,
         spread,
         attack,
     }
+}
+
+/// Whether the family is the paper's depth case, relu without biases, whose predictions are
+/// the `kappa` iterates of Lemma 3.2 (exactly the kernel's, for any `sigma_w^2`: the
+/// normalised map does not depend on it, MATH 9).
+pub fn kappa_case(family: &Family) -> bool {
+    family.act == crate::act::Act::Relu && family.sigma_b == 0.0
+}
+
+/// The kernel's correlations for layers `1..=n` (MATH 9), `None` from the first layer the
+/// recursion cannot represent.
+fn kernel_layers(family: &Family, n: usize, c0: f64) -> Vec<Option<LayerCorrelation>> {
+    let k = Kernel {
+        act: family.act,
+        sigma_w2: family.sigma_w2,
+        sigma_b: family.sigma_b,
+    };
+    let got = match k.correlations(n, 1.0, c0) {
+        Err(KernelError::OutOfRange { layer }) => k.correlations(layer.saturating_sub(1), 1.0, c0),
+        other => other,
+    };
+    let mut v: Vec<Option<LayerCorrelation>> =
+        got.unwrap_or_default().into_iter().map(Some).collect();
+    v.resize(n, None);
+    v
+}
+
+/// The predicted cosine between `h_i(x)` and `h_i(y)` for `i = 1..=n`, inputs on the sphere at
+/// cosine `cos_theta` (MATH 6: `kappa^i(cos theta)`; MATH 9: the kernel recursion; NaN
+/// where it leaves `f64`).
+pub fn predicted_cosines(family: &Family, cos_theta: f64, n: usize) -> Vec<f64> {
+    if kappa_case(family) {
+        return kappa_iterates(cos_theta, n);
+    }
+    kernel_layers(family, n, cos_theta)
+        .into_iter()
+        .map(|l| l.map_or(f64::NAN, |l| l.cosine))
+        .collect()
+}
+
+/// The predicted correlation of the output `f` between two independent inputs (cosine 0)
+/// after `l = 1..=n` hidden layers: `(sigma_w^2 E[phi(u) phi(v)] + sigma_b^2) / (sigma_w^2
+/// E[phi(u)^2] + sigma_b^2)` at layer `l` (MATH 9), `kappa^l(0)` for relu without biases.
+pub fn output_correlations(family: &Family, n: usize) -> Vec<f64> {
+    if kappa_case(family) {
+        return kappa_iterates(0.0, n);
+    }
+    // The output layer is the recursion's layer l + 1: its `c` is the output's correlation.
+    kernel_layers(family, n + 1, 0.0)
+        .into_iter()
+        .skip(1)
+        .map(|l| l.map_or(f64::NAN, |l| l.c))
+        .collect()
+}
+
+/// The phase of the deep limit for sphere inputs (MATH 9); `None` only for parameters out of
+/// their domain, which validation refuses.
+pub fn phase_of(family: &Family) -> Option<Phase> {
+    Kernel {
+        act: family.act,
+        sigma_w2: family.sigma_w2,
+        sigma_b: family.sigma_b,
+    }
+    .phase(1.0)
+    .ok()
 }
 
 /// One depth over networks.
@@ -149,6 +225,10 @@ pub struct DepthRow {
     pub live: usize,
     /// Dead networks at `x`.
     pub dead: usize,
+    /// Networks whose output overflowed at `x` (MATH 9: counted apart, never printed as
+    /// numbers).
+    #[serde(default)]
+    pub overflow: usize,
     /// Cosine between `h_l(x)` and `h_l(y)` over networks.
     pub cosine: Band,
     /// Mean of that cosine.
@@ -157,13 +237,16 @@ pub struct DepthRow {
     /// Standard error of the mean.
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub cosine_se: f64,
-    /// Lemma 3.2 prediction: `kappa` iterated `l` times from `cos theta`.
+    /// Infinite-width prediction of that cosine: Lemma 3.2's `kappa` iterated `l` times from
+    /// `cos theta` (relu without biases), else the kernel recursion of MATH 9 (NaN where it
+    /// leaves `f64`).
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub kappa: f64,
     /// `max |f(x) - f(y)| / mean |f(x)|` over the sampled inputs, over networks.
     pub spread: Band,
-    /// Its infinite-width law (Gaussian process with correlation `kappa^l(0)` between
-    /// independent inputs): median, 10th and 90th percentiles.
+    /// Its infinite-width law (Gaussian process with the predicted output correlation between
+    /// independent inputs, `kappa^l(0)` for relu without biases): median, 10th and 90th
+    /// percentiles.
     pub spread_prediction: Band,
     /// One-step success rate (Theorem 1.1's step).
     #[serde(deserialize_with = "crate::report::nan::f64")]
@@ -201,7 +284,8 @@ pub struct LayerCosine {
     /// Standard error of the mean.
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub se: f64,
-    /// `kappa` iterated `i` times.
+    /// The predicted cosine at layer `i` (`kappa` iterated `i` times for relu without
+    /// biases, the kernel recursion otherwise).
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub kappa: f64,
 }
@@ -213,8 +297,14 @@ pub struct DepthReport {
     /// report shares).
     #[serde(flatten)]
     pub run: RunHeader,
-    /// Initialisation (always He).
-    pub init: Init,
+    /// Initialisation (`he` by default; `None` for a `sigma_w^2` that names none).
+    pub init: Option<Init>,
+    /// The law of the weights (MATH 9).
+    #[serde(flatten)]
+    pub family: Family,
+    /// The phase of the deep limit (MATH 9): ordered, chaotic, critical, or no fixed point
+    /// (relu without biases: the paper's polynomial case).
+    pub phase: Option<Phase>,
     /// Width `k`.
     pub width: usize,
     /// Input dimension.
@@ -270,78 +360,124 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     (mean(v), sample_sd(v) / (v.len() as f64).sqrt())
 }
 
+/// The predictions of a run up to its deepest depth.
+struct Predictions {
+    /// Predicted cosine at layers `1..=max_depth`.
+    cosine: Vec<f64>,
+    /// Predicted output correlation of independent inputs at depths `1..=max_depth`.
+    output: Vec<f64>,
+}
+
+/// One depth: its row, and the layer cosines of each network that is neither dead nor
+/// overflowed.
+fn depth_row(
+    p: &DepthParams,
+    depth: usize,
+    pred: &Predictions,
+    exec: &Exec,
+    progress: &dyn Progress,
+) -> Result<(DepthRow, Vec<Vec<f64>>)> {
+    let sqrt_d = (p.d as f64).sqrt();
+    let a = p.attack(depth)?;
+    let bytes = p.bytes_per_trial(depth)?;
+    let outs: Vec<DepthTrial> = crate::with_real!(p.precision, T => exec.run(
+        p.trials,
+        bytes,
+        progress,
+        || (),
+        |_, t, par| trial::<T>(p, &a, t, par),
+    ));
+    let overflow = outs
+        .iter()
+        .filter(|o| !o.attack.dead && o.attack.overflow)
+        .count();
+    let live: Vec<&DepthTrial> = outs
+        .iter()
+        .filter(|o| !o.attack.dead && !o.attack.overflow)
+        .collect();
+    let cos_l: Vec<f64> = live
+        .iter()
+        .map(|o| o.cos[depth - 1])
+        .filter(|c| c.is_finite())
+        .collect();
+    let (cosine_mean, cosine_se) = mean_se(&cos_l);
+    let spreads: Vec<f64> = live.iter().filter_map(|o| o.spread).collect();
+    let successes = live.iter().filter(|o| o.attack.success).count();
+    let (lo, hi) = wilson(successes, live.len());
+    let flips: Vec<f64> = live.iter().filter_map(|o| o.attack.best_rho).collect();
+    let censored: Vec<f64> = live
+        .iter()
+        .map(|o| o.attack.best_rho.unwrap_or(f64::INFINITY))
+        .collect();
+    let median_all = quantile(&censored, 0.5);
+    let mut wins = BTreeMap::new();
+    for o in &live {
+        if let Some(w) = &o.attack.best_attack {
+            *wins.entry(*w).or_insert(0) += 1;
+        }
+    }
+    let min_flip = Band::of(&flips);
+    let row = DepthRow {
+        depth,
+        arch: a.arch.spec(),
+        seed: a.seed,
+        live: live.len(),
+        dead: outs.len() - live.len() - overflow,
+        overflow,
+        cosine: Band::of(&cos_l),
+        cosine_mean,
+        cosine_se,
+        kappa: pred.cosine[depth - 1],
+        spread: Band::of(&spreads),
+        spread_prediction: spread_prediction(pred.output[depth - 1], 2 * p.pairs, p.seed),
+        onestep_success_rate: successes as f64 / live.len() as f64,
+        onestep_success_ci: [lo, hi],
+        flip_found: flips.len(),
+        min_flip,
+        min_flip_median_all: median_all.is_finite().then_some(median_all),
+        min_flip_sqrt_d_median: min_flip.median * sqrt_d,
+        wins,
+    };
+    Ok((row, live.iter().map(|o| o.cos.clone()).collect()))
+}
+
+/// The measurement at one depth, for `radex phase` (MATH 9): `p.depths` is ignored.
+pub fn run_one(
+    p: &DepthParams,
+    depth: usize,
+    exec: &Exec,
+    progress: &dyn Progress,
+) -> Result<DepthRow> {
+    let pred = Predictions {
+        cosine: predicted_cosines(&p.family, p.theta.cos(), depth),
+        output: output_correlations(&p.family, depth),
+    };
+    Ok(depth_row(p, depth, &pred, exec, progress)?.0)
+}
+
 /// Runs the measurement.
 pub fn run(p: &DepthParams, exec: &Exec, progress: &dyn Progress) -> Result<DepthReport> {
     let mut rows = Vec::with_capacity(p.depths.len());
     let mut per_layer: Vec<Vec<f64>> = Vec::new();
     let cos_theta = p.theta.cos();
     let max_depth = p.depths.iter().copied().max().unwrap_or(0);
-    let kappas = kappa_iterates(cos_theta, max_depth);
-    let kappa_orth = kappa_iterates(0.0, max_depth);
-    let sqrt_d = (p.d as f64).sqrt();
+    let pred = Predictions {
+        cosine: predicted_cosines(&p.family, cos_theta, max_depth),
+        output: output_correlations(&p.family, max_depth),
+    };
     for &depth in &p.depths {
-        let a = p.attack(depth)?;
-        let bytes = p.bytes_per_trial(depth)?;
-        let outs: Vec<DepthTrial> = crate::with_real!(p.precision, T => exec.run(
-            p.trials,
-            bytes,
-            progress,
-            || (),
-            |_, t, par| trial::<T>(p, &a, t, par),
-        ));
-        let live: Vec<&DepthTrial> = outs.iter().filter(|o| !o.attack.dead).collect();
-        for o in &live {
-            if per_layer.len() < o.cos.len() {
-                per_layer.resize(o.cos.len(), Vec::new());
+        let (row, cosines) = depth_row(p, depth, &pred, exec, progress)?;
+        for cos in &cosines {
+            if per_layer.len() < cos.len() {
+                per_layer.resize(cos.len(), Vec::new());
             }
-            for (i, &c) in o.cos.iter().enumerate() {
+            for (i, &c) in cos.iter().enumerate() {
                 if c.is_finite() {
                     per_layer[i].push(c);
                 }
             }
         }
-        let cos_l: Vec<f64> = live
-            .iter()
-            .map(|o| o.cos[depth - 1])
-            .filter(|c| c.is_finite())
-            .collect();
-        let (cosine_mean, cosine_se) = mean_se(&cos_l);
-        let spreads: Vec<f64> = live.iter().filter_map(|o| o.spread).collect();
-        let successes = live.iter().filter(|o| o.attack.success).count();
-        let (lo, hi) = wilson(successes, live.len());
-        let flips: Vec<f64> = live.iter().filter_map(|o| o.attack.best_rho).collect();
-        let censored: Vec<f64> = live
-            .iter()
-            .map(|o| o.attack.best_rho.unwrap_or(f64::INFINITY))
-            .collect();
-        let median_all = quantile(&censored, 0.5);
-        let mut wins = BTreeMap::new();
-        for o in &live {
-            if let Some(w) = &o.attack.best_attack {
-                *wins.entry(*w).or_insert(0) += 1;
-            }
-        }
-        let min_flip = Band::of(&flips);
-        rows.push(DepthRow {
-            depth,
-            arch: a.arch.spec(),
-            seed: a.seed,
-            live: live.len(),
-            dead: outs.len() - live.len(),
-            cosine: Band::of(&cos_l),
-            cosine_mean,
-            cosine_se,
-            kappa: kappas[depth - 1],
-            spread: Band::of(&spreads),
-            spread_prediction: spread_prediction(kappa_orth[depth - 1], 2 * p.pairs, p.seed),
-            onestep_success_rate: successes as f64 / live.len() as f64,
-            onestep_success_ci: [lo, hi],
-            flip_found: flips.len(),
-            min_flip,
-            min_flip_median_all: median_all.is_finite().then_some(median_all),
-            min_flip_sqrt_d_median: min_flip.median * sqrt_d,
-            wins,
-        });
+        rows.push(row);
     }
     let layers = per_layer
         .iter()
@@ -354,16 +490,20 @@ pub fn run(p: &DepthParams, exec: &Exec, progress: &dyn Progress) -> Result<Dept
                 cosine: Band::of(v),
                 mean: m,
                 se,
-                kappa: kappas[i],
+                kappa: pred.cosine[i],
             }
         })
         .collect();
+    let math = if kappa_case(&p.family) {
+        "MATH 6: Theorem 3.1 (deep networks are nearly constant), Lemma 3.2 (kappa)"
+    } else {
+        "MATH 6 and MATH 9 (depth generalised): kernel correlations, order and chaos"
+    };
     Ok(DepthReport {
-        run: RunHeader::new(
-            "depth",
-            "MATH 6: Theorem 3.1 (deep networks are nearly constant), Lemma 3.2 (kappa)",
-        ),
-        init: Init::He,
+        run: RunHeader::new("depth", math),
+        init: p.family.init(),
+        family: p.family,
+        phase: phase_of(&p.family),
         width: p.width,
         d: p.d,
         theta_degrees: p.theta.to_degrees(),

@@ -1,21 +1,26 @@
-//! `radex linearity` (MATH 4: GD-DECOMP, Lemmas 2.6, 2.8): how far from `x` the network stays
-//! nearly linear. For radii `r` (relative to `||x||`), the relative gradient change at
-//! `y = x + r ||x|| u` for uniform directions `u` and for the attack direction
-//! `-sign(f(x)) grad f(x) / ||grad f(x)||`, the per-layer terms of GD-DECOMP with the residual of
-//! their sum, the fraction of units per layer that changed sign, and the linearity radius.
+//! `radex linearity` (MATH 4: GD-DECOMP, Lemmas 2.6, 2.8; MATH 9-10 for the general family and
+//! given networks): how far from `x` the network stays nearly linear. For radii `r` (relative to
+//! `||x||`), the relative gradient change at `y = x + r ||x|| u` for uniform directions `u` and
+//! for the attack direction `-sign(f(x)) grad f(x) / ||grad f(x)||`, the per-layer terms of
+//! GD-DECOMP with the residual of their sum, the fraction of units per layer whose
+//! pre-activation changed sign, and the linearity radius. For `K >= 2` outputs `f` is the margin
+//! against the label of `x` at every `y` (MATH 9), and the report adds how often the runner-up
+//! changed (the output term of GD-DECOMP). Box inputs (MATH 9) are measured like the others:
+//! `y` is not clipped to `[0, 1]^d`, since near-linearity is a property of the network around
+//! `x`, defined on all of `R^d`.
 
 use crate::experiment::RunHeader;
 use faer::Par;
 use serde::Serialize;
 
 use super::runner::Exec;
-use crate::arch::Arch;
+use crate::arch::{Arch, Family, Init};
 use crate::attack::onestep::linearise;
 use crate::measure::linearity::{Comparison, compare};
 use crate::measure::stats::{Band, quantile};
-use crate::net::{Sampler, SamplerChoice, Source};
+use crate::net::{Labelled, Layers, Sampler, SamplerChoice, Source};
 use crate::progress::Progress;
-use crate::rng::{self, Purpose};
+use crate::rng::{self, InputLaw, Purpose};
 use crate::scalar::{Precision, Real};
 use crate::vector::norm;
 
@@ -40,6 +45,8 @@ pub struct LinearityParams {
     pub sampler: SamplerChoice,
     /// Sampled per trial, or one given network (then `archs` is its architecture).
     pub source: Source,
+    /// Law of the inputs `x` (MATH 9).
+    pub input: InputLaw,
 }
 
 impl LinearityParams {
@@ -92,6 +99,9 @@ struct AtRadius {
     residual: f64,
     flipped_random: Vec<f64>,
     flipped_attack: Vec<f64>,
+    /// `K >= 2`: uniform directions whose runner-up changed, and whether the attack point's did.
+    runner_changed: usize,
+    runner_changed_attack: bool,
 }
 
 /// One trial.
@@ -114,7 +124,8 @@ pub struct RadiusRow {
     pub max_change: Band,
     /// Along the attack direction.
     pub attack_change: Band,
-    /// Median `||A_j|| / ||grad f(x)||` per layer, along the attack direction.
+    /// Median `||A_j|| / ||grad f(x)||` per layer, along the attack direction; for `K >= 2` a
+    /// last entry `j = l + 1` is the output term (the runner-up's change, MATH 9).
     #[serde(deserialize_with = "crate::report::nan::vec")]
     pub attack_terms: Vec<f64>,
     /// Median over networks of the mean over directions of `||A_j|| / ||grad f(x)||`.
@@ -124,12 +135,20 @@ pub struct RadiusRow {
     /// over every network and direction (rounding level).
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub decomp_residual: f64,
-    /// Median fraction of units per layer whose sign differs (uniform directions).
+    /// Median fraction of units per layer whose pre-activation's sign differs (uniform
+    /// directions).
     #[serde(deserialize_with = "crate::report::nan::vec")]
     pub flipped: Vec<f64>,
     /// The same along the attack direction.
     #[serde(deserialize_with = "crate::report::nan::vec")]
     pub flipped_attack: Vec<f64>,
+    /// `K >= 2`: fraction of the sampled `y` (every network, uniform directions) whose runner-up
+    /// `j*` differs from the one at `x` (absent for one output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_changed: Option<f64>,
+    /// `K >= 2`: the same along the attack direction, over networks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_changed_attack: Option<f64>,
 }
 
 /// One architecture.
@@ -170,6 +189,15 @@ pub struct LinearityReport {
     pub threshold: f64,
     /// Element type.
     pub precision: Precision,
+    /// Initialisation, when `sigma_w2` names one.
+    #[serde(default)]
+    pub init: Option<Init>,
+    /// The law of the weights (MATH 9), shared by every architecture.
+    #[serde(flatten)]
+    pub family: Family,
+    /// Law of the inputs (MATH 9).
+    #[serde(default)]
+    pub input: InputLaw,
     /// `given` when every trial measured one given network (absent when sampled).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
@@ -211,18 +239,48 @@ fn trial<T: Real>(
     par: Par,
 ) -> Option<TrialOut> {
     let mut net = p.source.net::<T>(sampler, arch, seed, t);
-    let x = rng::input(seed, t, arch.d);
+    let x = rng::input_of(p.input, seed, t, arch.d);
     let lin = linearise::<T, _>(&mut net, &x, par);
     if lin.dead {
         return None;
     }
-    let nx = norm(&x);
+    // K >= 2: the margin against the label of x at every y (MATH 9).
+    match lin.trace.label.first().copied() {
+        Some(label) => measure_trial(
+            p,
+            &mut Labelled {
+                net: &mut net,
+                label,
+            },
+            &x,
+            &lin.direction,
+            seed,
+            t,
+            par,
+        ),
+        None => measure_trial(p, &mut net, &x, &lin.direction, seed, t, par),
+    }
+}
+
+/// The measurements of one trial at `x`, whose attack direction is `attack`.
+#[allow(clippy::too_many_arguments)]
+fn measure_trial<T: Real, N: Layers<T> + ?Sized>(
+    p: &LinearityParams,
+    net: &mut N,
+    x: &[f64],
+    attack: &[f64],
+    seed: u64,
+    t: u64,
+    par: Par,
+) -> Option<TrialOut> {
+    let arch = net.arch().clone();
+    let nx = norm(x);
     let dirs = directions(seed, t, arch.d, p.directions);
-    let mut all_dirs = vec![lin.direction.clone()];
+    let mut all_dirs = vec![attack.to_vec()];
     all_dirs.extend(dirs.iter().cloned());
     let mut rows = Vec::with_capacity(p.radii.len());
     for &r in &p.radii {
-        let cmp = compare(&mut net, &x, &points(&x, &all_dirs, r * nx), true, par)?;
+        let cmp = compare(net, x, &points(x, &all_dirs, r * nx), true, par)?;
         let (att, rnd) = (&cmp[0], &cmp[1..]);
         let changes: Vec<f64> = rnd.iter().map(|c| c.rel_change).collect();
         rows.push(AtRadius {
@@ -234,11 +292,13 @@ fn trial<T: Real>(
             residual: cmp.iter().map(|c| c.residual).fold(0.0, f64::max),
             flipped_random: mean_vecs(rnd, |c| &c.flipped),
             flipped_attack: att.flipped.clone(),
+            runner_changed: rnd.iter().filter(|c| c.runner_changed).count(),
+            runner_changed_attack: att.runner_changed,
         });
     }
     // Linearity radius: bisection in log r on the median change over the uniform directions.
     let mut median_change = |r: f64| -> f64 {
-        let c = compare(&mut net, &x, &points(&x, &dirs, r * nx), false, par).expect("live at x");
+        let c = compare(net, x, &points(x, &dirs, r * nx), false, par).expect("live at x");
         quantile(&c.iter().map(|c| c.rel_change).collect::<Vec<_>>(), 0.5)
     };
     let (mut lo, mut hi) = RADIUS_BRACKET;
@@ -285,6 +345,7 @@ pub fn run(p: &LinearityParams, exec: &Exec, progress: &dyn Progress) -> Lineari
             summarise(arch, seed, sampler, p, outs.into_iter().flatten().collect())
         })
         .collect();
+    let family = p.archs.first().map_or_else(Family::default, |a| a.family);
     LinearityReport {
         run: RunHeader::new(
             "linearity",
@@ -295,6 +356,9 @@ pub fn run(p: &LinearityParams, exec: &Exec, progress: &dyn Progress) -> Lineari
         directions: p.directions,
         threshold: p.threshold,
         precision: p.precision,
+        init: family.init(),
+        family,
+        input: p.input,
         network: p.source.is_given().then(|| "given".to_string()),
         archs,
     }
@@ -335,6 +399,13 @@ fn summarise(
                 flipped_attack: median_vecs(
                     &at.iter().map(|a| &a.flipped_attack).collect::<Vec<_>>(),
                 ),
+                runner_changed: (arch.outputs() >= 2).then(|| {
+                    let n: usize = at.iter().map(|a| a.runner_changed).sum();
+                    n as f64 / (at.len() * p.directions) as f64
+                }),
+                runner_changed_attack: (arch.outputs() >= 2).then(|| {
+                    at.iter().filter(|a| a.runner_changed_attack).count() as f64 / at.len() as f64
+                }),
             }
         })
         .collect();

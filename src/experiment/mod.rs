@@ -3,9 +3,12 @@
 pub mod args;
 pub mod attack;
 pub mod bottleneck;
+pub mod compare;
 pub mod depth;
 pub mod linearity;
 pub mod minpert;
+pub mod phase;
+pub mod predict;
 pub mod runner;
 pub mod scaling;
 

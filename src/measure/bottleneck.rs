@@ -1,15 +1,24 @@
-//! Bottlenecks (MATH 5: NN-DECOMP, Lemmas 2.3 and 2.5): the narrowest layer so far sets how
-//! much a ball around `x` can be stretched.
+//! Bottlenecks (MATH 5: NN-DECOMP, Lemmas 2.3 and 2.5; MATH 9-10 for any network of the
+//! general family): the narrowest layer so far sets how much a ball around `x` can be stretched.
 //!
 //! `b(i) = argmin_{0 <= k <= i} d_k` (leftmost on ties); the paper's segment indices are the
 //! prefix-minimum records of `d_0, ..., d_l`. Per layer radex measures `||h_i(x)||`, the exact
-//! local expansion (top singular value of `J_i = D_i W_i ... D_1 W_1`, by power iteration), the
-//! sampled expansion `||h_i(x) - h_i(y)|| / ||x - y||`, and the fraction of small
-//! pre-activations of Lemma 2.5.
+//! local expansion (top singular value of `J_i = D_i W_i ... D_1 W_1`, `D_k = diag(phi'(z_k))`,
+//! by power iteration; biases move `z_k` but do not enter the products), the sampled expansion
+//! `||h_i(x) - h_i(y)|| / ||x - y||`, and the fraction of small pre-activations of Lemma 2.5:
+//! units with `|z_ij| <= a s_i`, `s_i = sqrt(sigma_w^2 ||h_{i-1}||^2 / d_{i-1} + sigma_b^2)` the
+//! standard deviation of `z_ij` given `h_{i-1}` (for NN-DEF without biases the paper's
+//! `||h_{i-1}|| / sqrt(d_{i-1})`), so that `P = 2 Phi(a) - 1` exactly for every family.
+//!
+//! Predictions for the general family come from the kernel recursion of MATH 9
+//! ([`crate::kernel`]): `E ||h_i||^2 = d_i E[phi(u_i)^2]` and, for a random direction,
+//! `E ||J_i u||^2 = (d_i / d_0) prod_{k <= i} sigma_w^2 E[phi'(u_k)^2]`, `u_k ~ N(0, q_k)`.
 
 use faer::{MatRef, Par};
 
+use crate::act::Act;
 use crate::arch::{Arch, Init};
+use crate::kernel::{Func, Kernel, second_moment};
 use crate::measure::stats::normal_cdf;
 use crate::net::jacobian::top_singular_values;
 use crate::net::trace::ldexp;
@@ -45,42 +54,110 @@ pub fn segment_records(dims: &[usize]) -> Vec<usize> {
     out
 }
 
-/// Predictions of MATH 5 for layer `i`.
+/// Predictions of MATH 5 for layer `i` (MATH 9 for the general family).
 #[derive(Clone, Copy, Debug)]
 pub struct LayerPrediction {
-    /// `E ||h_i(x)||^2` square root: `sqrt(d_i 2^{-i})` (NN-DEF) or `sqrt(d_i)` (He).
+    /// `sqrt(E ||h_i(x)||^2) = sqrt(d_i E[phi(u_i)^2])`: `sqrt(d_i 2^{-i})` for NN-DEF relu,
+    /// `sqrt(d_i)` for He.
     pub h_norm: f64,
-    /// Bound on the expansion, `sqrt(d_i / d_b(i))` (times `2^{i/2}` under He).
-    pub expansion_bound: f64,
-    /// Typical expansion of a random direction, `sqrt(d_i / (d_0 2^i))` (`sqrt(d_i / d_0)`
+    /// Bound on the expansion, `sqrt(d_i / d_b(i))` (NN-DEF relu), times the random-direction
+    /// gain relative to NN-DEF relu, `sqrt(prod_{k <= i} 2 sigma_w^2 E[phi'(u_k)^2])` (`2^{i/2}`
     /// under He).
+    pub expansion_bound: f64,
+    /// Typical expansion of a random direction, `sqrt((d_i / d_0) prod_{k <= i} sigma_w^2
+    /// E[phi'(u_k)^2])`: `sqrt(d_i / (d_0 2^i))` for NN-DEF relu, `sqrt(d_i / d_0)` under He.
     pub random_expansion: f64,
-    /// Lemma 2.5: `P(|Z| <= a) = 2 Phi(a) - 1` (NN-DEF; `2 Phi(a / sqrt 2) - 1` under He,
-    /// whose pre-activations have twice the variance).
+    /// Lemma 2.5: `P(|Z| <= a) = 2 Phi(a) - 1` (the threshold is `a` times the pre-activation's
+    /// own standard deviation).
     pub small_fraction: f64,
 }
 
-/// Predictions for every layer `i = 1..=l`.
-pub fn predictions(arch: &Arch, a: f64) -> Vec<LayerPrediction> {
+/// Predictions for every layer `i = 1..=l`, for inputs with `||x||^2 / d = x_sq` (1 on the
+/// sphere and for Gaussian inputs, 1/3 in the box). The paper's networks (relu, NN-DEF or He,
+/// no biases) on the sphere take the closed forms of MATH 5 (bitwise those of the paper-only
+/// radex); every other family the kernel recursion of MATH 9. A depth at which the recursion
+/// leaves `f64` gives NaN (no prediction), never a number.
+pub fn predictions(arch: &Arch, a: f64, x_sq: f64) -> Vec<LayerPrediction> {
+    let fam = arch.family;
     let dims = arch.dims();
     let b = bottleneck_index(&dims);
-    let he = arch.init() == Some(Init::He);
+    let small = 2.0 * normal_cdf(a) - 1.0;
+    if fam.act == Act::Relu && fam.sigma_b == 0.0 && fam.init().is_some() && x_sq == 1.0 {
+        let gain2: f64 = if fam.init() == Some(Init::He) {
+            2.0
+        } else {
+            1.0
+        };
+        return (1..dims.len())
+            .map(|i| {
+                let (di, d0, db) = (dims[i] as f64, dims[0] as f64, dims[b[i]] as f64);
+                let gain = gain2.powf(i as f64 / 2.0);
+                LayerPrediction {
+                    h_norm: (di * 2f64.powi(-(i as i32))).sqrt() * gain,
+                    expansion_bound: (di / db).sqrt() * gain,
+                    random_expansion: (di / (d0 * 2f64.powi(i as i32))).sqrt() * gain,
+                    small_fraction: small,
+                }
+            })
+            .collect();
+    }
+    let kernel = Kernel {
+        act: fam.act,
+        sigma_w2: fam.sigma_w2,
+        sigma_b: fam.sigma_b,
+    };
+    let q = kernel
+        .moments(arch.depth(), x_sq)
+        .map(|m| m.q)
+        .unwrap_or_default();
+    let ln_w = fam.sigma_w2.ln();
+    // ln prod_{k <= i} sigma_w^2 E[phi'(u_k)^2].
+    let mut ln_gain = 0.0f64;
     (1..dims.len())
         .map(|i| {
             let (di, d0, db) = (dims[i] as f64, dims[0] as f64, dims[b[i]] as f64);
-            let gain = if he { 2f64.powf(i as f64 / 2.0) } else { 1.0 };
+            let (ln_m, ln_d) = match q.get(i - 1) {
+                Some(qi) => (
+                    ln_second_moment(fam.act, Func::Phi, qi.ln),
+                    ln_second_moment(fam.act, Func::Dphi, qi.ln),
+                ),
+                None => (f64::NAN, f64::NAN),
+            };
+            ln_gain += ln_w + ln_d;
+            let finite = |v: f64| if v.is_finite() { v } else { f64::NAN };
             LayerPrediction {
-                h_norm: (di * 2f64.powi(-(i as i32))).sqrt() * gain,
-                expansion_bound: (di / db).sqrt() * gain,
-                random_expansion: (di / (d0 * 2f64.powi(i as i32))).sqrt() * gain,
-                small_fraction: if he {
-                    2.0 * normal_cdf(a / std::f64::consts::SQRT_2) - 1.0
-                } else {
-                    2.0 * normal_cdf(a) - 1.0
-                },
+                h_norm: finite((0.5 * (di.ln() + ln_m)).exp()),
+                expansion_bound: finite(
+                    (di / db).sqrt() * (0.5 * (ln_gain + i as f64 * 2f64.ln())).exp(),
+                ),
+                random_expansion: finite((0.5 * (ln_gain + (di / d0).ln())).exp()),
+                small_fraction: small,
             }
         })
         .collect()
+}
+
+/// `ln E[f(u)^2]`, `u ~ N(0, e^ln_q)`: through the degree for a homogeneous activation
+/// (`E[f(u)^2] = q^k E[f(x)^2]`, `x ~ N(0, 1)`), so that deep relu-like networks keep a
+/// prediction; NaN where `q` leaves `f64` for any other.
+fn ln_second_moment(act: Act, f: Func, ln_q: f64) -> f64 {
+    match act.degree() {
+        Some(k) => {
+            let k = match f {
+                Func::Phi => k,
+                Func::Dphi => k - 1,
+            };
+            f64::from(k) * ln_q + second_moment(act, f, 1.0).ln()
+        }
+        None => {
+            let q = ln_q.exp();
+            if q.is_normal() {
+                second_moment(act, f, q).ln()
+            } else {
+                f64::NAN
+            }
+        }
+    }
 }
 
 /// One network's measurements for every layer `i = 1..=l`.
@@ -94,13 +171,15 @@ pub struct LayerMeasure {
     pub sampled_max: f64,
     /// Mean over sampled `y` of the same (the random-direction expansion).
     pub sampled_mean: f64,
-    /// Fraction of units with `|z_ij| <= a ||h_{i-1}|| / sqrt(d_{i-1})`.
+    /// Fraction of units with `|z_ij| <= a s_i`, `s_i = sqrt(sigma_w^2 ||h_{i-1}||^2 / d_{i-1} +
+    /// sigma_b^2)` (NN-DEF without biases: `a ||h_{i-1}|| / sqrt(d_{i-1})`).
     pub small_fraction: f64,
 }
 
 /// Measures one network at `x`: `samples` points at distance `radius ||x||` in uniform
 /// directions (streams `(seed, trial, Direction, 1, k)`), the top singular values by Lanczos on
-/// `J_i^T J_i` to relative tolerance 1e-12 (at most 1000 steps). `None` if the network is dead at `x`.
+/// `J_i^T J_i` to relative tolerance 1e-12 (at most 1000 steps). `None` if the network is dead
+/// at `x` or its unscaled pass overflowed there (MATH 9).
 #[allow(clippy::too_many_arguments)]
 pub fn measure<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
@@ -115,11 +194,12 @@ pub fn measure<T: Real, N: Layers<T> + ?Sized>(
     let d = x.len();
     let xt: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
     let trace = forward_keep(net, MatRef::from_column_major_slice(&xt, d, 1), par, true);
-    if trace.dead[0] {
+    if trace.dead[0] || trace.overflow[0] {
         return None;
     }
     let dims = trace.dims.clone();
     let l = dims.len() - 1;
+    let trace_family = net.arch().family;
 
     // Exact expansion: power iteration from uniform starting vectors, one per layer.
     let start: Vec<f64> = (0..l)
@@ -175,9 +255,17 @@ pub fn measure<T: Real, N: Layers<T> + ?Sized>(
                         ldexp(diff, ex) / dist[b - 1]
                     })
                     .collect();
-                // Lemma 2.5 in the carried scale of h_{i-1} (z_i shares it).
+                // Lemma 2.5 in the carried scale of h_{i-1} (z_i shares it; a pass with biases
+                // is unscaled, so sigma_b needs no exponent).
                 let prev = trace.act_norm(i - 1, 0).mant;
-                let cut = a * prev / (dims[i - 1] as f64).sqrt();
+                let fam = trace_family;
+                let sd = if fam.sigma_w2 == 1.0 && fam.sigma_b == 0.0 {
+                    prev / (dims[i - 1] as f64).sqrt()
+                } else {
+                    (fam.sigma_w2 * prev * prev / dims[i - 1] as f64 + fam.sigma_b * fam.sigma_b)
+                        .sqrt()
+                };
+                let cut = a * sd;
                 let small = trace.pre[i - 1]
                     .iter()
                     .filter(|z| z.to_f64().abs() <= cut)

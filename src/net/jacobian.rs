@@ -1,19 +1,66 @@
-//! Products with the Jacobians of the layers at a fixed activation pattern (MATH 2, 4, 5).
+//! Products with the Jacobians of the layers at a fixed activation pattern (MATH 2, 4, 5, and
+//! MATH 9-10 for any activation).
 //!
-//! With the masks `D_k` of an input frozen, `h_i` is linear near it:
-//! `J_i = D_i W_i ... D_1 W_1`. These products give the exact local expansion of every layer
-//! (MATH 5, power iteration on `J_i^T J_i`) and the telescoped gradient difference GD-DECOMP
-//! (MATH 4), where each column of a batch may carry the masks of a different input.
+//! With the derivatives `D_k = diag(phi'(z_k))` of an input frozen, `h_i` is linear near it:
+//! `J_i = D_i W_i ... D_1 W_1` (biases shift `z_k` but do not enter the products). These
+//! products give the exact local expansion of every layer (MATH 5, power iteration on
+//! `J_i^T J_i`) and the telescoped gradient difference GD-DECOMP (MATH 4), where each column of
+//! a batch may carry the derivatives of a different input.
+//!
+//! Scales: for relu the `D_k` are the 0/1 masks read from the activations (bitwise the
+//! products of the paper-only radex); for any other activation they are `phi'` of the stored
+//! pre-activations. These are exact numbers except for `square` in a rescaled pass, whose
+//! `phi'(z) = 2 z` is stored in the scale of `h_{k-1}`: its mantissas carry the exponent
+//! [`derivative_log2`], which callers add (as the backward pass of [`super::trace`] does).
 
 use faer::{MatMut, MatRef, Par};
 
 use super::{Layers, Trace};
+use crate::act::Act;
 use crate::scalar::Real;
 use crate::vector::dot;
 
-/// Zeroes, in each column `b` of `buf` (`d_i` rows), the units that are off at layer `i` for
-/// the trace column `col(b)`.
-pub fn apply_masks<T: Real>(
+/// The exponent that the mantissas of `D_i(x_b)` applied by [`apply_derivative`] carry:
+/// `trace.log2[i - 1][b]` for `square` in a rescaled pass (`phi'(z) = 2 z`, `z_i` stored in the
+/// scale of `h_{i-1}`), 0 otherwise (`phi'` of a degree-1 activation is scale-free, and an
+/// unscaled pass stores true values).
+pub fn derivative_log2<T: Real>(trace: &Trace<T>, i: usize, b: usize) -> i64 {
+    if trace.rescaled && trace.act.degree() == Some(2) {
+        trace.log2[i - 1][b]
+    } else {
+        0
+    }
+}
+
+/// Whether the pre-activation `z_i[j]` of input `b` is positive. For relu this is its mask
+/// (read from the activations, as the backward pass reads it); for any other activation the
+/// sign of the stored pre-activation (`phi(z) > 0` is no test for abs, square or softplus).
+#[inline]
+pub fn pre_positive<T: Real>(trace: &Trace<T>, i: usize, b: usize, j: usize) -> bool {
+    if trace.act == Act::Relu {
+        trace.on(i, b, j)
+    } else {
+        trace.pre[i - 1][b * trace.dims[i] + j] > T::ZERO
+    }
+}
+
+/// `phi'(z_i[j])` of input `b` as a mantissa (times `2^derivative_log2(trace, i, b)`): relu's
+/// 0/1 mask, else `phi'` of the stored pre-activation.
+#[inline]
+pub fn dphi_at<T: Real>(trace: &Trace<T>, i: usize, b: usize, j: usize) -> f64 {
+    if trace.act == Act::Relu {
+        if trace.on(i, b, j) { 1.0 } else { 0.0 }
+    } else {
+        trace
+            .act
+            .dphi(trace.pre[i - 1][b * trace.dims[i] + j].to_f64())
+    }
+}
+
+/// Multiplies each column `b` of `buf` (`d_i` rows) by `D_i` of the trace column `col(b)`, as
+/// mantissas ([`derivative_log2`] gives their exponent). For relu it zeroes the units that are
+/// off; otherwise it multiplies by `phi'` exactly as the backward pass does.
+pub fn apply_derivative<T: Real>(
     buf: &mut [T],
     trace: &Trace<T>,
     i: usize,
@@ -22,16 +69,24 @@ pub fn apply_masks<T: Real>(
     let d = trace.dims[i];
     for (b, column) in buf.chunks_exact_mut(d).enumerate() {
         let c = col(b);
-        for (j, v) in column.iter_mut().enumerate() {
-            if !trace.on(i, c, j) {
-                *v = T::ZERO;
+        if trace.act == Act::Relu {
+            for (j, v) in column.iter_mut().enumerate() {
+                if !trace.on(i, c, j) {
+                    *v = T::ZERO;
+                }
+            }
+        } else {
+            let z = &trace.pre[i - 1][c * d..(c + 1) * d];
+            for (v, zj) in column.iter_mut().zip(z) {
+                *v *= T::from_f64(trace.act.dphi(zj.to_f64()));
             }
         }
     }
 }
 
-/// `J_i V` for every layer `i = 1..=l`, with the masks of trace column `col`; `v` is `d_0 x B`
-/// column-major. Returns `out[i - 1]`, `d_i x B`.
+/// `J_i V` for every layer `i = 1..=l`, with the derivatives of trace column `col`; `v` is
+/// `d_0 x B` column-major. Returns `out[i - 1]`, `d_i x B`, as mantissas of exponent
+/// `sum_{k <= i} derivative_log2(trace, k, col)` (0 except for square in a rescaled pass).
 pub fn jvp_all<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
     trace: &Trace<T>,
@@ -51,14 +106,15 @@ pub fn jvp_all<T: Real, N: Layers<T> + ?Sized>(
             MatMut::from_column_major_slice_mut(&mut dst, dims[i], b),
             par,
         );
-        apply_masks(&mut dst, trace, i, |_| col);
+        apply_derivative(&mut dst, trace, i, |_| col);
         out.push(dst);
     }
     out
 }
 
-/// `sum_i J_i^T U_i` column by column, with the masks of trace column `col`: `inject[i - 1]`
-/// is `U_i` (`d_i x B`) or empty for none. Returns `d_0 x B`.
+/// `sum_i J_i^T U_i` column by column, with the derivatives of trace column `col`:
+/// `inject[i - 1]` is `U_i` (`d_i x B`) or empty for none. Returns `d_0 x B` (mantissas, as in
+/// [`jvp_all`]: mixing layers in one column is exact only where their exponents agree).
 pub fn vjp_inject<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
     trace: &Trace<T>,
@@ -76,7 +132,7 @@ pub fn vjp_inject<T: Real, N: Layers<T> + ?Sized>(
                 *a += u;
             }
         }
-        apply_masks(&mut g, trace, i, |_| col);
+        apply_derivative(&mut g, trace, i, |_| col);
         let mut next = vec![T::ZERO; dims[i - 1] * batch];
         net.left(
             i,
@@ -90,8 +146,8 @@ pub fn vjp_inject<T: Real, N: Layers<T> + ?Sized>(
 }
 
 /// Top singular value of `J_i` for every layer `i` at trace column `col`: the square root of
-/// the top eigenvalue of `J_i^T J_i`, found from its products alone (one masked forward and one
-/// masked backward product per step, for all layers at once). The iteration is power
+/// the top eigenvalue of `J_i^T J_i`, found from its products alone (one forward and one
+/// backward product with the frozen `D_k` per step, for all layers at once). The iteration is power
 /// iteration's Krylov space searched by Lanczos with full reorthogonalisation: the same
 /// products, but the top of a random matrix's spectrum is crowded (relative gap about
 /// `n^{-2/3}`), where plain power iteration needs thousands of steps and Lanczos tens. Started
@@ -174,7 +230,17 @@ pub fn top_singular_values<T: Real, N: Layers<T> + ?Sized>(
             break;
         }
     }
-    theta.iter().map(|t| t.max(0.0).sqrt()).collect()
+    // Each column of the products stays within one layer, so the mantissas are J_i's up to
+    // the exponent its D_k carry.
+    let mut e = 0i64;
+    theta
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            e += derivative_log2(trace, i + 1, col);
+            crate::net::trace::ldexp(t.max(0.0).sqrt(), e)
+        })
+        .collect()
 }
 
 /// Largest eigenvalue of the symmetric tridiagonal matrix with diagonal `a` and off-diagonal

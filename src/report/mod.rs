@@ -2,6 +2,7 @@
 
 pub mod exporter;
 pub mod figures;
+pub mod heatmap;
 pub mod rows;
 pub mod svg;
 pub mod table;

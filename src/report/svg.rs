@@ -390,7 +390,7 @@ fn legend_parts(
 
 /// A tick label: plain decimals from 0.001 to below 10^5, `1e-5` style outside, no trailing
 /// zeros.
-fn tick(v: f64) -> String {
+pub(crate) fn tick(v: f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
         let s = format!("{v:.2e}");

@@ -7,9 +7,10 @@ use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
+use crate::experiment::phase::PhaseReport;
 use crate::experiment::scaling::ScalingReport;
 use crate::export::{MANIFEST, Manifest};
-use crate::measure::stats::normal_quantile;
+use crate::kernel::{NoFixedPoint, Phase};
 use crate::net::Sampler;
 use crate::rng::InputLaw;
 
@@ -151,8 +152,8 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
         ));
     }
     if r.attacks.len() > 1 {
-        // Minimal flips have the linear prediction |Z| (median 0.674); the one-step size is 2|Z|.
-        let minimal = normal_quantile(0.75);
+        // Minimal flips have half the one-step size (MATH 3; |Z| r for one output).
+        let minimal = p.minimal_flip_sqrt_d_median;
         for b in &r.attacks {
             let pred = match b.name {
                 AttackName::Onestep => 2.0 * minimal,
@@ -187,8 +188,8 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
         rows.push(row(
             "best flip ||x'-x||/||x||*sqrt(d) median",
             best.rel_pert_sqrt_d.median,
-            normal_quantile(0.75),
-            "MATH 3 (linear: |Z|)",
+            p.minimal_flip_sqrt_d_median,
+            "MATH 3 (linear: |Z| r)",
         ));
         for (a, n) in &best.wins {
             rows.push(row(
@@ -269,25 +270,25 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
         row(
             "f(x) rms / s",
             r.lemma_2_2.f_rms_over_scale,
-            1.0,
+            p.f_rms_over_scale,
             "MATH 3, Lemma 2.2",
         ),
         row(
             "f(x) / s p10",
             r.lemma_2_2.f_over_scale_p10,
-            -1.281_551_565_5,
+            p.f_over_scale_p10,
             "MATH 3, Lemma 2.2",
         ),
         row(
             "f(x) / s p90",
             r.lemma_2_2.f_over_scale_p90,
-            1.281_551_565_5,
+            p.f_over_scale_p90,
             "MATH 3, Lemma 2.2",
         ),
         row(
             "median ||grad f(x)|| / s",
             r.lemma_2_2.grad_norm_median_over_scale,
-            1.0,
+            p.grad_norm_median_over_scale,
             "MATH 3, Lemma 2.2",
         ),
         row("dead networks", r.dead as f64, f64::NAN, "MATH 2"),
@@ -447,20 +448,46 @@ fn per_layer(v: &[f64]) -> String {
     v.iter().map(|x| num(*x)).collect::<Vec<_>>().join(" / ")
 }
 
+/// What the general family (MATH 9) changes in how the linearity and bottleneck tables read.
+fn neighbourhood_notes(outputs: usize, input: InputLaw) -> String {
+    let mut notes = String::new();
+    if outputs >= 2 {
+        notes.push_str(&format!(
+            "K = {outputs} outputs: f is the margin F_y - max_(j != y) F_j against the label y = argmax F(x), at x and at every y (MATH 9)\n"
+        ));
+    }
+    match input {
+        InputLaw::Sphere => {}
+        InputLaw::Gauss => notes.push_str("inputs N(0, I_d) (MATH 9)\n"),
+        InputLaw::Box => notes.push_str(
+            "inputs uniform in [0,1]^d; the sampled y are not clipped to the box (the network around x, on R^d) (MATH 9)\n",
+        ),
+    }
+    notes
+}
+
 /// The linearity summary as tables, one per architecture.
 pub fn linearity_table(r: &LinearityReport) -> String {
+    let k = r.family.outputs;
     let mut out = format!(
-        "radex linearity ({})\nseed {}  networks per arch {}  directions {}  threshold {}  precision {}\n",
+        "radex linearity ({})\n{}  seed {}  networks per arch {}  directions {}  threshold {}  precision {}\n{}",
         r.run.math,
+        r.family.describe(),
         r.seed,
         r.trials,
         r.directions,
         num(r.threshold),
-        precision_name(r.precision)
+        precision_name(r.precision),
+        neighbourhood_notes(k, r.input),
     );
     out.push_str(
         "change = ||grad f(x) - grad f(y)|| / ||grad f(x)||, y = x + r ||x|| u; medians over networks [p10, p90]\n",
     );
+    if r.family.act != crate::act::Act::Relu {
+        out.push_str(
+            "D_i = diag(phi'(z_i)); units flipped = units whose pre-activation z_i changed sign (MATH 4, 9)\n",
+        );
+    }
     for a in &r.archs {
         out.push_str(&format!(
             "\narch {}  (live networks {}, sampler {})\n",
@@ -473,11 +500,22 @@ pub fn linearity_table(r: &LinearityReport) -> String {
             "mean change (uniform u)".into(),
             "max change".into(),
             "change (attack dir)".into(),
-            "||A_j||/||grad|| (attack dir), j=1..l".into(),
+            if k >= 2 {
+                "||A_j||/||grad|| (attack dir), j=1..l, l+1 (runner-up)".into()
+            } else {
+                "||A_j||/||grad|| (attack dir), j=1..l".into()
+            },
             "units flipped per layer (uniform u)".into(),
             "decomp residual".into(),
         ]];
+        if k >= 2 {
+            cells[0].push("runner-up changed (uniform u / attack)".into());
+        }
         for row in &a.rows {
+            let runner = match (row.runner_changed, row.runner_changed_attack) {
+                (Some(u), Some(v)) => vec![format!("{} / {}", num(u), num(v))],
+                _ => Vec::new(),
+            };
             cells.push(vec![
                 num(row.r),
                 format!(
@@ -492,6 +530,7 @@ pub fn linearity_table(r: &LinearityReport) -> String {
                 per_layer(&row.flipped),
                 num(row.decomp_residual),
             ]);
+            cells.last_mut().unwrap().extend(runner);
         }
         out.push_str(&align(&cells));
         out.push_str(&format!(
@@ -516,7 +555,7 @@ pub fn linearity_table(r: &LinearityReport) -> String {
 /// The bottleneck summary as a table.
 pub fn bottleneck_table(r: &BottleneckReport) -> String {
     let mut out = format!(
-        "radex bottleneck ({})\narch {}  {}  seed {}  networks {} (live {})  radius {} x ||x||  samples {}  a {}\nbottleneck indices (prefix-minimum records): {:?}\nmedians over networks\n\n",
+        "radex bottleneck ({})\narch {}  {}  seed {}  networks {} (live {})  radius {} x ||x||  samples {}  a {}\n{}bottleneck indices (prefix-minimum records): {:?}\nmedians over networks\n\n",
         r.run.math,
         r.arch,
         r.family.describe(),
@@ -526,6 +565,7 @@ pub fn bottleneck_table(r: &BottleneckReport) -> String {
         num(r.radius),
         r.samples,
         num(r.a),
+        neighbourhood_notes(r.family.outputs, r.input),
         r.segments
     );
     let mut cells = vec![vec![
@@ -566,6 +606,15 @@ pub fn bottleneck_table(r: &BottleneckReport) -> String {
     out.push_str(
         "\ntop sing. J_i: exact local expansion (Lanczos on J_i^T J_i from forward and backward products); it follows\nsqrt(d_i/d_b(i)) up to a constant (MATH 5: 0.6 to 1.7), while a random direction is expanded by\nsqrt(d_i/(d_0 2^i)). The bottleneck effect is the jump of top/random after a narrow layer.\n",
     );
+    let paper = r.family.act == crate::act::Act::Relu
+        && r.family.sigma_b == 0.0
+        && r.family.init().is_some()
+        && r.input != InputLaw::Box;
+    if !paper {
+        out.push_str(
+            "General family (MATH 9): J_i = D_i W_i ... D_1 W_1 with D_k = diag(phi'(z_k)); predictions from the kernel recursion,\n||h_i|| ~ sqrt(d_i E phi(u_i)^2), random dir ~ sqrt((d_i/d_0) prod_k sigma_w2 E phi'(u_k)^2), bound sqrt(d_i/d_b(i)) times\nsqrt(prod_k 2 sigma_w2 E phi'(u_k)^2); small |z| means |z_ij| <= a sqrt(sigma_w2 ||h_(i-1)||^2/d_(i-1) + sigma_b^2).\n",
+        );
+    }
     out
 }
 
@@ -647,34 +696,72 @@ pub fn minpert_table(r: &MinPertReport) -> String {
     out
 }
 
+/// The one-line meaning of the deep limit's phase (MATH 9, last item).
+pub fn phase_verdict(p: Option<&Phase>) -> String {
+    match p {
+        Some(Phase::Ordered { chi_1, .. }) => format!(
+            "ordered (chi_1 = {}): correlations tend to 1, deep networks become nearly constant (the paper's converse, MATH 6)",
+            num(*chi_1)
+        ),
+        Some(Phase::Chaotic { chi_1, c_star, .. }) => format!(
+            "chaotic (chi_1 = {}): correlations tend to c* = {}, deep networks stay sensitive",
+            num(*chi_1),
+            num(*c_star)
+        ),
+        Some(Phase::Critical { chi_1, .. }) => format!(
+            "critical (chi_1 = {}): correlations tend to 1 more slowly than any exponential",
+            num(*chi_1)
+        ),
+        Some(Phase::NoFixedPoint {
+            reason: NoFixedPoint::Homogeneous,
+        }) => "relu-like without biases: no fixed point q*, correlations tend to 1 polynomially (the paper's case, MATH 6)".into(),
+        Some(Phase::NoFixedPoint {
+            reason: NoFixedPoint::Diverges,
+        }) => "no fixed point: q grows without bound with depth, so chi_1 means nothing".into(),
+        Some(Phase::NoFixedPoint {
+            reason: NoFixedPoint::Vanishes,
+        }) => "no fixed point: q tends to 0, the network tends to a linear map and correlations freeze".into(),
+        None => "no prediction".into(),
+    }
+}
+
 /// `radex depth`: one row per depth, then the cosine layer by layer at the depths run.
 pub fn depth_table(r: &DepthReport) -> String {
+    let paper = crate::experiment::depth::kappa_case(&r.family);
+    let pred = if paper { "kappa^l" } else { "kernel cos" };
     let mut out = format!(
-        "radex depth ({})\nwidth {}  d {}  init he  precision {}  seed {}  networks per depth {}  \
-         theta {} deg  inputs for the spread {}\n\n",
+        "radex depth ({})\nwidth {}  d {}  {}  precision {}  seed {}  networks per depth {}  \
+         theta {} deg  inputs for the spread {}\nphase: {}\n\n",
         r.run.math,
         r.width,
         r.d,
+        r.family.describe(),
         precision_name(r.precision),
         r.seed,
         r.trials,
         num(r.theta_degrees),
-        2 * r.pairs
+        2 * r.pairs,
+        phase_verdict(r.phase.as_ref()),
     );
-    let mut cells = vec![vec![
+    let overflow = r.rows.iter().any(|row| row.overflow > 0);
+    let mut head = vec![
         "depth".to_string(),
         "live".into(),
         "cos(h_l(x),h_l(y)) median".into(),
-        "kappa^l".into(),
+        pred.into(),
         "spread median".into(),
         "spread pred (GP)".into(),
         "one-step success".into(),
         "flips found".into(),
         "min flip/||x|| median".into(),
         "[p10, p90]".into(),
-    ]];
+    ];
+    if overflow {
+        head.push("overflowed".into());
+    }
+    let mut cells = vec![head];
     for row in &r.rows {
-        cells.push(vec![
+        let mut line = vec![
             row.depth.to_string(),
             row.live.to_string(),
             num(row.cosine.median),
@@ -686,22 +773,40 @@ pub fn depth_table(r: &DepthReport) -> String {
             row.min_flip_median_all
                 .map_or_else(|| "none found".into(), num),
             format!("[{}, {}]", num(row.min_flip.p10), num(row.min_flip.p90)),
-        ]);
+        ];
+        if overflow {
+            line.push(row.overflow.to_string());
+        }
+        cells.push(line);
     }
     out.push_str(&align(&cells));
-    out.push_str(
+    out.push_str(if paper {
         "\nspread = max|f(x_a) - f(x_b)| / mean|f(x_a)| over the sampled inputs (Theorem 3.1: \
          small for very deep networks).\nGP = its law at infinite width, inputs correlated \
          kappa^l(0). min flip = smallest verified flip over one-step, ray, DeepFool and PGD;\n\
-         its median counts networks without a flip as infinite.\n\n",
-    );
+         its median counts networks without a flip as infinite.\n\n"
+    } else {
+        "\nspread = max|f(x_a) - f(x_b)| / mean|f(x_a)| over the sampled inputs.\nkernel cos = \
+         the infinite-width cosine of MATH 9; GP = the spread's law at infinite width, with the \
+         kernel's output correlation of independent inputs.\nmin flip = smallest verified flip \
+         over one-step, ray, DeepFool and PGD; its median counts networks without a flip as \
+         infinite.\nNetworks whose output overflowed are counted apart, never as numbers.\n\n"
+    });
     let mut cells = vec![vec![
         "layer".to_string(),
         "networks".into(),
         "cosine mean".into(),
         "SE".into(),
-        "kappa^i(cos theta)".into(),
-        "(mean - kappa) / SE".into(),
+        if paper {
+            "kappa^i(cos theta)".into()
+        } else {
+            "kernel cos".into()
+        },
+        if paper {
+            "(mean - kappa) / SE".into()
+        } else {
+            "(mean - kernel) / SE".into()
+        },
     ]];
     let shown: Vec<usize> = r.rows.iter().map(|row| row.depth).collect();
     for l in r.layers.iter().filter(|l| shown.contains(&l.layer)) {
@@ -712,6 +817,142 @@ pub fn depth_table(r: &DepthReport) -> String {
             num(l.se),
             num(l.kappa),
             num((l.mean - l.kappa) / l.se),
+        ]);
+    }
+    out.push_str(&align(&cells));
+    out
+}
+
+/// `radex phase` (MATH 9): one line per cell, `sigma_b` outer, then the critical curve.
+pub fn phase_table(r: &PhaseReport) -> String {
+    let mut out = format!(
+        "radex phase ({})\nact {}  depth {}  width {}  d {}  networks per cell {}  precision {}  \
+         seed {}  pair at 90 deg  inputs for the spread {}\n\n",
+        r.run.math,
+        r.act,
+        r.depth,
+        r.width,
+        r.d,
+        r.trials,
+        precision_name(r.precision),
+        r.seed,
+        2 * r.pairs,
+    );
+    let sqrt_d = (r.d as f64).sqrt();
+    let mut cells = vec![vec![
+        "sigma_b".to_string(),
+        "sigma_w2".into(),
+        "phase".into(),
+        "chi_1".into(),
+        "live".into(),
+        "one-step success".into(),
+        "95% CI".into(),
+        "min flip sqrt(d) median".into(),
+        "cos h_l median".into(),
+        "kernel cos".into(),
+        "spread median".into(),
+    ]];
+    for c in &r.cells {
+        let row = &c.row;
+        let mut live = row.live.to_string();
+        if row.overflow > 0 {
+            live.push_str(&format!(" ({} overflowed)", row.overflow));
+        }
+        cells.push(vec![
+            num(c.sigma_b),
+            num(c.sigma_w2),
+            crate::experiment::phase::phase_name(c.phase.as_ref()).into(),
+            c.chi_1.map_or_else(|| "-".into(), num),
+            live,
+            num(row.onestep_success_rate),
+            format!(
+                "[{}, {}]",
+                num(row.onestep_success_ci[0]),
+                num(row.onestep_success_ci[1])
+            ),
+            row.min_flip_median_all
+                .map_or_else(|| "none found".into(), |m| num(m * sqrt_d)),
+            num(row.cosine.median),
+            num(row.kappa),
+            num(row.spread.median),
+        ]);
+    }
+    out.push_str(&align(&cells));
+    out.push_str(
+        "\nordered (chi_1 < 1): correlations tend to 1, deep networks become nearly constant (the \
+         paper's converse); chaotic (chi_1 > 1): they tend to c* < 1 and the networks stay \
+         sensitive.\nmin flip = smallest verified flip over one-step, ray, DeepFool and PGD, \
+         relative to ||x||; its median counts networks without a flip as infinite.\n\n",
+    );
+    let mut cells = vec![vec![
+        "sigma_b".to_string(),
+        "critical sigma_w2 (chi_1 = 1)".into(),
+    ]];
+    for p in &r.critical {
+        cells.push(vec![
+            num(p.sigma_b),
+            p.sigma_w2.map_or_else(|| "n/a".into(), num),
+        ]);
+    }
+    out.push_str(&align(&cells));
+    out
+}
+
+/// `radex attack --compare-init` (MATH 10): the rows of both reports side by side, the
+/// prediction column being the initialisation's (a given network has none).
+pub fn attack_comparison_table(c: &crate::experiment::compare::AttackComparison) -> String {
+    use crate::experiment::args::Choice;
+    let (g, i) = (&c.given, &c.init);
+    let inputs = match &g.inputs {
+        Some(f) => format!("inputs {f} (row t at trial t)"),
+        None => format!("inputs sampled ({}) per trial", i.input.name()),
+    };
+    let mut out = format!(
+        "radex attack --compare-init ({})\ngiven: {} ({})  arch {}  {}  live {}  dead {}  overflowed {}\nat initialisation: {}  sampler {}  live {}  dead {}  overflowed {}\nseed {}  trials {}  precision {}  {inputs}\n{}\n",
+        c.run.math,
+        g.model.as_deref().unwrap_or("network"),
+        g.model_format.as_deref().unwrap_or("given"),
+        g.arch,
+        g.family.act,
+        g.live,
+        g.dead,
+        g.overflow,
+        i.family.describe(),
+        sampler_name(i.sampler),
+        i.live,
+        i.dead,
+        i.overflow,
+        g.seed,
+        g.trials,
+        precision_name(g.precision),
+        family_notes(g),
+    );
+    let mut cells = vec![vec![
+        "quantity".to_string(),
+        "given network".into(),
+        "at initialisation".into(),
+        "predicted (init)".into(),
+        "source".into(),
+    ]];
+    let init_rows = attack_rows(i);
+    for row in attack_rows(g) {
+        let Some(at_init) = init_rows.iter().find(|r| r.quantity == row.quantity) else {
+            continue;
+        };
+        let integral = row.quantity == "dead networks"
+            || row.quantity.ends_with("(pairs)")
+            || row.quantity.ends_with("(flips)");
+        let cell = |v: f64| if integral { format!("{v}") } else { num(v) };
+        cells.push(vec![
+            row.quantity.clone(),
+            cell(row.measured),
+            cell(at_init.measured),
+            if at_init.predicted.is_nan() {
+                "-".into()
+            } else {
+                num(at_init.predicted)
+            },
+            row.source.to_string(),
         ]);
     }
     out.push_str(&align(&cells));

@@ -1,0 +1,140 @@
+//! `--compare-init` (MATH 10, the paper's open question 3): a given network and the same
+//! architecture at its random initialisation, measured on the same inputs and printed side by
+//! side (`attack`) or one after the other (`linearity`, `bottleneck`). Each half is exactly the
+//! report the subcommand prints for that network.
+
+use serde::Serialize;
+
+use super::RunHeader;
+use super::attack::{self, AttackParams, AttackReport};
+use super::bottleneck::BottleneckReport;
+use super::linearity::LinearityReport;
+use super::runner::Exec;
+use crate::progress::Progress;
+use crate::report::exporter::Report;
+
+/// A given network's report beside the one of its initialisation.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Comparison<R> {
+    /// What ran (`command` is the subcommand's).
+    #[serde(flatten)]
+    pub run: RunHeader,
+    /// The given network: the report of `radex COMMAND --model FILE`.
+    pub given: R,
+    /// The same architecture at initialisation: the report of `radex COMMAND --arch ..` with
+    /// the given network's activation and outputs and the law flags, on the same inputs.
+    pub init: R,
+}
+
+impl<R> Comparison<R> {
+    /// The comparison of `command`, whose measurements are those of MATH `section`.
+    pub fn new(command: &str, section: &str, given: R, init: R) -> Self {
+        Comparison {
+            run: RunHeader::new(
+                command,
+                &format!(
+                    "MATH 10: a given network beside its random initialisation on the same inputs ({section} measurements)"
+                ),
+            ),
+            given,
+            init,
+        }
+    }
+}
+
+/// `radex attack --compare-init`.
+pub type AttackComparison = Comparison<AttackReport>;
+
+/// What `radex attack` prints: one report, or a comparison (`--compare-init`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum AttackOutput {
+    /// One run.
+    One(Box<AttackReport>),
+    /// A given network beside its initialisation.
+    Compared(Box<AttackComparison>),
+}
+
+/// Trials `p` runs: its own, and its comparison's (for a progress bar).
+pub fn attack_steps(p: &AttackParams) -> usize {
+    p.trials + p.compare.as_ref().map_or(0, |q| q.trials)
+}
+
+/// Runs `p` and, with `--compare-init`, its initialisation after it.
+pub fn run_attack(
+    p: &AttackParams,
+    exec: &Exec,
+    progress: &dyn Progress,
+    per_trial: bool,
+) -> AttackOutput {
+    let given = attack::summarise(p, attack::run_trials(p, exec, progress), per_trial);
+    match &p.compare {
+        None => AttackOutput::One(Box::new(given)),
+        Some(q) => {
+            let init = attack::summarise(q, attack::run_trials(q, exec, progress), per_trial);
+            AttackOutput::Compared(Box::new(Comparison::new("attack", "MATH 3", given, init)))
+        }
+    }
+}
+
+impl Report for AttackOutput {
+    fn table(&self) -> String {
+        match self {
+            AttackOutput::One(r) => r.table(),
+            AttackOutput::Compared(c) => crate::report::table::attack_comparison_table(c),
+        }
+    }
+
+    /// A comparison: each half's CSV (summary rows, or per-trial records) with a first column
+    /// `network`, `given` or `init`.
+    fn csv(&self) -> String {
+        match self {
+            AttackOutput::One(r) => r.csv(),
+            AttackOutput::Compared(c) => tagged_csv(&c.given.csv(), &c.init.csv()),
+        }
+    }
+}
+
+/// Two CSV texts with one header as one, with a first column `network` (`given`, `init`).
+fn tagged_csv(given: &str, init: &str) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for (i, (name, text)) in [("given", given), ("init", init)].into_iter().enumerate() {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        for (j, rec) in r.records().enumerate() {
+            let rec = rec.expect("radex's own CSV parses");
+            // One header, from the first half.
+            let first = match j {
+                0 if i > 0 => continue,
+                0 => "network",
+                _ => name,
+            };
+            out.write_record(std::iter::once(first).chain(rec.iter()))
+                .expect("in-memory writer");
+        }
+    }
+    String::from_utf8(out.into_inner().expect("in-memory writer")).expect("utf-8")
+}
+
+/// The comparisons whose halves are printed one after the other.
+macro_rules! stacked {
+    ($($r:ty),*) => {$(
+        impl Report for Comparison<$r> {
+            fn table(&self) -> String {
+                format!(
+                    "radex {} --compare-init ({})\n\n== given network ==\n{}\n== at initialisation ==\n{}",
+                    self.run.command,
+                    self.run.math,
+                    self.given.table(),
+                    self.init.table()
+                )
+            }
+            fn csv(&self) -> String {
+                tagged_csv(&self.given.csv(), &self.init.csv())
+            }
+        }
+    )*};
+}
+stacked!(LinearityReport, BottleneckReport);

@@ -1,0 +1,457 @@
+//! Networks and inputs a user brings (MATH 10) through the CLI: `--model` in every format
+//! gives bitwise the numbers of the same weights sampled by radex, `--inputs` row `t` is
+//! trial `t`'s input, and `--compare-init`'s halves are exactly the reports `radex attack`
+//! prints for each network.
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use radex::model::{Weights, load_model};
+use radex::rng::{InputLaw, input_of};
+use safetensors::Dtype;
+use safetensors::tensor::TensorView;
+use serde_json::Value;
+
+use crate::cli::radex;
+
+/// `radex ARGS --format json` run in `dir`, parsed.
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let out = radex()
+        .current_dir(dir)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {err}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `v` without the keys that name where a network or its inputs came from.
+fn without_source(mut v: Value) -> Value {
+    let m = v.as_object_mut().unwrap();
+    for k in ["model", "model_format", "inputs"] {
+        m.remove(k);
+    }
+    v
+}
+
+/// `W_i` row-major, `(d_i, d_{i-1})`, from radex's column-major storage.
+fn row_major(w: &Weights, i: usize) -> (Vec<usize>, Vec<f64>) {
+    let cols = if i == 0 { w.dims[0] } else { w.dims[i] };
+    let rows = w.dims.get(i + 1).copied().unwrap_or(w.outputs);
+    let c = &w.weights[i];
+    let data = (0..rows)
+        .flat_map(|r| (0..cols).map(move |k| c[r + k * rows]))
+        .collect();
+    (vec![rows, cols], data)
+}
+
+fn npy(shape: &[usize], data: &[f64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    radex::npy::write(&mut out, shape, false, data).unwrap();
+    out
+}
+
+/// `w` as `numpy.savez` writes it: `W1..`, and `b1..` if it has biases.
+fn write_npz(w: &Weights, path: &Path) {
+    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for i in 0..w.weights.len() {
+        let (shape, data) = row_major(w, i);
+        z.start_file(format!("W{}.npy", i + 1), opts).unwrap();
+        z.write_all(&npy(&shape, &data)).unwrap();
+        if let Some(b) = &w.biases {
+            z.start_file(format!("b{}.npy", i + 1), opts).unwrap();
+            z.write_all(&npy(&[b[i].len()], &b[i])).unwrap();
+        }
+    }
+    std::fs::write(path, z.finish().unwrap().into_inner()).unwrap();
+}
+
+/// `w` as a `torch.nn.Sequential` state dict (`0.weight`, `2.weight`, ..) in float64, with
+/// the activation in the metadata if given.
+fn write_safetensors(w: &Weights, act: Option<&str>, path: &Path) {
+    let mut tensors = Vec::new();
+    for i in 0..w.weights.len() {
+        let (shape, data) = row_major(w, i);
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((format!("{}.weight", 2 * i), shape, bytes));
+        if let Some(b) = &w.biases {
+            let bytes: Vec<u8> = b[i].iter().flat_map(|v| v.to_le_bytes()).collect();
+            tensors.push((format!("{}.bias", 2 * i), vec![b[i].len()], bytes));
+        }
+    }
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F64, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    let meta = act.map(|a| {
+        std::collections::HashMap::from([(radex::model::ACT_KEY.to_string(), a.to_string())])
+    });
+    std::fs::write(path, safetensors::serialize(views, meta).unwrap()).unwrap();
+}
+
+/// Rows as an `(n, d)` `.npy` file.
+fn write_rows(rows: &[Vec<f64>], path: &Path) -> PathBuf {
+    let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+    std::fs::write(path, npy(&[rows.len(), rows[0].len()], &flat)).unwrap();
+    path.to_path_buf()
+}
+
+/// A small network with biases and `K` outputs, deterministic.
+fn weights_with_biases(dims: &[usize], k: usize) -> Weights {
+    let mut all = dims.to_vec();
+    all.push(k);
+    let mut seed = 1u64;
+    let mut next = move || {
+        // xorshift: any fixed sequence of finite values will do.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    };
+    let weights: Vec<Vec<f64>> = all
+        .windows(2)
+        .map(|p| {
+            let s = (3.0 / p[0] as f64).sqrt();
+            (0..p[0] * p[1]).map(|_| s * next()).collect()
+        })
+        .collect();
+    let biases = all[1..]
+        .iter()
+        .map(|&n| (0..n).map(|_| 0.2 * next()).collect())
+        .collect();
+    Weights {
+        dims: dims.to_vec(),
+        outputs: k,
+        weights,
+        biases: Some(biases),
+        act: None,
+        format: "npz",
+    }
+}
+
+#[test]
+fn a_model_in_every_format_gives_the_sampled_trials_record_bitwise() {
+    // Trial 3 of seed 5, exported, then attacked as a given network at its own input: trial
+    // 0 of the given run is trial 3 of the sampled run (the one-step attack draws nothing).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = [
+        "--seed",
+        "5",
+        "--per-trial",
+        "--attack",
+        "all",
+        "--eps",
+        "0.3",
+    ];
+    let out = radex()
+        .current_dir(d)
+        .args([
+            "export", "--arch", "30,20,20", "--seed", "5", "--trial", "3",
+        ])
+        .args(["--out", "e"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let sampled = json(
+        d,
+        &[
+            &["attack", "--arch", "30,20,20", "--trials", "4"],
+            &args[..],
+        ]
+        .concat(),
+    );
+    let mut want = sampled["per_trial"][3].clone();
+    let w = load_model(&d.join("e"), 1 << 30).unwrap();
+    write_npz(&w, &d.join("m.npz"));
+    write_safetensors(&w, Some("relu"), &d.join("m.safetensors"));
+    let mut reports = Vec::new();
+    for (model, act) in [
+        ("e", None),
+        ("m.npz", Some("relu")),
+        ("m.safetensors", None),
+    ] {
+        let mut a = vec!["attack", "--model", model, "--inputs", "e/x.npy"];
+        a.extend(act.map(|a| ["--act", a]).into_iter().flatten());
+        let r = json(d, &[&a[..], &args[..]].concat());
+        assert_eq!(r["network"], "given");
+        assert_eq!(r["model"], model);
+        assert_eq!(r["inputs"], "x.npy");
+        assert_eq!(r["trials"], 1);
+        let mut got = r["per_trial"][0].clone();
+        for rec in [&mut got, &mut want] {
+            rec.as_object_mut().unwrap().remove("trial");
+        }
+        assert_eq!(got, want, "{model}");
+        reports.push(without_source(r));
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+}
+
+#[test]
+fn npz_and_safetensors_with_biases_and_tanh_give_one_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let w = weights_with_biases(&[12, 16, 16], 3);
+    write_npz(&w, &d.join("m.npz"));
+    write_safetensors(&w, Some("tanh"), &d.join("m.safetensors"));
+    let rows: Vec<Vec<f64>> = (0..6)
+        .map(|t| input_of(InputLaw::Gauss, 9, t, 12))
+        .collect();
+    write_rows(&rows, &d.join("x.npy"));
+    let a = json(
+        d,
+        &[
+            "attack",
+            "--model",
+            "m.npz",
+            "--act",
+            "tanh",
+            "--inputs",
+            "x.npy",
+            "--per-trial",
+        ],
+    );
+    let b = json(
+        d,
+        &[
+            "attack",
+            "--model",
+            "m.safetensors",
+            "--inputs",
+            "x.npy",
+            "--per-trial",
+        ],
+    );
+    assert_eq!(
+        (&a["model_format"], &b["model_format"]),
+        (&"npz".into(), &"safetensors".into())
+    );
+    assert_eq!(
+        (&a["act"], &a["outputs"], a["trials"].as_u64()),
+        (&"tanh".into(), &3.into(), Some(6))
+    );
+    assert_eq!(without_source(a), without_source(b));
+}
+
+#[test]
+fn given_inputs_are_the_trials_inputs_for_sampled_networks_too() {
+    // Rows equal to the inputs radex samples give the sampled run's records exactly.
+    for (law, flag) in [(InputLaw::Sphere, "sphere"), (InputLaw::Box, "box")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let rows: Vec<Vec<f64>> = (0..4).map(|t| input_of(law, 2, t, 24)).collect();
+        write_rows(&rows, &d.join("x.npy"));
+        let common = [
+            "--arch",
+            "24,30,30",
+            "--seed",
+            "2",
+            "--input",
+            flag,
+            "--per-trial",
+        ];
+        let sampled = json(d, &[&["attack", "--trials", "4"], &common[..]].concat());
+        let given = json(d, &[&["attack", "--inputs", "x.npy"], &common[..]].concat());
+        assert_eq!(given["inputs"], "x.npy");
+        // The records and every measured summary exactly; the predictions (and the scale
+        // `s` the Lemma 2.2 ratios divide by) use the rows' mean ||x||^2 / d instead of the
+        // law's: on the sphere they agree to rounding, in the box they differ (4 rows).
+        let (mut given, mut sampled) = (without_source(given), sampled);
+        assert_eq!(given["per_trial"], sampled["per_trial"], "{flag}");
+        let close = [
+            (&given["prediction"], &sampled["prediction"]),
+            (&given["lemma_2_2"], &sampled["lemma_2_2"]),
+        ];
+        for (a, b) in close.into_iter().filter(|_| law == InputLaw::Sphere) {
+            for (k, v) in a.as_object().unwrap() {
+                let (x, y) = (v.as_f64().unwrap(), b[k].as_f64().unwrap());
+                assert!(
+                    (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                    "{flag} {k}: {x} {y}"
+                );
+            }
+        }
+        for v in [&mut given, &mut sampled] {
+            let m = v.as_object_mut().unwrap();
+            m.remove("prediction");
+            m.remove("lemma_2_2");
+        }
+        assert_eq!(given, sampled, "{flag}");
+        // Fewer trials than rows attack the first rows.
+        let two = json(
+            d,
+            &[
+                &["attack", "--inputs", "x.npy", "--trials", "2"],
+                &common[..],
+            ]
+            .concat(),
+        );
+        assert_eq!(two["per_trial"][1], sampled["per_trial"][1]);
+    }
+}
+
+#[test]
+fn compare_init_halves_are_the_reports_of_radex_attack() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let w = weights_with_biases(&[12, 16, 16], 2);
+    write_npz(&w, &d.join("m.npz"));
+    let rows: Vec<Vec<f64>> = (0..5)
+        .map(|t| input_of(InputLaw::Sphere, 4, t, 12))
+        .collect();
+    write_rows(&rows, &d.join("x.npy"));
+    let family = ["--sigma-w2", "1.5", "--sigma-b", "0.1", "--seed", "4"];
+    for inputs in [&["--inputs", "x.npy"][..], &["--trials", "5"][..]] {
+        let both = json(
+            d,
+            &[
+                &[
+                    "attack",
+                    "--model",
+                    "m.npz",
+                    "--act",
+                    "tanh",
+                    "--compare-init",
+                ][..],
+                inputs,
+                &family,
+            ]
+            .concat(),
+        );
+        assert_eq!(both["command"], "attack");
+        assert!(both["math"].as_str().unwrap().contains("MATH 10"));
+        let given = json(
+            d,
+            &[
+                &["attack", "--model", "m.npz", "--act", "tanh", "--seed", "4"][..],
+                inputs,
+            ]
+            .concat(),
+        );
+        let init = json(
+            d,
+            &[
+                &[
+                    "attack",
+                    "--arch",
+                    "12,16,16",
+                    "--act",
+                    "tanh",
+                    "--outputs",
+                    "2",
+                ][..],
+                inputs,
+                &family,
+            ]
+            .concat(),
+        );
+        assert_eq!(both["given"], given);
+        assert_eq!(both["init"], init);
+    }
+    // CSV: the rows of both, a first column naming the network.
+    let out = radex()
+        .current_dir(d)
+        .args([
+            "attack",
+            "--model",
+            "m.npz",
+            "--act",
+            "tanh",
+            "--compare-init",
+        ])
+        .args(["--inputs", "x.npy", "--format", "csv"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("network,quantity,measured"),
+        "{}",
+        lines[0]
+    );
+    let given = lines.iter().filter(|l| l.starts_with("given,")).count();
+    let init = lines.iter().filter(|l| l.starts_with("init,")).count();
+    assert!(given > 10 && given == init && given + init + 1 == lines.len());
+    // The table: both columns and the initialisation's prediction.
+    let out = radex()
+        .current_dir(d)
+        .args([
+            "attack",
+            "--model",
+            "m.npz",
+            "--act",
+            "tanh",
+            "--compare-init",
+        ])
+        .args(["--inputs", "x.npy"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("given network")
+            && text.contains("at initialisation")
+            && text.contains("predicted (init)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn linearity_and_bottleneck_measure_a_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = radex()
+        .current_dir(d)
+        .args([
+            "export",
+            "--arch",
+            "20,16,4,16",
+            "--seed",
+            "3",
+            "--out",
+            "e",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lin = json(
+        d,
+        &[
+            "linearity",
+            "--model",
+            "e",
+            "--trials",
+            "2",
+            "--directions",
+            "2",
+            "--radii",
+            "0.01",
+        ],
+    );
+    assert_eq!(lin["network"], "given");
+    let bot = json(
+        d,
+        &[
+            "bottleneck",
+            "--model",
+            "e",
+            "--trials",
+            "2",
+            "--samples",
+            "2",
+        ],
+    );
+    assert_eq!(
+        (&bot["network"], &bot["arch"]),
+        (&"given".into(), &"20,16,4,16".into())
+    );
+}
