@@ -462,3 +462,47 @@ fn one_step_medians_match_the_kernel_prediction() {
         assert!(report.success_rate >= 0.995, "{}", fam.describe());
     }
 }
+
+/// A command line rendered from library arguments (what `radex reproduce` prints) carries the
+/// family's flags, and running it gives the library's numbers.
+#[test]
+fn rendered_command_lines_carry_the_family() {
+    use radex::experiment::args::{AttackArgs, RunArgs};
+    use radex::experiment::attack::summarise;
+    let args = AttackArgs {
+        arch: "50,40,30".into(),
+        trials: 6,
+        run: RunArgs {
+            act: Some(Act::Tanh),
+            sigma_w2: Some(1.5),
+            sigma_b: 0.3,
+            outputs: 3,
+            input: rng::InputLaw::Box,
+            ..RunArgs::default()
+        },
+        ..AttackArgs::default()
+    };
+    let flags = args.flags();
+    let line = flags.join(" ");
+    for want in [
+        "--act tanh",
+        "--sigma-w2 1.5",
+        "--sigma-b 0.3",
+        "--outputs 3",
+        "--input box",
+    ] {
+        assert!(line.contains(want), "{line}");
+    }
+    let (p, exec) = args.params().unwrap();
+    let lib = summarise(&p, run_trials(&p, &exec, &Quiet), true);
+    let out = radex()
+        .args(&flags)
+        .args(["--seed", "1", "--format", "json", "--per-trial"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let cli: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    contains(&serde_json::to_value(&lib).unwrap(), &cli, "attack");
+}

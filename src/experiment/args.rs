@@ -1340,10 +1340,20 @@ impl Flags {
     }
 
     fn run(mut self, r: &RunArgs) -> Vec<String> {
+        if let Some(act) = r.act {
+            self.always("--act", act);
+        }
         if let Some(init) = r.init {
             self.0
                 .extend(["--init".to_string(), init.name().to_string()]);
         }
+        if let Some(s) = r.sigma_w2 {
+            self.always("--sigma-w2", num(s));
+        }
+        self.value("--sigma-b", num(r.sigma_b), num(0.0));
+        self.value("--outputs", r.outputs, 1);
+        self.value("--output-law", r.output_law.name(), OutputLaw::Gauss.name());
+        self.value("--input", r.input.name(), InputLaw::Sphere.name());
         self.value("--precision", r.precision.name(), Precision::F64.name());
         self.0
     }

@@ -96,16 +96,13 @@ pub fn depth(r: &DepthReport) -> Result<String, PlotError> {
             .map(|row| (row.depth as f64, f(row)))
             .collect::<Vec<_>>()
     };
-    let max_depth = r.rows.iter().map(|row| row.depth).max().unwrap_or(1);
-    let kappa: Vec<(f64, f64)> = crate::measure::depth::kappa_iterates(r.cos_theta, max_depth)
-        .into_iter()
-        .enumerate()
-        .map(|(i, k)| ((i + 1) as f64, k))
-        .collect();
+    // The predicted cosine at every layer: kappa iterated (MATH 6), or the kernel's (MATH 9).
+    let kappa: Vec<(f64, f64)> = r.layers.iter().map(|l| (l.layer as f64, l.kappa)).collect();
     render(&Plot {
         title: format!(
-            "Depth at width {} (He init, MATH 6): sensitivity and kappa",
-            r.width
+            "Depth at width {} ({}, MATH 6, 9): sensitivity and predicted cosine",
+            r.width,
+            r.family.describe()
         ),
         x_label: "depth l".into(),
         y_label: "value (log scale)".into(),
@@ -132,7 +129,11 @@ pub fn depth(r: &DepthReport) -> Result<String, PlotError> {
                 pts(&|row| row.cosine.median),
                 Style::Points,
             ),
-            Series::new("kappa iteration (Lemma 3.2)", kappa, Style::Line),
+            Series::new(
+                "predicted cosine (kappa, Lemma 3.2; kernel, MATH 9)",
+                kappa,
+                Style::Line,
+            ),
         ],
     })
 }
@@ -151,7 +152,7 @@ pub fn depth_cosine(r: &DepthReport) -> Result<String, PlotError> {
         log_y: true,
         series: vec![
             Series::new(
-                "1 - kappa^i(cos theta) (infinite width)",
+                "1 - predicted cosine (kappa^i or kernel; infinite width)",
                 r.layers
                     .iter()
                     .map(|l| (l.layer as f64, 1.0 - l.kappa))

@@ -323,12 +323,22 @@ fn family_notes(r: &AttackReport) -> String {
 
 /// The attack summary as a table.
 pub fn attack_table(r: &AttackReport) -> String {
-    let scale = match r.init {
+    let paper = r.family.act == crate::act::Act::Relu
+        && r.family.sigma_b == 0.0
+        && r.input == InputLaw::Sphere;
+    let scale = match r.init.filter(|_| paper) {
+        _ if r.network.is_some() => {
+            "s = 1: a given network has no predicted scale (MATH 10)".into()
+        }
         Some(crate::arch::Init::Nn) => {
             format!("s = 2^(-l/2) = 2^{}", r.lemma_2_2.log2_scale)
         }
         Some(crate::arch::Init::He) => format!("s = sqrt(2) = {}", num(r.lemma_2_2.scale)),
-        None => format!("s = sqrt(E f^2) = {}", num(r.lemma_2_2.scale)),
+        None => format!(
+            "s = sqrt(E f^2) = {} (kernel recursion, MATH 9); r = {}",
+            num(r.lemma_2_2.scale),
+            num(r.prediction.r)
+        ),
     };
     let mut out = format!(
         "radex attack ({})\narch {}  {}  precision {}  sampler {}  seed {}  trials {}  live {}  dead {}{}\n{}\n{}\n",
