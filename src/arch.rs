@@ -115,6 +115,24 @@ impl Family {
         parts.join("  ")
     }
 
+    /// [`Family::describe`], or for a given network (MATH 10), whose weights have no law: its
+    /// activation, outputs and whether it has biases (`sigma_b` only marks that there are some).
+    pub fn describe_for(&self, given: bool) -> String {
+        if !given {
+            return self.describe();
+        }
+        format!(
+            "act {}  outputs {}  {} (given weights)",
+            self.act,
+            self.outputs,
+            if self.sigma_b > 0.0 {
+                "biases"
+            } else {
+                "no biases"
+            }
+        )
+    }
+
     /// Whether the per-layer power-of-two rescaling of MATH 1 is exact: a positively
     /// homogeneous activation and no biases (MATH 9).
     pub fn rescalable(&self) -> bool {

@@ -219,6 +219,12 @@ const BROUGHT_CASES: &[(&str, &str)] = &[
         "bottleneck --model MODEL --act relu --outputs 3",
         "--outputs",
     ),
+    ("linearity --compare-init", "--compare-init"),
+    ("bottleneck --compare-init --arch 6,5", "--compare-init"),
+    (
+        "bottleneck --model MODEL --act relu --sigma-w2 2",
+        "--sigma-w2",
+    ),
 ];
 
 #[test]

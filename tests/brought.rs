@@ -406,6 +406,35 @@ fn compare_init_halves_are_the_reports_of_radex_attack() {
 }
 
 #[test]
+fn linearity_and_bottleneck_compare_init_halves_are_their_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let w = weights_with_biases(&[12, 16, 4, 16], 2);
+    write_npz(&w, &d.join("m.npz"));
+    let model = ["--model", "m.npz", "--act", "tanh"];
+    let init = ["--arch", "12,16,4,16", "--act", "tanh", "--outputs", "2"];
+    let law = ["--sigma-w2", "1.5", "--seed", "3"];
+    for (cmd, sizes) in [
+        (
+            "linearity",
+            &["--trials", "2", "--directions", "2", "--radii", "0.01,0.1"][..],
+        ),
+        ("bottleneck", &["--trials", "2", "--samples", "2"][..]),
+    ] {
+        let both = json(
+            d,
+            &[&[cmd][..], &model, sizes, &law, &["--compare-init"]].concat(),
+        );
+        assert_eq!(both["command"], cmd);
+        assert!(both["math"].as_str().unwrap().starts_with("MATH 10"));
+        let given = json(d, &[&[cmd][..], &model, sizes, &["--seed", "3"]].concat());
+        let at_init = json(d, &[&[cmd][..], &init, sizes, &law].concat());
+        assert_eq!(both["given"], given, "{cmd}");
+        assert_eq!(both["init"], at_init, "{cmd}");
+    }
+}
+
+#[test]
 fn linearity_and_bottleneck_measure_a_model_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -84,8 +84,10 @@ def _columns(rows: list) -> dict:
 
 def _result(text: str) -> dict:
     rep = json.loads(text)
-    if isinstance(rep.get("per_trial"), list):
-        rep["per_trial"] = _columns(rep["per_trial"])
+    # A comparison (``compare_init``) holds two reports, each with its own records.
+    for r in [rep] + [rep[k] for k in ("given", "init") if isinstance(rep.get(k), dict)]:
+        if isinstance(r.get("per_trial"), list):
+            r["per_trial"] = _columns(r["per_trial"])
     return rep
 
 
@@ -173,6 +175,7 @@ def linearity(
     arch: Union[str, Sequence[str]] = _D["linearity"]["arch"],
     network: Optional[Network] = None,
     model: Optional[Path] = None,
+    compare_init: bool = False,
     radii: Optional[Numbers] = _D["linearity"]["radii"],
     directions: int = _D["linearity"]["directions"],
     trials: int = _D["linearity"]["trials"],
@@ -194,7 +197,8 @@ def linearity(
     """The gradient change around x against the radius, GD-DECOMP and the linearity radius
     (MATH 4; ``radex linearity``): ``arch`` one architecture or a list (one curve each), or
     ``network`` one given :class:`Network` or ``model`` a network file (as ``attack``'s),
-    measured at each trial's input."""
+    measured at each trial's input; ``compare_init`` as ``attack``'s (then the result is
+    ``{"command", "version", "math", "given", "init"}``)."""
     _given(network, arch, _D["linearity"]["arch"])
     kw = _kwargs(locals())
     if isinstance(arch, str):
@@ -208,6 +212,7 @@ def bottleneck(
     arch: str = _D["bottleneck"]["arch"],
     network: Optional[Network] = None,
     model: Optional[Path] = None,
+    compare_init: bool = False,
     trials: int = _D["bottleneck"]["trials"],
     radius: float = _D["bottleneck"]["radius"],
     samples: int = _D["bottleneck"]["samples"],
@@ -227,7 +232,7 @@ def bottleneck(
 ) -> dict:
     """Per-layer bottlenecks, exact and sampled expansion, small pre-activations (MATH 5;
     ``radex bottleneck``); with ``network`` (or ``model``, a network file as ``attack``'s), of
-    that given network at each trial's input."""
+    that given network at each trial's input; ``compare_init`` as ``attack``'s."""
     _given(network, arch, _D["bottleneck"]["arch"])
     return _result(_radex.bottleneck(_kwargs(locals())))
 

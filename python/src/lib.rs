@@ -313,11 +313,30 @@ fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         sampler: choice(kw, "sampler", d.sampler)?,
         network,
         model: model(kw)?,
+        compare_init: get(kw, "compare_init")?.unwrap_or(false),
         run: run_with(kw, precision)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
-    with_progress(py, kw, "linearity", p.trials * p.archs.len(), |bar| {
-        to_json(&exp::linearity::run(&p, &exec, bar))
+    let init = a
+        .at_init(&p)
+        .map(|i| i.params())
+        .transpose()
+        .map_err(input_error)?;
+    let steps = p.trials * p.archs.len() + init.as_ref().map_or(0, |(q, _)| q.trials);
+    with_progress(py, kw, "linearity", steps, |bar| {
+        let given = exp::linearity::run(&p, &exec, bar);
+        match &init {
+            None => to_json(&given),
+            Some((q, exec)) => {
+                let at_init = exp::linearity::run(q, exec, bar);
+                to_json(&exp::compare::Comparison::new(
+                    "linearity",
+                    "MATH 4",
+                    given,
+                    at_init,
+                ))
+            }
+        }
     })
 }
 
@@ -334,11 +353,30 @@ fn bottleneck(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         a: get(kw, "a")?.unwrap_or(d.a),
         network,
         model: model(kw)?,
+        compare_init: get(kw, "compare_init")?.unwrap_or(false),
         run: run_with(kw, precision)?,
     };
     let (p, exec) = a.params().map_err(input_error)?;
-    with_progress(py, kw, "bottleneck", p.trials, |bar| {
-        to_json(&exp::bottleneck::run(&p, &exec, bar))
+    let init = a
+        .at_init(&p)
+        .map(|i| i.params())
+        .transpose()
+        .map_err(input_error)?;
+    let steps = p.trials + init.as_ref().map_or(0, |(q, _)| q.trials);
+    with_progress(py, kw, "bottleneck", steps, |bar| {
+        let given = exp::bottleneck::run(&p, &exec, bar);
+        match &init {
+            None => to_json(&given),
+            Some((q, exec)) => {
+                let at_init = exp::bottleneck::run(q, exec, bar);
+                to_json(&exp::compare::Comparison::new(
+                    "bottleneck",
+                    "MATH 5",
+                    given,
+                    at_init,
+                ))
+            }
+        }
     })
 }
 

@@ -371,3 +371,15 @@ def test_brought_bad_inputs_raise_the_cli_message(tmp_path):
         assert code == 2 and err.strip() == f"radex: error: {e.value}"
     with pytest.raises(radex.InputError):
         radex.attack(model=m, act="tanh", inputs=np.zeros((2, 5)))
+
+
+def test_brought_linearity_and_bottleneck_with_model_and_compare_init_equal_the_cli(tmp_path):
+    _tanh_net(tmp_path)
+    m = str(tmp_path / "m.npz")
+    got = radex.linearity(model=m, act="tanh", compare_init=True, trials=2, directions=2,
+                          radii=[0.01])
+    assert got == cli_json("linearity", "--model", m, "--act", "tanh", "--compare-init",
+                           "--trials", "2", "--directions", "2", "--radii", "0.01")
+    got = radex.bottleneck(model=m, act="tanh", trials=2, samples=2)
+    assert got == cli_json("bottleneck", "--model", m, "--act", "tanh", "--trials", "2",
+                           "--samples", "2")
