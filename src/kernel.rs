@@ -493,7 +493,7 @@ struct Layer {
 /// `ln E[f(u)^2]`, `u ~ N(0, e^ln_q)`, at any depth for the homogeneous activations
 /// (`E[f(u)^2] = q^k E[f(x)^2]`, `k` the degree of `f`), and where `q` is a normal `f64` for
 /// the others (`None` elsewhere).
-fn ln_second_moment(act: Act, f: Func, ln_q: f64) -> Option<f64> {
+pub fn ln_second_moment(act: Act, f: Func, ln_q: f64) -> Option<f64> {
     let ln = match act.degree() {
         Some(k) => {
             let k = match f {

@@ -18,7 +18,7 @@ use faer::{MatRef, Par};
 
 use crate::act::Act;
 use crate::arch::{Arch, Init};
-use crate::kernel::{Func, Kernel, second_moment};
+use crate::kernel::{Func, Kernel, ln_second_moment};
 use crate::measure::stats::normal_cdf;
 use crate::net::jacobian::top_singular_values;
 use crate::net::trace::ldexp;
@@ -118,8 +118,8 @@ pub fn predictions(arch: &Arch, a: f64, x_sq: f64) -> Vec<LayerPrediction> {
             let (di, d0, db) = (dims[i] as f64, dims[0] as f64, dims[b[i]] as f64);
             let (ln_m, ln_d) = match q.get(i - 1) {
                 Some(qi) => (
-                    ln_second_moment(fam.act, Func::Phi, qi.ln),
-                    ln_second_moment(fam.act, Func::Dphi, qi.ln),
+                    ln_second_moment(fam.act, Func::Phi, qi.ln).unwrap_or(f64::NAN),
+                    ln_second_moment(fam.act, Func::Dphi, qi.ln).unwrap_or(f64::NAN),
                 ),
                 None => (f64::NAN, f64::NAN),
             };
@@ -135,29 +135,6 @@ pub fn predictions(arch: &Arch, a: f64, x_sq: f64) -> Vec<LayerPrediction> {
             }
         })
         .collect()
-}
-
-/// `ln E[f(u)^2]`, `u ~ N(0, e^ln_q)`: through the degree for a homogeneous activation
-/// (`E[f(u)^2] = q^k E[f(x)^2]`, `x ~ N(0, 1)`), so that deep relu-like networks keep a
-/// prediction; NaN where `q` leaves `f64` for any other.
-fn ln_second_moment(act: Act, f: Func, ln_q: f64) -> f64 {
-    match act.degree() {
-        Some(k) => {
-            let k = match f {
-                Func::Phi => k,
-                Func::Dphi => k - 1,
-            };
-            f64::from(k) * ln_q + second_moment(act, f, 1.0).ln()
-        }
-        None => {
-            let q = ln_q.exp();
-            if q.is_normal() {
-                second_moment(act, f, q).ln()
-            } else {
-                f64::NAN
-            }
-        }
-    }
 }
 
 /// One network's measurements for every layer `i = 1..=l`.
