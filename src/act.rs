@@ -1,6 +1,11 @@
 //! Activations of the general family (MATH 9): `phi` and its derivative `phi'`, which replaces
 //! the 0/1 masks of MATH 2 in the backward pass, and the homogeneity that decides whether the
 //! per-layer power-of-two rescaling of MATH 1 is exact.
+//!
+//! The transcendental functions are `libm`'s (pure Rust) rather than the C library's: right
+//! after faer's AVX-512 GEMM kernels, which return without `vzeroupper`, glibc's `tanh` and
+//! `exp` cost 130-150 ns each instead of 5-10 ns (SSE/AVX transition penalties; measured in
+//! bench/RESULTS.md), while `libm`'s are unaffected.
 
 use std::fmt;
 use std::str::FromStr;
@@ -39,7 +44,7 @@ pub fn normal_cdf(t: f64) -> f64 {
 
 /// The standard normal density.
 pub fn normal_pdf(t: f64) -> f64 {
-    INV_SQRT_2PI * (-0.5 * t * t).exp()
+    INV_SQRT_2PI * libm::exp(-0.5 * t * t)
 }
 
 impl Act {
@@ -65,11 +70,11 @@ impl Act {
                 }
             }
             Act::Abs => t.abs(),
-            Act::Tanh => t.tanh(),
+            Act::Tanh => libm::tanh(t),
             Act::Erf => libm::erf(t),
             Act::Gelu => t * normal_cdf(t),
             // max(t, 0) + log(1 + e^-|t|): no overflow for large t, no cancellation for small.
-            Act::Softplus => t.max(0.0) + (-t.abs()).exp().ln_1p(),
+            Act::Softplus => t.max(0.0) + libm::log1p(libm::exp(-t.abs())),
             Act::Square => t * t,
         }
     }
@@ -103,17 +108,17 @@ impl Act {
                 }
             }
             Act::Tanh => {
-                let h = t.tanh();
+                let h = libm::tanh(t);
                 1.0 - h * h
             }
-            Act::Erf => 2.0 * INV_SQRT_2PI * std::f64::consts::SQRT_2 * (-t * t).exp(),
+            Act::Erf => 2.0 * INV_SQRT_2PI * std::f64::consts::SQRT_2 * libm::exp(-t * t),
             Act::Gelu => normal_cdf(t) + t * normal_pdf(t),
             // The logistic function, written so that neither branch overflows.
             Act::Softplus => {
                 if t >= 0.0 {
-                    1.0 / (1.0 + (-t).exp())
+                    1.0 / (1.0 + libm::exp(-t))
                 } else {
-                    let e = t.exp();
+                    let e = libm::exp(t);
                     e / (1.0 + e)
                 }
             }

@@ -36,6 +36,9 @@ pub trait Real:
     fn from_f64(x: f64) -> Self;
     /// Widens to `f64` (exact).
     fn to_f64(self) -> f64;
+    /// `tanh` in this type (`libm`'s `tanh` or `tanhf`): the f32 pass need not round-trip
+    /// through f64 for the one activation whose forward pass it dominates.
+    fn tanh_t(self) -> Self;
 }
 
 impl Real for f64 {
@@ -50,6 +53,10 @@ impl Real for f64 {
     fn to_f64(self) -> f64 {
         self
     }
+    #[inline(always)]
+    fn tanh_t(self) -> Self {
+        libm::tanh(self)
+    }
 }
 
 impl Real for f32 {
@@ -63,6 +70,10 @@ impl Real for f32 {
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self as f64
+    }
+    #[inline(always)]
+    fn tanh_t(self) -> Self {
+        libm::tanhf(self)
     }
 }
 

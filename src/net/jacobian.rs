@@ -15,6 +15,7 @@
 
 use faer::{MatMut, MatRef, Par};
 
+use super::trace::tanh_slope;
 use super::{Layers, Trace};
 use crate::act::Act;
 use crate::scalar::Real;
@@ -50,6 +51,8 @@ pub fn pre_positive<T: Real>(trace: &Trace<T>, i: usize, b: usize, j: usize) -> 
 pub fn dphi_at<T: Real>(trace: &Trace<T>, i: usize, b: usize, j: usize) -> f64 {
     if trace.act == Act::Relu {
         if trace.on(i, b, j) { 1.0 } else { 0.0 }
+    } else if trace.act == Act::Tanh {
+        tanh_slope(trace.acts[i][b * trace.dims[i] + j]).to_f64()
     } else {
         trace
             .act
@@ -74,6 +77,11 @@ pub fn apply_derivative<T: Real>(
                 if !trace.on(i, c, j) {
                     *v = T::ZERO;
                 }
+            }
+        } else if trace.act == Act::Tanh {
+            let h = &trace.acts[i][c * d..(c + 1) * d];
+            for (v, hj) in column.iter_mut().zip(h) {
+                *v *= tanh_slope(*hj);
             }
         } else {
             let z = &trace.pre[i - 1][c * d..(c + 1) * d];

@@ -214,6 +214,17 @@ enum Prep<'a, T> {
     Mask(&'a [T]),
     /// Multiply by `phi'` of these pre-activations (backward, `D_i g` for any other `phi`).
     Deriv(Act, &'a [T]),
+    /// Multiply by `1 - h^2` of these activations: `tanh' = 1 - tanh^2`, from the stored `h`
+    /// in `T` rather than a second `tanh` per entry (which made the f32 pass slower than
+    /// numpy's, bench/RESULTS.md).
+    Tanh(&'a [T]),
+}
+
+/// `tanh'(z)` from `h = tanh(z)`, in `T`: the one formula the backward pass and the Jacobian
+/// products of MATH 5 share.
+#[inline(always)]
+pub fn tanh_slope<T: Real>(h: T) -> T {
+    T::from_f64(1.0) - h * h
 }
 
 /// One column of [`finish_columns`]: applies `prep`, then rescales so that the largest entry
@@ -238,6 +249,7 @@ fn finish_column<T: Real>(col: &mut [T], prep: Prep<'_, T>, log2: &mut i64) -> O
             Prep::Relu => sel(positive(*x), *x, T::ZERO),
             Prep::Mask(_) => sel(positive(h), *x, T::ZERO),
             Prep::Deriv(act, _) => *x * T::from_f64(act.dphi(h.to_f64())),
+            Prep::Tanh(_) => *x * tanh_slope(h),
         };
         *x = v;
         let a = sel(v < T::ZERO, -v, v);
@@ -266,7 +278,7 @@ fn finish_column<T: Real>(col: &mut [T], prep: Prep<'_, T>, log2: &mut i64) -> O
                 step(&Prep::Relu, x, T::ZERO, &mut lanes[j]);
             }
         }
-        Prep::Deriv(_, z) => {
+        Prep::Deriv(_, z) | Prep::Tanh(z) => {
             let (z_body, z_tail) = z.split_at(n - n % 8);
             for (chunk, zs) in body.chunks_exact_mut(8).zip(z_body.chunks_exact(8)) {
                 for j in 0..8 {
@@ -332,6 +344,7 @@ fn finish_columns<T: Real>(
         let prep = match prep {
             Prep::Mask(on) => Prep::Mask(&on[b * rows..(b + 1) * rows]),
             Prep::Deriv(act, z) => Prep::Deriv(act, &z[b * rows..(b + 1) * rows]),
+            Prep::Tanh(h) => Prep::Tanh(&h[b * rows..(b + 1) * rows]),
             p => p,
         };
         if let Some(is_zero) = finish_column(col, prep, e) {
@@ -421,9 +434,11 @@ impl<T: Real> Grad<T> {
 
 /// Applies `phi` to every entry of `buf` (columns in parallel unless `par` is sequential).
 fn activate<T: Real>(buf: &mut [T], rows: usize, act: Act, par: Par) {
-    let one = |col: &mut [T]| {
-        col.iter_mut()
-            .for_each(|v| *v = T::from_f64(act.phi(v.to_f64())))
+    let one = |col: &mut [T]| match act {
+        Act::Tanh => col.iter_mut().for_each(|v| *v = v.tanh_t()),
+        _ => col
+            .iter_mut()
+            .for_each(|v| *v = T::from_f64(act.phi(v.to_f64()))),
     };
     match par {
         Par::Seq => buf.chunks_exact_mut(rows).for_each(one),
@@ -600,7 +615,10 @@ fn derivative<T: Real>(trace: &Trace<T>, i: usize) -> Prep<'_, T> {
     if trace.act == Act::Relu {
         Prep::Mask(&trace.acts[i])
     } else {
-        Prep::Deriv(trace.act, &trace.pre[i - 1])
+        match trace.act {
+            Act::Tanh => Prep::Tanh(&trace.acts[i]),
+            act => Prep::Deriv(act, &trace.pre[i - 1]),
+        }
     }
 }
 
@@ -721,6 +739,10 @@ mod tests {
                 .iter_mut()
                 .zip(z)
                 .for_each(|(v, h)| *v *= T::from_f64(act.dphi(h.to_f64()))),
+            Prep::Tanh(hs) => buf
+                .iter_mut()
+                .zip(hs)
+                .for_each(|(v, h)| *v *= T::from_f64(1.0) - *h * *h),
         }
         for (b, col) in buf.chunks_exact_mut(rows).enumerate() {
             let max = col.iter().fold(0.0f64, |m, x| m.max(x.to_f64().abs()));
@@ -755,6 +777,7 @@ mod tests {
             Prep::Mask(&on),
             Prep::Deriv(Act::Tanh, &on),
             Prep::Deriv(Act::Square, &on),
+            Prep::Tanh(&on),
         ] {
             for par in [Par::Seq, Par::rayon(2)] {
                 let mut a = data.clone();
