@@ -578,7 +578,9 @@ pub fn forward_into<T: Real, N: Layers<T> + ?Sized>(
         add_bias(out, b);
     }
     if !rescaled {
-        check_columns(out, k, &mut vec![false; batch], overflow);
+        // An output of zeros is not a dead network: only the overflow flags are kept.
+        z.fill(false);
+        check_columns(out, k, &mut z, overflow);
     }
     for b in 0..batch {
         if dead[b] {
