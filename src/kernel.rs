@@ -767,7 +767,9 @@ impl Kernel {
         let t = (2.0 * self.sigma_b.ln() - self.sigma_w2.ln() - ln_m).exp();
         let g =
             |c: f64| cosine(self.act, ln_q, c).map_or(f64::NAN, |cos| (cos + t) / (1.0 + t) - c);
-        if g(0.0) == 0.0 {
+        // K(0) >= 0 exactly (0 for an odd phi without biases, where c* = 0); a negative value
+        // is that 0 after quadrature rounding, and bracketing from it would fail.
+        if g(0.0) <= 0.0 {
             return Some(0.0);
         }
         let mut eps = 1e-2;
@@ -1537,6 +1539,27 @@ mod tests {
                 "{act}: {}",
                 cs[199].c
             );
+        }
+    }
+
+    /// Odd activations without biases: above the critical `sigma_w^2` the phase is chaotic with
+    /// `c* = 0` exactly (`K(0) = 0`), whatever the sign quadrature gives `K(0)`.
+    #[test]
+    fn odd_activations_without_biases_are_chaotic_with_c_star_zero() {
+        for act in [Act::Tanh, Act::Erf] {
+            for sigma_w2 in [1.25, 1.5, 2.0, 2.5, 3.0, 4.0] {
+                let k = Kernel {
+                    act,
+                    sigma_w2,
+                    sigma_b: 0.0,
+                };
+                match k.phase(1.0).unwrap() {
+                    Phase::Chaotic { chi_1, c_star, .. } => {
+                        assert!(chi_1 > 1.0 && c_star == 0.0, "{act:?} {sigma_w2}: {c_star}")
+                    }
+                    p => panic!("{act:?} {sigma_w2}: {p:?}"),
+                }
+            }
         }
     }
 
