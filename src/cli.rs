@@ -71,7 +71,7 @@ pub enum Command {
     /// Example: radex phase --depth 32 --plot phase.svg
     Phase(PhaseArgs),
     /// The main job: every claim of the paper measured beside its prediction, with verdicts,
-    /// plots and a report directory (MATH 3-7). Exit code 0 when every verdict agrees, else 1.
+    /// plots and a report directory (MATH 3-7, and MATH 9 beyond the paper). Exit code 0 when every verdict agrees, else 1.
     ///
     /// Example: radex reproduce --quick --out report-quick
     Reproduce(ReproduceArgs),

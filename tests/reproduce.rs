@@ -47,6 +47,10 @@ fn reproduce_quick_writes_a_complete_report() {
         "bottleneck",
         "depth",
         "minpert",
+        "attack_tanh",
+        "attack_erf",
+        "attack_gelu",
+        "phase",
     ] {
         assert!(stderr.contains(job), "no progress for {job}: {stderr}");
     }
@@ -67,6 +71,8 @@ fn reproduce_quick_writes_a_complete_report() {
         "lemma-2.5",
         "depth",
         "figure-1",
+        "beyond-one-step",
+        "phase",
     ] {
         assert!(ids.contains(&id), "missing section {id}");
     }
@@ -110,7 +116,7 @@ fn reproduce_quick_writes_a_complete_report() {
             svgs += 1;
         }
     }
-    assert!(svgs >= 8);
+    assert!(svgs >= 10);
     assert_eq!(results["all_agree"].as_bool().unwrap(), all);
     assert_eq!(
         code == Some(0),
@@ -176,7 +182,7 @@ fn every_mode_validates_and_prints_its_commands() {
         );
         let text = String::from_utf8(out.stdout).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 7, "{text}");
+        assert_eq!(lines.len(), 11, "{text}");
         for l in &lines {
             assert!(l.starts_with("radex ") && l.ends_with("--seed 7"), "{l}");
         }

@@ -1471,6 +1471,23 @@ impl Default for PhaseArgs {
 }
 
 impl PhaseArgs {
+    /// As [`AttackArgs::flags`].
+    pub fn flags(&self) -> Vec<String> {
+        let d = Self::default();
+        let mut f = Flags::new("phase");
+        f.value("--act", self.act.name(), d.act.name());
+        f.value("--sigma-w2", self.sigma_w2.as_str(), d.sigma_w2.as_str());
+        f.value("--sigma-b", self.sigma_b.as_str(), d.sigma_b.as_str());
+        f.always("--depth", self.depth);
+        f.always("--width", self.width);
+        if let Some(v) = self.d {
+            f.always("--d", v);
+        }
+        f.always("--trials", self.trials);
+        f.value("--precision", self.precision.name(), d.precision.name());
+        f.0
+    }
+
     /// Validated parameters.
     pub fn params(&self) -> Result<(PhaseParams, Exec)> {
         let max_memory = max_memory(&self.max_memory)?;

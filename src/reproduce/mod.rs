@@ -1,4 +1,5 @@
-//! `radex reproduce` (MATH 3-7): every claim of the paper measured beside its prediction, each
+//! `radex reproduce` (MATH 3-7, 9): every claim of the paper (and, beyond it, the one-step law
+//! and the phase diagram of MATH 9) measured beside its prediction, each
 //! with a verdict whose tolerance comes from the sampling error of the measurement (or, for an
 //! exact identity, from rounding), written as a report directory.
 //!

@@ -4,9 +4,14 @@
 
 use serde::Serialize;
 
+use crate::act::Act;
+use crate::arch::{Init, OutputLaw};
 use crate::experiment::args::{
-    AttackArgs, BottleneckArgs, DepthArgs, LinearityArgs, MinPertArgs, RunArgs, ScalingArgs,
+    AttackArgs, BottleneckArgs, DepthArgs, LinearityArgs, MinPertArgs, PhaseArgs, RunArgs,
+    ScalingArgs,
 };
+use crate::experiment::attack::AttackKind;
+use crate::net::SamplerChoice;
 
 /// How big the run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -37,6 +42,8 @@ pub enum Experiment {
     Depth(DepthArgs),
     /// `radex minpert`.
     Minpert(MinPertArgs),
+    /// `radex phase`.
+    Phase(PhaseArgs),
 }
 
 impl Experiment {
@@ -49,19 +56,31 @@ impl Experiment {
             Experiment::Bottleneck(a) => a.flags(),
             Experiment::Depth(a) => a.flags(),
             Experiment::Minpert(a) => a.flags(),
+            Experiment::Phase(a) => a.flags(),
         }
     }
 
-    /// The same experiment with the run's shared settings.
+    /// The same experiment with the run's seed, threads and memory limit (its network family
+    /// and precision are its own).
     pub fn with_run(&self, run: &RunArgs) -> Experiment {
+        let shared = |own: &mut RunArgs| {
+            own.seed = run.seed;
+            own.threads = run.threads;
+            own.max_memory.clone_from(&run.max_memory);
+        };
         let mut e = self.clone();
         match &mut e {
-            Experiment::Attack(a) => a.run = run.clone(),
-            Experiment::Scaling(a) => a.run = run.clone(),
-            Experiment::Linearity(a) => a.run = run.clone(),
-            Experiment::Bottleneck(a) => a.run = run.clone(),
-            Experiment::Depth(a) => a.run = run.clone(),
-            Experiment::Minpert(a) => a.run = run.clone(),
+            Experiment::Attack(a) => shared(&mut a.run),
+            Experiment::Scaling(a) => shared(&mut a.run),
+            Experiment::Linearity(a) => shared(&mut a.run),
+            Experiment::Bottleneck(a) => shared(&mut a.run),
+            Experiment::Depth(a) => shared(&mut a.run),
+            Experiment::Minpert(a) => shared(&mut a.run),
+            Experiment::Phase(a) => {
+                a.seed = run.seed;
+                a.threads = run.threads;
+                a.max_memory.clone_from(&run.max_memory);
+            }
         }
         e
     }
@@ -114,6 +133,14 @@ pub struct Plan {
     pub depth: Job,
     /// Figure 1 (`radex minpert`).
     pub minpert: Job,
+    /// Beyond the paper (MATH 9): the one-step law for tanh with biases.
+    pub beyond_tanh: Job,
+    /// The same for erf with `+-1` output weights and one hidden layer (Bubeck et al.).
+    pub beyond_erf: Job,
+    /// The same for gelu with biases and 10 outputs (De Palma et al.).
+    pub beyond_gelu: Job,
+    /// The order-chaos phase diagram of deep tanh networks (`radex phase`).
+    pub phase: Job,
 }
 
 impl Plan {
@@ -172,6 +199,49 @@ impl Plan {
                 ..Default::default()
             }),
         };
+        // Beyond the paper (MATH 9): one-step attacks on lazily sampled networks of width d.
+        let beyond = |name, act, sigma_w2: Option<f64>, sigma_b, outputs, law, d: usize, layers: usize, trials| Job {
+            name,
+            experiment: Experiment::Attack(AttackArgs {
+                arch: std::iter::repeat_n(d.to_string(), layers + 1)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                trials,
+                attack: AttackKind::Onestep,
+                sampler: SamplerChoice::Lazy,
+                run: RunArgs {
+                    act: Some(act),
+                    init: sigma_w2.is_none().then_some(Init::He),
+                    sigma_w2,
+                    sigma_b,
+                    outputs,
+                    output_law: law,
+                    ..RunArgs::default()
+                },
+                ..Default::default()
+            }),
+        };
+        let beyond_all = |d, trials| {
+            (
+                beyond("attack_tanh", Act::Tanh, Some(1.5), 0.3, 1, OutputLaw::Gauss, d, 2, trials),
+                beyond("attack_erf", Act::Erf, Some(1.0), 0.0, 1, OutputLaw::Rademacher, d, 1, trials),
+                beyond("attack_gelu", Act::Gelu, None, 0.3, 10, OutputLaw::Gauss, d, 2, trials),
+            )
+        };
+        let phase = |sigma_w2: Option<&str>, sigma_b: Option<&str>, depth, width, trials| {
+            let d = PhaseArgs::default();
+            Job {
+                name: "phase",
+                experiment: Experiment::Phase(PhaseArgs {
+                    sigma_w2: sigma_w2.map_or(d.sigma_w2.clone(), String::from),
+                    sigma_b: sigma_b.map_or(d.sigma_b.clone(), String::from),
+                    depth,
+                    width,
+                    trials,
+                    ..d
+                }),
+            }
+        };
         let paper_ks = "10,50,100,500,1000,5000,10000";
         match mode {
             Mode::Quick => Plan {
@@ -183,6 +253,10 @@ impl Plan {
                 bottleneck_narrow: bottleneck("bottleneck_narrow", "500,500,25,500", 4),
                 depth: depth(64, Some("1,2,4,8,16,32,64"), 10, 8),
                 minpert: minpert(1000, "1,5,10,50,100,500,1000"),
+                beyond_tanh: beyond_all(1000, 1000).0,
+                beyond_erf: beyond_all(1000, 1000).1,
+                beyond_gelu: beyond_all(1000, 1000).2,
+                phase: phase(Some("0.75,1.5,2.5,4"), Some("0,0.3,1"), 16, 64, 4),
             },
             Mode::Default => Plan {
                 mode,
@@ -193,6 +267,10 @@ impl Plan {
                 bottleneck_narrow: bottleneck("bottleneck_narrow", "4000,4000,50,4000", 5),
                 depth: depth(256, None, 10, 16),
                 minpert: minpert(10_000, paper_ks),
+                beyond_tanh: beyond_all(4000, 4000).0,
+                beyond_erf: beyond_all(4000, 4000).1,
+                beyond_gelu: beyond_all(4000, 4000).2,
+                phase: phase(None, None, 32, 256, 8),
             },
             Mode::Full => Plan {
                 mode,
@@ -203,12 +281,16 @@ impl Plan {
                 bottleneck_narrow: bottleneck("bottleneck_narrow", "8000,8000,50,8000", 10),
                 depth: depth(512, None, 20, 16),
                 minpert: minpert(10_000, paper_ks),
+                beyond_tanh: beyond_all(10_000, 20_000).0,
+                beyond_erf: beyond_all(10_000, 20_000).1,
+                beyond_gelu: beyond_all(10_000, 20_000).2,
+                phase: phase(None, None, 64, 512, 16),
             },
         }
     }
 
     /// The jobs in running order.
-    pub fn jobs(&self) -> [&Job; 7] {
+    pub fn jobs(&self) -> [&Job; 11] {
         [
             &self.attack,
             &self.scaling,
@@ -217,6 +299,10 @@ impl Plan {
             &self.bottleneck_narrow,
             &self.depth,
             &self.minpert,
+            &self.beyond_tanh,
+            &self.beyond_erf,
+            &self.beyond_gelu,
+            &self.phase,
         ]
     }
 }

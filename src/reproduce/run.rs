@@ -1,4 +1,4 @@
-//! Runs the plan of `radex reproduce` (MATH 3-7): every experiment validated (flags, memory)
+//! Runs the plan of `radex reproduce` (MATH 3-7, 9): every experiment validated (flags, memory)
 //! before the first starts, then each run in turn with its progress, the claims built from
 //! the reports, and the report directory written. The CLI and the Python package both call
 //! [`run`]; the CLI prints [`Outcome::text`].
@@ -13,7 +13,7 @@ use super::{claims, write};
 use crate::error::{Error, Result, human_bytes, invalid};
 use crate::experiment::args::RunArgs;
 use crate::experiment::runner::Exec;
-use crate::experiment::{attack, bottleneck, depth, linearity, minpert, scaling};
+use crate::experiment::{attack, bottleneck, depth, linearity, minpert, phase, scaling};
 use crate::progress::Progress;
 
 /// The arguments of `radex reproduce`.
@@ -51,6 +51,7 @@ enum Prepared {
     Bottleneck(bottleneck::BottleneckParams, Exec),
     Depth(depth::DepthParams, Exec),
     Minpert(minpert::MinPertParams, Exec),
+    Phase(phase::PhaseParams, Exec),
 }
 
 impl Prepared {
@@ -63,6 +64,7 @@ impl Prepared {
             Prepared::Bottleneck(p, _) => p.trials,
             Prepared::Depth(p, _) => p.trials * p.depths.len(),
             Prepared::Minpert(p, _) => p.runs * p.ks.len(),
+            Prepared::Phase(p, _) => p.trials * p.cells(),
         }) as u64
     }
 }
@@ -102,6 +104,7 @@ fn prepare(a: &ReproduceArgs) -> Result<(Plan, Vec<Prepared>)> {
                 Experiment::Bottleneck(x) => x.params().map(|(p, e)| Prepared::Bottleneck(p, e)),
                 Experiment::Depth(x) => x.params().map(|(p, e)| Prepared::Depth(p, e)),
                 Experiment::Minpert(x) => x.params().map(|(p, e)| Prepared::Minpert(p, e)),
+                Experiment::Phase(x) => x.params().map(|(p, e)| Prepared::Phase(p, e)),
             };
             p.map_err(|e| blame(job, e))
         })
@@ -124,12 +127,14 @@ pub fn check(a: &ReproduceArgs) -> Result<String> {
 /// Every report of a run, by kind.
 #[derive(Default)]
 struct Reports {
-    attack: Option<attack::AttackReport>,
+    /// The paper's attack, then the attacks beyond the paper, in the plan's order.
+    attacks: Vec<attack::AttackReport>,
     scaling: Option<scaling::ScalingReport>,
     linearity: Option<linearity::LinearityReport>,
     bottleneck: Vec<bottleneck::BottleneckReport>,
     depth: Option<depth::DepthReport>,
     minpert: Option<minpert::MinPertReport>,
+    phase: Option<phase::PhaseReport>,
 }
 
 fn to_value<S: serde::Serialize>(r: &S) -> Value {
@@ -142,7 +147,7 @@ fn execute(prep: &Prepared, progress: &dyn Progress, out: &mut Reports) -> Resul
             let recs = attack::run_trials(p, e, progress);
             let r = attack::summarise(p, recs, true);
             let v = to_value(&r);
-            out.attack = Some(r);
+            out.attacks.push(r);
             v
         }
         Prepared::Scaling(p, e) => {
@@ -173,6 +178,12 @@ fn execute(prep: &Prepared, progress: &dyn Progress, out: &mut Reports) -> Resul
             let r = minpert::run(p, e, progress);
             let v = to_value(&r);
             out.minpert = Some(r);
+            v
+        }
+        Prepared::Phase(p, e) => {
+            let r = phase::run(p, e, progress)?;
+            let v = to_value(&r);
+            out.phase = Some(r);
             v
         }
     })
@@ -220,15 +231,25 @@ pub fn run(a: &ReproduceArgs, progress: &dyn Progress) -> Result<Outcome> {
     }
     seconds.insert("total".into(), start.elapsed().as_secs_f64().into());
     let cmd = |j: &Job| j.command(a.seed);
-    let (Some(att), Some(sc), Some(lin), [wide, narrow], Some(dep), Some(mp)) = (
-        &reports.attack,
+    let (
+        [att, tanh, erf, gelu],
+        Some(sc),
+        Some(lin),
+        [wide, narrow],
+        Some(dep),
+        Some(mp),
+        Some(ph),
+    ) = (
+        reports.attacks.as_slice(),
         &reports.scaling,
         &reports.linearity,
         reports.bottleneck.as_slice(),
         &reports.depth,
         &reports.minpert,
-    ) else {
-        unreachable!("the plan runs every experiment once, two bottlenecks");
+        &reports.phase,
+    )
+    else {
+        unreachable!("the plan runs every experiment once, four attacks and two bottlenecks");
     };
     let bn = (cmd(&plan.bottleneck_wide), cmd(&plan.bottleneck_narrow));
     let plot = |e: crate::report::svg::PlotError| Error::Plot(e.to_string());
@@ -241,6 +262,12 @@ pub fn run(a: &ReproduceArgs, progress: &dyn Progress) -> Result<Outcome> {
         claims::lemma_2_5(wide, narrow, bn).map_err(plot)?,
         claims::depth(dep, cmd(&plan.depth)).map_err(plot)?,
         claims::figure_1(mp, cmd(&plan.minpert)).map_err(plot)?,
+        claims::beyond_one_step(
+            [tanh, erf, gelu],
+            [&plan.beyond_tanh, &plan.beyond_erf, &plan.beyond_gelu].map(cmd),
+        )
+        .map_err(plot)?,
+        claims::phase(ph, cmd(&plan.phase)).map_err(plot)?,
     ];
     let all_agree = sections.iter().all(|s| s.agrees);
     let summary = write::summary(&sections);
@@ -269,7 +296,7 @@ pub fn run(a: &ReproduceArgs, progress: &dyn Progress) -> Result<Outcome> {
     }
     let agreeing = sections.iter().filter(|s| s.agrees).count();
     let text = format!(
-        "radex reproduce (MATH 3-7; mode {:?}, seed {}, {:.0} s)\n\n{summary}\n{agreeing} of {} \
+        "radex reproduce (MATH 3-7, 9; mode {:?}, seed {}, {:.0} s)\n\n{summary}\n{agreeing} of {} \
          claims agree; every verdict agrees: {}. Report: {}/report.md\n",
         a.mode,
         a.seed,
