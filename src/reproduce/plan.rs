@@ -200,33 +200,41 @@ impl Plan {
             }),
         };
         // Beyond the paper (MATH 9): one-step attacks on lazily sampled networks of width d.
-        let beyond = |name, act, sigma_w2: Option<f64>, sigma_b, outputs, law, d: usize, layers: usize, trials| Job {
-            name,
-            experiment: Experiment::Attack(AttackArgs {
-                arch: std::iter::repeat_n(d.to_string(), layers + 1)
-                    .collect::<Vec<_>>()
-                    .join(","),
-                trials,
-                attack: AttackKind::Onestep,
-                sampler: SamplerChoice::Lazy,
-                run: RunArgs {
-                    act: Some(act),
-                    init: sigma_w2.is_none().then_some(Init::He),
-                    sigma_w2,
-                    sigma_b,
-                    outputs,
-                    output_law: law,
-                    ..RunArgs::default()
-                },
-                ..Default::default()
-            }),
-        };
-        let beyond_all = |d, trials| {
-            (
-                beyond("attack_tanh", Act::Tanh, Some(1.5), 0.3, 1, OutputLaw::Gauss, d, 2, trials),
-                beyond("attack_erf", Act::Erf, Some(1.0), 0.0, 1, OutputLaw::Rademacher, d, 1, trials),
-                beyond("attack_gelu", Act::Gelu, None, 0.3, 10, OutputLaw::Gauss, d, 2, trials),
-            )
+        let beyond = |d: usize, trials| {
+            let job = |name, layers: usize, run| Job {
+                name,
+                experiment: Experiment::Attack(AttackArgs {
+                    arch: vec![d.to_string(); layers + 1].join(","),
+                    trials,
+                    attack: AttackKind::Onestep,
+                    sampler: SamplerChoice::Lazy,
+                    run,
+                    ..Default::default()
+                }),
+            };
+            let tanh = RunArgs {
+                act: Some(Act::Tanh),
+                sigma_w2: Some(1.5),
+                sigma_b: 0.3,
+                ..RunArgs::default()
+            };
+            let erf = RunArgs {
+                act: Some(Act::Erf),
+                output_law: OutputLaw::Rademacher,
+                ..RunArgs::default()
+            };
+            let gelu = RunArgs {
+                act: Some(Act::Gelu),
+                init: Some(Init::He),
+                sigma_b: 0.3,
+                outputs: 10,
+                ..RunArgs::default()
+            };
+            [
+                job("attack_tanh", 2, tanh),
+                job("attack_erf", 1, erf),
+                job("attack_gelu", 2, gelu),
+            ]
         };
         let phase = |sigma_w2: Option<&str>, sigma_b: Option<&str>, depth, width, trials| {
             let d = PhaseArgs::default();
@@ -244,48 +252,57 @@ impl Plan {
         };
         let paper_ks = "10,50,100,500,1000,5000,10000";
         match mode {
-            Mode::Quick => Plan {
-                mode,
-                attack: attack("500,500,500", 200),
-                scaling: scaling("128,256,512,1024", 100),
-                linearity: linearity(["400,400,400", "400,400,25,400"], 4, 8),
-                bottleneck_wide: bottleneck("bottleneck_wide", "500,500,500,500", 4),
-                bottleneck_narrow: bottleneck("bottleneck_narrow", "500,500,25,500", 4),
-                depth: depth(64, Some("1,2,4,8,16,32,64"), 10, 8),
-                minpert: minpert(1000, "1,5,10,50,100,500,1000"),
-                beyond_tanh: beyond_all(1000, 1000).0,
-                beyond_erf: beyond_all(1000, 1000).1,
-                beyond_gelu: beyond_all(1000, 1000).2,
-                phase: phase(Some("0.75,1.5,2.5,4"), Some("0,0.3,1"), 16, 64, 4),
-            },
-            Mode::Default => Plan {
-                mode,
-                attack: attack("2000,2000,2000", 1000),
-                scaling: scaling("256,1024,4096,16384,65536,262144", 200),
-                linearity: linearity(["2000,2000,2000", "2000,2000,50,2000"], 10, 16),
-                bottleneck_wide: bottleneck("bottleneck_wide", "4000,4000,4000,4000", 5),
-                bottleneck_narrow: bottleneck("bottleneck_narrow", "4000,4000,50,4000", 5),
-                depth: depth(256, None, 10, 16),
-                minpert: minpert(10_000, paper_ks),
-                beyond_tanh: beyond_all(4000, 4000).0,
-                beyond_erf: beyond_all(4000, 4000).1,
-                beyond_gelu: beyond_all(4000, 4000).2,
-                phase: phase(None, None, 32, 256, 8),
-            },
-            Mode::Full => Plan {
-                mode,
-                attack: attack("10000,10000,10000", 1000),
-                scaling: scaling("100,1000,10000,100000,1000000,10000000", 100),
-                linearity: linearity(["4000,4000,4000", "4000,4000,50,4000"], 10, 16),
-                bottleneck_wide: bottleneck("bottleneck_wide", "8000,8000,8000,8000", 10),
-                bottleneck_narrow: bottleneck("bottleneck_narrow", "8000,8000,50,8000", 10),
-                depth: depth(512, None, 20, 16),
-                minpert: minpert(10_000, paper_ks),
-                beyond_tanh: beyond_all(10_000, 20_000).0,
-                beyond_erf: beyond_all(10_000, 20_000).1,
-                beyond_gelu: beyond_all(10_000, 20_000).2,
-                phase: phase(None, None, 64, 512, 16),
-            },
+            Mode::Quick => {
+                let [beyond_tanh, beyond_erf, beyond_gelu] = beyond(1000, 1000);
+                Plan {
+                    beyond_tanh,
+                    beyond_erf,
+                    beyond_gelu,
+                    mode,
+                    attack: attack("500,500,500", 200),
+                    scaling: scaling("128,256,512,1024", 100),
+                    linearity: linearity(["400,400,400", "400,400,25,400"], 4, 8),
+                    bottleneck_wide: bottleneck("bottleneck_wide", "500,500,500,500", 4),
+                    bottleneck_narrow: bottleneck("bottleneck_narrow", "500,500,25,500", 4),
+                    depth: depth(64, Some("1,2,4,8,16,32,64"), 10, 8),
+                    minpert: minpert(1000, "1,5,10,50,100,500,1000"),
+                    phase: phase(Some("0.75,1.5,2.5,4"), Some("0,0.3,1"), 16, 64, 4),
+                }
+            }
+            Mode::Default => {
+                let [beyond_tanh, beyond_erf, beyond_gelu] = beyond(4000, 4000);
+                Plan {
+                    beyond_tanh,
+                    beyond_erf,
+                    beyond_gelu,
+                    mode,
+                    attack: attack("2000,2000,2000", 1000),
+                    scaling: scaling("256,1024,4096,16384,65536,262144", 200),
+                    linearity: linearity(["2000,2000,2000", "2000,2000,50,2000"], 10, 16),
+                    bottleneck_wide: bottleneck("bottleneck_wide", "4000,4000,4000,4000", 5),
+                    bottleneck_narrow: bottleneck("bottleneck_narrow", "4000,4000,50,4000", 5),
+                    depth: depth(256, None, 10, 16),
+                    minpert: minpert(10_000, paper_ks),
+                    phase: phase(None, None, 32, 256, 8),
+                }
+            }
+            Mode::Full => {
+                let [beyond_tanh, beyond_erf, beyond_gelu] = beyond(10_000, 20_000);
+                Plan {
+                    beyond_tanh,
+                    beyond_erf,
+                    beyond_gelu,
+                    mode,
+                    attack: attack("10000,10000,10000", 1000),
+                    scaling: scaling("100,1000,10000,100000,1000000,10000000", 100),
+                    linearity: linearity(["4000,4000,4000", "4000,4000,50,4000"], 10, 16),
+                    bottleneck_wide: bottleneck("bottleneck_wide", "8000,8000,8000,8000", 10),
+                    bottleneck_narrow: bottleneck("bottleneck_narrow", "8000,8000,50,8000", 10),
+                    depth: depth(512, None, 20, 16),
+                    minpert: minpert(10_000, paper_ks),
+                    phase: phase(None, None, 32, 512, 16),
+                }
+            }
         }
     }
 
