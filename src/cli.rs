@@ -261,6 +261,11 @@ pub struct LinearityArgs {
     /// Measure this network instead of sampled ones (MATH 10; as for 'radex attack --model').
     #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
     pub model: Option<PathBuf>,
+    /// Inputs to measure at (MATH 10): an .npy array of shape (n, D) or (D,); trial t of every
+    /// architecture measures row t (with sampled networks too). With '--input box' the rows
+    /// must lie in [0,1]^D.
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE.npy")]
+    pub inputs: Option<PathBuf>,
     /// With --model: also measure the same architecture at its random initialisation on the
     /// same inputs (MATH 10; as for 'radex attack --compare-init').
     #[arg(long)]
@@ -271,9 +276,9 @@ pub struct LinearityArgs {
     /// Uniform directions per radius.
     #[arg(allow_hyphen_values = true, long, default_value_t = 16)]
     pub directions: usize,
-    /// Networks per architecture.
-    #[arg(allow_hyphen_values = true, long, default_value_t = 10)]
-    pub trials: usize,
+    /// Networks per architecture [default: 10] (with --inputs: one per row).
+    #[arg(allow_hyphen_values = true, long)]
+    pub trials: Option<usize>,
     /// Median relative gradient change that defines the linearity radius.
     #[arg(allow_hyphen_values = true, long, default_value_t = 0.5)]
     pub threshold: f64,
@@ -467,13 +472,17 @@ pub struct BottleneckArgs {
     /// Measure this network instead of sampled ones (MATH 10; as for 'radex attack --model').
     #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
     pub model: Option<PathBuf>,
+    /// Inputs to measure at (MATH 10): an .npy array of shape (n, D) or (D,); trial t measures
+    /// row t (with sampled networks too). With '--input box' the rows must lie in [0,1]^D.
+    #[arg(allow_hyphen_values = true, long, value_name = "FILE.npy")]
+    pub inputs: Option<PathBuf>,
     /// With --model: also measure the same architecture at its random initialisation on the
     /// same inputs (MATH 10; as for 'radex attack --compare-init').
     #[arg(long)]
     pub compare_init: bool,
-    /// Networks.
-    #[arg(allow_hyphen_values = true, long, default_value_t = 5)]
-    pub trials: usize,
+    /// Networks [default: 5] (with --inputs: one per row).
+    #[arg(allow_hyphen_values = true, long)]
+    pub trials: Option<usize>,
     /// Radius of the sampled points, relative to ||x||.
     #[arg(allow_hyphen_values = true, long, default_value_t = 1e-3)]
     pub radius: f64,
@@ -697,18 +706,42 @@ impl ScalingArgs {
     }
 }
 
+/// The library's `trials` for `--trials` beside `--inputs`: as given, else one per row (0)
+/// with given inputs, else `default`.
+fn lib_trials(trials: Option<usize>, inputs: &Option<PathBuf>, default: usize) -> usize {
+    match (trials, inputs) {
+        (Some(t), _) => t,
+        (None, Some(_)) => 0,
+        (None, None) => default,
+    }
+}
+
+/// `--trials 0` is refused even with `--inputs` (where the library's 0 means one per row).
+fn some_trials(trials: Option<usize>) -> Result<()> {
+    if trials == Some(0) {
+        return Err(radex::error::invalid(
+            "--trials",
+            "0",
+            "expected at least 1 trial",
+        ));
+    }
+    Ok(())
+}
+
 impl LinearityArgs {
     /// The library's arguments.
     pub fn args(&self) -> lib::LinearityArgs {
+        let d = lib::LinearityArgs::default();
         lib::LinearityArgs {
             arch: self.arch.clone(),
             radii: self.radii.clone(),
             directions: self.directions,
-            trials: self.trials,
+            trials: lib_trials(self.trials, &self.inputs, d.trials),
             threshold: self.threshold,
             sampler: self.sampler,
             network: Source::Sampled,
             model: self.model.clone(),
+            inputs: self.inputs.clone().map(lib::Inputs::File),
             compare_init: self.compare_init,
             run: self.common.run(),
         }
@@ -717,6 +750,7 @@ impl LinearityArgs {
     /// Validated parameters, outputs checked.
     pub fn params(&self) -> Result<(LinearityParams, Exec)> {
         self.common.check_outputs(&plot_of(&self.plot))?;
+        some_trials(self.trials)?;
         self.args().params()
     }
 }
@@ -724,14 +758,16 @@ impl LinearityArgs {
 impl BottleneckArgs {
     /// The library's arguments.
     pub fn args(&self) -> lib::BottleneckArgs {
+        let d = lib::BottleneckArgs::default();
         lib::BottleneckArgs {
             arch: self.arch.clone(),
-            trials: self.trials,
+            trials: lib_trials(self.trials, &self.inputs, d.trials),
             radius: self.radius,
             samples: self.samples,
             a: self.a,
             network: Source::Sampled,
             model: self.model.clone(),
+            inputs: self.inputs.clone().map(lib::Inputs::File),
             compare_init: self.compare_init,
             run: self.common.run(),
         }
@@ -740,6 +776,7 @@ impl BottleneckArgs {
     /// Validated parameters, outputs checked.
     pub fn params(&self) -> Result<(BottleneckParams, Exec)> {
         self.common.check_outputs(&[])?;
+        some_trials(self.trials)?;
         self.args().params()
     }
 }

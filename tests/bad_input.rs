@@ -64,6 +64,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     ("scaling --trials 0", "--trials"),
     // linearity
+    ("linearity --trials 0", "--trials"),
     ("linearity --radii 0.1,-1", "--radii"),
     ("linearity --radii 0.1,0.1", "--radii"),
     ("linearity --directions 0", "--directions"),
@@ -164,7 +165,8 @@ fn bad_inputs_exit_2_with_one_line_naming_the_flag_and_leave_nothing() {
 
 // ---- Networks and inputs a user brings (MATH 10): `--model`, `--inputs`, `--compare-init`.
 // `MODEL` is an npz of a 6,5 network (no activation named), `E` a radex export directory
-// (relu), `X` 3 inputs of dimension 6 outside [0,1], `X7` inputs of dimension 7.
+// (relu), `X` 3 inputs of dimension 6 outside [0,1], `X7` inputs of dimension 7, `XNAN` 3
+// inputs of dimension 6, one entry NaN.
 
 /// `(arguments, the flag the error must name)`.
 const BROUGHT_CASES: &[(&str, &str)] = &[
@@ -225,6 +227,29 @@ const BROUGHT_CASES: &[(&str, &str)] = &[
         "bottleneck --model MODEL --act relu --sigma-w2 2",
         "--sigma-w2",
     ),
+    // `--inputs` of linearity and bottleneck, as attack's.
+    ("attack --arch 6,5 --inputs XNAN", "--inputs"),
+    ("linearity --arch 6,5 --inputs X7", "--inputs"),
+    ("linearity --model MODEL --act relu --inputs X7", "--inputs"),
+    ("linearity --arch 6,5 --inputs XNAN", "--inputs"),
+    ("linearity --arch 6,5 --inputs DIR/missing.npy", "--inputs"),
+    ("linearity --arch 6,5 --inputs X --trials 4", "--trials"),
+    ("linearity --arch 6,5 --inputs X --trials 0", "--trials"),
+    ("linearity --arch 6,5 --arch 7,5 --inputs X", "--arch"),
+    ("linearity --arch 6,5 --inputs X --input gauss", "--input"),
+    ("linearity --arch 6,5 --inputs X --input box", "--inputs"),
+    ("bottleneck --arch 6,5 --inputs X7", "--inputs"),
+    (
+        "bottleneck --model MODEL --act relu --inputs X7",
+        "--inputs",
+    ),
+    ("bottleneck --arch 6,5 --inputs XNAN", "--inputs"),
+    ("bottleneck --arch 6,5 --inputs X --trials 9", "--trials"),
+    (
+        "bottleneck --model MODEL --act relu --inputs X --trials 4 --compare-init",
+        "--trials",
+    ),
+    ("bottleneck --arch 6,5 --inputs X --trials 0", "--trials"),
 ];
 
 #[test]
@@ -247,6 +272,9 @@ fn bad_brought_networks_and_inputs_exit_2_with_one_line_naming_the_flag() {
         std::fs::write(d.join("m.npz"), z.finish().unwrap().into_inner()).unwrap();
         std::fs::write(d.join("x.npy"), npy(&[3, 6], &[2.0; 18])).unwrap();
         std::fs::write(d.join("x7.npy"), npy(&[3, 7], &[0.5; 21])).unwrap();
+        let mut nan = [0.5; 18];
+        nan[10] = f64::NAN;
+        std::fs::write(d.join("xnan.npy"), npy(&[3, 6], &nan)).unwrap();
         let out = radex()
             .current_dir(d)
             .args(["export", "--arch", "6,5", "--out", "e"])
@@ -261,6 +289,7 @@ fn bad_brought_networks_and_inputs_exit_2_with_one_line_naming_the_flag() {
                 "E" => "e".to_string(),
                 "X" => "x.npy".to_string(),
                 "X7" => "x7.npy".to_string(),
+                "XNAN" => "xnan.npy".to_string(),
                 a => a.replace("DIR", d.to_str().unwrap()),
             })
             .collect();

@@ -484,3 +484,229 @@ fn linearity_and_bottleneck_measure_a_model_file() {
         (&"given".into(), &"20,16,4,16".into())
     );
 }
+
+/// `radex ARGS --format json` run in `dir`: the text exactly as printed.
+fn json_text(dir: &Path, args: &[&str]) -> String {
+    let out = radex()
+        .current_dir(dir)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {err}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn linearity_and_bottleneck_inputs_print_the_library_run_bitwise() {
+    use radex::experiment::args::{BottleneckArgs, Inputs, LinearityArgs, RunArgs};
+    use radex::experiment::{bottleneck, compare::Comparison, linearity};
+    use radex::progress::Quiet;
+    use radex::report::to_json;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let w = weights_with_biases(&[12, 16, 4, 16], 2);
+    write_npz(&w, &d.join("m.npz"));
+    let rows: Vec<Vec<f64>> = (0..3)
+        .map(|t| input_of(InputLaw::Sphere, 6, t, 12))
+        .collect();
+    let x = write_rows(&rows, &d.join("x.npy"));
+    let run = RunArgs {
+        seed: 4,
+        sigma_w2: Some(1.5),
+        ..Default::default()
+    };
+    // Sampled networks, two architectures at the same rows; trials default to the rows.
+    let (p, e) = LinearityArgs {
+        arch: vec!["12,16,16".into(), "12,16,4,16".into()],
+        radii: Some("0.01,0.1".into()),
+        directions: 2,
+        trials: 0,
+        inputs: Some(Inputs::File(x.clone())),
+        run: run.clone(),
+        ..Default::default()
+    }
+    .params()
+    .unwrap();
+    assert_eq!(p.trials, 3);
+    let cli = json_text(
+        d,
+        &[
+            "linearity",
+            "--arch",
+            "12,16,16",
+            "--arch",
+            "12,16,4,16",
+            "--radii",
+            "0.01,0.1",
+            "--directions",
+            "2",
+            "--inputs",
+            "x.npy",
+            "--seed",
+            "4",
+            "--sigma-w2",
+            "1.5",
+        ],
+    );
+    let lib = linearity::run(&p, &e, &Quiet);
+    assert_eq!(lib.inputs.as_deref(), Some("x.npy"));
+    assert_eq!(cli, to_json(&lib));
+    // A given network beside its initialisation, both at the given rows (2 of 3).
+    let a = BottleneckArgs {
+        trials: 2,
+        samples: 3,
+        model: Some(d.join("m.npz")),
+        inputs: Some(Inputs::File(x)),
+        compare_init: true,
+        run: RunArgs {
+            act: Some("tanh".parse().unwrap()),
+            ..run
+        },
+        ..Default::default()
+    };
+    let (p, e) = a.params().unwrap();
+    let (q, f) = a.at_init(&p).unwrap().params().unwrap();
+    let lib = Comparison::new(
+        "bottleneck",
+        "MATH 5",
+        bottleneck::run(&p, &e, &Quiet),
+        bottleneck::run(&q, &f, &Quiet),
+    );
+    let sizes = ["--trials", "2", "--samples", "3", "--inputs", "x.npy"];
+    let law = ["--seed", "4", "--sigma-w2", "1.5"];
+    let model = ["--model", "m.npz", "--act", "tanh"];
+    let cli = json_text(
+        d,
+        &[&["bottleneck", "--compare-init"][..], &model, &sizes, &law].concat(),
+    );
+    assert_eq!(cli, to_json(&lib));
+    assert_eq!(
+        (&lib.given.inputs, &lib.init.inputs),
+        (&Some("x.npy".into()), &Some("x.npy".into()))
+    );
+    // The initialisation's half is `radex bottleneck --arch ..` at the same rows.
+    let init = ["--arch", "12,16,4,16", "--act", "tanh", "--outputs", "2"];
+    let at_init = json_text(d, &[&["bottleneck"][..], &init, &sizes, &law].concat());
+    assert_eq!(at_init, to_json(&lib.init));
+}
+
+#[test]
+fn given_inputs_are_the_trials_inputs_in_linearity_and_bottleneck() {
+    // Rows equal to the inputs radex samples give the sampled run's numbers: row t is trial
+    // t's input. Linearity samples architecture a's inputs with the seed derive_seed(s, [a]).
+    for (law, flag) in [(InputLaw::Sphere, "sphere"), (InputLaw::Box, "box")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let seed = radex::rng::derive_seed(2, &[0]);
+        let rows: Vec<Vec<f64>> = (0..3).map(|t| input_of(law, seed, t, 16)).collect();
+        write_rows(&rows, &d.join("lin.npy"));
+        let common = [
+            "--arch",
+            "16,20,20",
+            "--seed",
+            "2",
+            "--input",
+            flag,
+            "--radii",
+            "0.01,0.3",
+            "--directions",
+            "3",
+        ];
+        let sampled = json(d, &[&["linearity", "--trials", "3"], &common[..]].concat());
+        let given = json(
+            d,
+            &[&["linearity", "--inputs", "lin.npy"], &common[..]].concat(),
+        );
+        assert_eq!(given["inputs"], "lin.npy");
+        assert_eq!(without_source(given), sampled, "linearity {flag}");
+        // The rows are what is measured: swapping trials 0 and 2's rows changes the numbers.
+        let swapped = [rows[2].clone(), rows[1].clone(), rows[0].clone()];
+        write_rows(&swapped, &d.join("swapped.npy"));
+        let other = json(
+            d,
+            &[&["linearity", "--inputs", "swapped.npy"], &common[..]].concat(),
+        );
+        assert_ne!(other["archs"], sampled["archs"], "linearity {flag}");
+    }
+    // Bottleneck: the measurements exactly; the predictions take the rows' mean ||x||^2 / d
+    // for the law's 1, which on the sphere is 1 to rounding.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rows: Vec<Vec<f64>> = (0..4)
+        .map(|t| input_of(InputLaw::Sphere, 5, t, 16))
+        .collect();
+    write_rows(&rows, &d.join("x.npy"));
+    let common = ["--arch", "16,20,6,20", "--seed", "5", "--samples", "4"];
+    let sampled = json(d, &[&["bottleneck", "--trials", "4"], &common[..]].concat());
+    let given = json(
+        d,
+        &[&["bottleneck", "--inputs", "x.npy"], &common[..]].concat(),
+    );
+    // Fewer trials than rows measure the first rows.
+    let two = json(
+        d,
+        &[
+            &["bottleneck", "--inputs", "x.npy", "--trials", "2"],
+            &common[..],
+        ]
+        .concat(),
+    );
+    let two_sampled = json(d, &[&["bottleneck", "--trials", "2"], &common[..]].concat());
+    assert_eq!(given["inputs"], "x.npy");
+    for (mut given, mut sampled) in [(given, sampled), (two, two_sampled)] {
+        let (g, s) = (
+            given["layers"].as_array_mut().unwrap(),
+            sampled["layers"].as_array_mut().unwrap(),
+        );
+        for (g, s) in g.iter_mut().zip(s.iter_mut()) {
+            for k in [
+                "h_norm_prediction",
+                "expansion_bound",
+                "random_expansion_prediction",
+                "small_fraction_prediction",
+            ] {
+                let (x, y) = (g[k].as_f64().unwrap(), s[k].as_f64().unwrap());
+                assert!((x - y).abs() <= 1e-12 * y.abs(), "{k}: {x} {y}");
+                g.as_object_mut().unwrap().remove(k);
+                s.as_object_mut().unwrap().remove(k);
+            }
+        }
+        assert_eq!(without_source(given), sampled);
+    }
+    // Relu without biases is positively homogeneous: rows 2x gives ||h_i(x)|| 2x and the same
+    // Jacobian, trial by trial.
+    let doubled: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| 2.0 * v).collect())
+        .collect();
+    write_rows(&doubled, &d.join("x2.npy"));
+    let one = json(
+        d,
+        &[&["bottleneck", "--inputs", "x.npy"], &common[..]].concat(),
+    );
+    let two = json(
+        d,
+        &[&["bottleneck", "--inputs", "x2.npy"], &common[..]].concat(),
+    );
+    for (a, b) in one["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(two["layers"].as_array().unwrap())
+    {
+        for q in ["median", "p10", "p90"] {
+            let (h1, h2) = (
+                a["h_norm"][q].as_f64().unwrap(),
+                b["h_norm"][q].as_f64().unwrap(),
+            );
+            assert!((h2 - 2.0 * h1).abs() <= 1e-12 * h2, "h_norm {q}: {h1} {h2}");
+            let (s1, s2) = (
+                a["top_singular"][q].as_f64().unwrap(),
+                b["top_singular"][q].as_f64().unwrap(),
+            );
+            assert!((s2 - s1).abs() <= 1e-12 * s1, "top_singular {q}: {s1} {s2}");
+        }
+    }
+}

@@ -259,6 +259,7 @@ fn bottleneck(fam: Family, dims: &[usize], trials: usize, a: f64) -> BottleneckR
         precision: Precision::F64,
         source: Source::Sampled,
         input: InputLaw::Sphere,
+        inputs: None,
     };
     run_bottleneck(&p, &Exec::new(0, None), &Quiet)
 }
@@ -362,6 +363,7 @@ fn lazy_and_dense_give_the_same_gradient_change_for_tanh_with_biases() {
             sampler,
             source: Source::Sampled,
             input: InputLaw::Sphere,
+            inputs: None,
         };
         run_linearity(&p, &Exec::new(0, None), &Quiet)
     };
@@ -402,6 +404,7 @@ fn a_given_network_is_measured_at_every_trial_input() {
             sampler: SamplerChoice::Dense,
             source: given.clone(),
             input: InputLaw::Gauss,
+            inputs: None,
         },
         &Exec::new(0, None),
         &Quiet,
@@ -428,6 +431,7 @@ fn a_given_network_is_measured_at_every_trial_input() {
             precision: Precision::F64,
             source: given,
             input: InputLaw::Gauss,
+            inputs: None,
         },
         &Exec::new(0, None),
         &Quiet,

@@ -234,6 +234,7 @@ fn bottleneck_effect_after_a_narrow_layer() {
             precision: Precision::F64,
             source: Default::default(),
             input: Default::default(),
+            inputs: None,
         };
         run_bottleneck(&p, &Exec::new(0, None), &Quiet)
     };

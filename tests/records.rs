@@ -145,6 +145,7 @@ fn degenerate_hand_built_parameters_do_not_panic() {
         sampler: SamplerChoice::Dense,
         source: Source::Sampled,
         input: Default::default(),
+        inputs: None,
     };
     let r = linearity::run(&p, &Exec::new(1, None), &Quiet);
     assert_eq!(r.archs.len(), 1);

@@ -175,10 +175,11 @@ def linearity(
     arch: Union[str, Sequence[str]] = _D["linearity"]["arch"],
     network: Optional[Network] = None,
     model: Optional[Path] = None,
+    inputs: Optional[Inputs] = None,
     compare_init: bool = False,
     radii: Optional[Numbers] = _D["linearity"]["radii"],
     directions: int = _D["linearity"]["directions"],
-    trials: int = _D["linearity"]["trials"],
+    trials: Optional[int] = None,
     threshold: float = _D["linearity"]["threshold"],
     sampler: str = _D["linearity"]["sampler"],
     init: Optional[str] = _D["linearity"]["init"],
@@ -197,8 +198,10 @@ def linearity(
     """The gradient change around x against the radius, GD-DECOMP and the linearity radius
     (MATH 4; ``radex linearity``): ``arch`` one architecture or a list (one curve each), or
     ``network`` one given :class:`Network` or ``model`` a network file (as ``attack``'s),
-    measured at each trial's input; ``compare_init`` as ``attack``'s (then the result is
-    ``{"command", "version", "math", "given", "init"}``)."""
+    measured at each trial's input; ``inputs`` as ``attack``'s (trial ``t`` of every
+    architecture is measured at row ``t``; ``trials`` defaults to ``n``, else to 10);
+    ``compare_init`` as ``attack``'s (then the result is ``{"command", "version", "math",
+    "given", "init"}``)."""
     _given(network, arch, _D["linearity"]["arch"])
     kw = _kwargs(locals())
     if isinstance(arch, str):
@@ -212,8 +215,9 @@ def bottleneck(
     arch: str = _D["bottleneck"]["arch"],
     network: Optional[Network] = None,
     model: Optional[Path] = None,
+    inputs: Optional[Inputs] = None,
     compare_init: bool = False,
-    trials: int = _D["bottleneck"]["trials"],
+    trials: Optional[int] = None,
     radius: float = _D["bottleneck"]["radius"],
     samples: int = _D["bottleneck"]["samples"],
     a: float = _D["bottleneck"]["a"],
@@ -232,7 +236,9 @@ def bottleneck(
 ) -> dict:
     """Per-layer bottlenecks, exact and sampled expansion, small pre-activations (MATH 5;
     ``radex bottleneck``); with ``network`` (or ``model``, a network file as ``attack``'s), of
-    that given network at each trial's input; ``compare_init`` as ``attack``'s."""
+    that given network at each trial's input; ``inputs`` as ``attack``'s (trial ``t`` is
+    measured at row ``t``; ``trials`` defaults to ``n``, else to 5); ``compare_init`` as
+    ``attack``'s."""
     _given(network, arch, _D["bottleneck"]["arch"])
     return _result(_radex.bottleneck(_kwargs(locals())))
 

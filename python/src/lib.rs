@@ -304,15 +304,17 @@ fn scaling(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
 fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     let d = LinearityArgs::default();
     let (network, precision) = network(kw)?;
+    let inputs = inputs(kw)?;
     let a = LinearityArgs {
         arch: get(kw, "arch")?.unwrap_or(d.arch),
         radii: get(kw, "radii")?,
         directions: get(kw, "directions")?.unwrap_or(d.directions),
-        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        trials: trials(kw, d.trials, &inputs)?,
         threshold: get(kw, "threshold")?.unwrap_or(d.threshold),
         sampler: choice(kw, "sampler", d.sampler)?,
         network,
         model: model(kw)?,
+        inputs,
         compare_init: get(kw, "compare_init")?.unwrap_or(false),
         run: run_with(kw, precision)?,
     };
@@ -345,14 +347,16 @@ fn linearity(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
 fn bottleneck(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
     let d = BottleneckArgs::default();
     let (network, precision) = network(kw)?;
+    let inputs = inputs(kw)?;
     let a = BottleneckArgs {
         arch: get(kw, "arch")?.unwrap_or(d.arch),
-        trials: get(kw, "trials")?.unwrap_or(d.trials),
+        trials: trials(kw, d.trials, &inputs)?,
         radius: get(kw, "radius")?.unwrap_or(d.radius),
         samples: get(kw, "samples")?.unwrap_or(d.samples),
         a: get(kw, "a")?.unwrap_or(d.a),
         network,
         model: model(kw)?,
+        inputs,
         compare_init: get(kw, "compare_init")?.unwrap_or(false),
         run: run_with(kw, precision)?,
     };

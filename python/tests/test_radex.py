@@ -383,3 +383,40 @@ def test_brought_linearity_and_bottleneck_with_model_and_compare_init_equal_the_
     got = radex.bottleneck(model=m, act="tanh", trials=2, samples=2)
     assert got == cli_json("bottleneck", "--model", m, "--act", "tanh", "--trials", "2",
                            "--samples", "2")
+
+
+def test_brought_linearity_and_bottleneck_take_inputs_as_attack_does(tmp_path):
+    Ws, bs, X = _tanh_net(tmp_path)
+    m, x = str(tmp_path / "m.npz"), str(tmp_path / "x.npy")
+    # trials defaults to one per row, for the given network and its initialisation.
+    got = radex.linearity(model=m, act="tanh", inputs=x, compare_init=True, directions=2,
+                          radii=[0.01, 0.1])
+    assert got == cli_json("linearity", "--model", m, "--act", "tanh", "--inputs", x,
+                           "--compare-init", "--directions", "2", "--radii", "0.01,0.1")
+    for side in ("given", "init"):
+        assert (got[side]["inputs"], got[side]["trials"]) == ("x.npy", 6)
+    # A path or an array: the same numbers.
+    want = cli_json("bottleneck", "--model", m, "--act", "tanh", "--inputs", x, "--trials", "4",
+                    "--samples", "2")
+    net = radex.Network.from_weights(Ws, bs, act="tanh")
+    for inputs, source in [(x, "x.npy"), (X, "array")]:
+        got = radex.bottleneck(network=net, inputs=inputs, trials=4, samples=2)
+        assert got.pop("inputs") == source
+        assert got == {k: v for k, v in want.items() if k != "inputs"}
+    # One input of shape (d,) is one row.
+    assert radex.bottleneck(network=net, inputs=X[0], samples=2)["trials"] == 1
+    for call, flags in [
+        (lambda: radex.linearity(model=m, act="tanh", inputs=x, trials=7),
+         ["linearity", "--model", m, "--act", "tanh", "--inputs", x, "--trials", "7"]),
+        (lambda: radex.bottleneck(arch="12,16", inputs=x, input="gauss"),
+         ["bottleneck", "--arch", "12,16", "--inputs", x, "--input", "gauss"]),
+    ]:
+        with pytest.raises(radex.InputError) as e:
+            call()
+        code, out, err = cli(*flags)
+        assert code == 2 and err.strip() == f"radex: error: {e.value}"
+    for bad in (np.zeros((2, 5)), np.full((2, 12), np.nan)):
+        with pytest.raises(radex.InputError, match="'--inputs'"):
+            radex.bottleneck(network=net, inputs=bad)
+    with pytest.raises(radex.InputError, match="'--trials'"):
+        radex.linearity(network=net, inputs=X, trials=0)

@@ -507,6 +507,36 @@ fn given_inputs(inputs: &Inputs, d: usize, law: InputLaw, limit: u128) -> Result
     Ok(GivenInputs { rows, source })
 }
 
+/// The trials to run and the rows of `inputs` (`--inputs`, MATH 10) for input dimension `d`,
+/// as `attack`, `linearity` and `bottleneck` take them: without inputs, `trials` (at least
+/// 1); with them, trial `t` measures row `t`, `trials` 0 means one per row, and more trials
+/// than rows are refused.
+fn trials_and_inputs(
+    inputs: &Option<Inputs>,
+    trials: usize,
+    d: usize,
+    law: InputLaw,
+    limit: u128,
+) -> Result<(usize, Option<GivenInputs>)> {
+    let Some(inputs) = inputs else {
+        at_least_one("--trials", trials, "trial")?;
+        return Ok((trials, None));
+    };
+    let g = given_inputs(inputs, d, law, limit)?;
+    let n = g.rows.len();
+    if trials > n {
+        return Err(invalid(
+            "--trials",
+            trials.to_string(),
+            format!(
+                "'--inputs {}' has {n} rows, one per trial; give at most {n} or leave out '--trials'",
+                g.source
+            ),
+        ));
+    }
+    Ok((if trials == 0 { n } else { trials }, Some(g)))
+}
+
 /// The advice when `auto` chose dense networks that do not fit.
 fn lazy_fix(choice: SamplerChoice, lazy_bytes: u128) -> Option<String> {
     (choice == SamplerChoice::Auto).then(|| {
@@ -604,30 +634,9 @@ impl AttackArgs {
             None => (self.network.clone(), None),
         };
         init_needs_given(self.compare_init, &network)?;
-        if self.inputs.is_none() {
-            at_least_one("--trials", self.trials, "trial")?;
-        }
         let arch = arch_of(&network, &self.arch, family)?;
-        let inputs = self
-            .inputs
-            .as_ref()
-            .map(|i| given_inputs(i, arch.d, self.run.input, limit))
-            .transpose()?;
-        let trials = match &inputs {
-            Some(g) if self.trials == 0 => g.rows.len(),
-            Some(g) if self.trials > g.rows.len() => {
-                let n = g.rows.len();
-                return Err(invalid(
-                    "--trials",
-                    self.trials.to_string(),
-                    format!(
-                        "'--inputs {}' has {n} rows, one per trial; give at most {n} or leave out '--trials'",
-                        g.source
-                    ),
-                ));
-            }
-            _ => self.trials,
-        };
+        let (trials, inputs) =
+            trials_and_inputs(&self.inputs, self.trials, arch.d, self.run.input, limit)?;
         let mut p = AttackParams::new(arch, self.run.seed, trials, self.attack, precision);
         p.source = network.clone();
         p.model = model;
@@ -690,11 +699,13 @@ impl AttackArgs {
 impl LinearityArgs {
     /// With `--compare-init`, the arguments of the run beside the given network of `p`:
     /// `radex linearity --arch <its architecture> --act <its activation> --outputs <its K>`
-    /// with the law flags given, the same seed and trials (so the same sampled inputs).
+    /// with the law flags given, the same seed, trials and `--inputs` (so the same inputs,
+    /// given or sampled).
     pub fn at_init(&self, p: &LinearityParams) -> Option<LinearityArgs> {
         let arch = p.archs.first().filter(|_| self.compare_init)?;
         Some(LinearityArgs {
             arch: vec![arch.spec()],
+            trials: p.trials,
             network: Source::Sampled,
             model: None,
             compare_init: false,
@@ -709,6 +720,7 @@ impl BottleneckArgs {
     pub fn at_init(&self, p: &BottleneckParams) -> Option<BottleneckArgs> {
         self.compare_init.then(|| BottleneckArgs {
             arch: p.arch.spec(),
+            trials: p.trials,
             network: Source::Sampled,
             model: None,
             compare_init: false,
@@ -836,7 +848,7 @@ pub struct LinearityArgs {
     pub radii: Option<String>,
     /// Uniform directions per radius.
     pub directions: usize,
-    /// Networks per architecture.
+    /// Networks per architecture (with `inputs`, 0 is one per row).
     pub trials: usize,
     /// Median relative gradient change that defines the linearity radius.
     pub threshold: f64,
@@ -846,6 +858,9 @@ pub struct LinearityArgs {
     pub network: Source,
     /// A network file to measure instead (`--model`, MATH 10; as for `radex attack`).
     pub model: Option<PathBuf>,
+    /// Given inputs (`--inputs`, MATH 10; as for `radex attack`): trial `t` measures row `t`,
+    /// the same row for every architecture, which must then share one input dimension.
+    pub inputs: Option<Inputs>,
     /// Also measure the given network's architecture at its random initialisation
     /// (`--compare-init`, MATH 10; see [`AttackArgs::compare_init`]).
     pub compare_init: bool,
@@ -864,6 +879,7 @@ impl Default for LinearityArgs {
             sampler: SamplerChoice::Auto,
             network: Source::Sampled,
             model: None,
+            inputs: None,
             compare_init: false,
             run: RunArgs::default(),
         }
@@ -891,7 +907,6 @@ impl LinearityArgs {
         }
         init_needs_given(self.compare_init, &self.network)?;
         let (family, precision, exec, max_memory) = self.run.resolve()?;
-        at_least_one("--trials", self.trials, "trial")?;
         let (archs, specs) = match &self.network {
             Source::Given(n) => (vec![n.arch().clone()], vec![n.arch().spec()]),
             Source::Sampled => {
@@ -906,6 +921,24 @@ impl LinearityArgs {
                 (archs, self.arch.clone())
             }
         };
+        let d = archs[0].d;
+        let (trials, inputs) = trials_and_inputs(
+            &self.inputs,
+            self.trials,
+            d,
+            self.run.input,
+            load_limit(max_memory),
+        )?;
+        if let (Some(g), Some(i)) = (&inputs, archs.iter().position(|a| a.d != d)) {
+            return Err(invalid(
+                "--arch",
+                specs[i].clone(),
+                format!(
+                    "'--inputs {}' gives every architecture the same rows, of dimension {d}; give architectures of input dimension {d}",
+                    g.source
+                ),
+            ));
+        }
         let radii = match &self.radii {
             Some(r) => lists::positives("--radii", r)?,
             None => default_radii(),
@@ -916,7 +949,7 @@ impl LinearityArgs {
             archs,
             radii,
             directions: self.directions,
-            trials: self.trials,
+            trials,
             seed: self.run.seed,
             threshold: self.threshold,
             precision,
@@ -926,6 +959,7 @@ impl LinearityArgs {
             },
             source: self.network.clone(),
             input: self.run.input,
+            inputs,
         };
         for (a, s) in p.archs.iter().zip(&specs) {
             let sampler = p.sampler_for(a);
@@ -949,8 +983,8 @@ impl LinearityArgs {
                 )
                 .part(
                     "--trials",
-                    self.trials.to_string(),
-                    records(self.trials.saturating_mul(per_trial)),
+                    trials.to_string(),
+                    records(trials.saturating_mul(per_trial)),
                 );
             with_fix(b, fix).check(max_memory)?;
         }
@@ -963,7 +997,7 @@ impl LinearityArgs {
 pub struct BottleneckArgs {
     /// Architecture `D,W1,..,WL`.
     pub arch: String,
-    /// Networks.
+    /// Networks (with `inputs`, 0 is one per row).
     pub trials: usize,
     /// Radius of the sampled points, relative to `||x||`.
     pub radius: f64,
@@ -975,6 +1009,8 @@ pub struct BottleneckArgs {
     pub network: Source,
     /// A network file to measure instead (`--model`, MATH 10; as for `radex attack`).
     pub model: Option<PathBuf>,
+    /// Given inputs (`--inputs`, MATH 10; as for `radex attack`): trial `t` measures row `t`.
+    pub inputs: Option<Inputs>,
     /// Also measure the given network's architecture at its random initialisation
     /// (`--compare-init`, MATH 10; see [`AttackArgs::compare_init`]).
     pub compare_init: bool,
@@ -992,6 +1028,7 @@ impl Default for BottleneckArgs {
             a: 0.1,
             network: Source::Sampled,
             model: None,
+            inputs: None,
             compare_init: false,
             run: RunArgs::default(),
         }
@@ -1019,8 +1056,14 @@ impl BottleneckArgs {
         }
         init_needs_given(self.compare_init, &self.network)?;
         let (family, precision, exec, max_memory) = self.run.resolve()?;
-        at_least_one("--trials", self.trials, "trial")?;
         let arch = arch_of(&self.network, &self.arch, family)?;
+        let (trials, inputs) = trials_and_inputs(
+            &self.inputs,
+            self.trials,
+            arch.d,
+            self.run.input,
+            load_limit(max_memory),
+        )?;
         positive("--radius", self.radius)?;
         positive("--a", self.a)?;
         at_least_one("--samples", self.samples, "sample")?;
@@ -1037,14 +1080,14 @@ impl BottleneckArgs {
             )
             .part(
                 "--trials",
-                self.trials.to_string(),
-                records(self.trials.saturating_mul(arch.depth())),
+                trials.to_string(),
+                records(trials.saturating_mul(arch.depth())),
             )
             .check(max_memory)?;
         Ok((
             BottleneckParams {
                 arch,
-                trials: self.trials,
+                trials,
                 seed: self.run.seed,
                 radius: self.radius,
                 samples: self.samples,
@@ -1052,6 +1095,7 @@ impl BottleneckArgs {
                 precision,
                 source: self.network.clone(),
                 input: self.run.input,
+                inputs,
             },
             exec,
         ))

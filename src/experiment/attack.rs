@@ -186,6 +186,18 @@ impl GivenInputs {
             None => rng::input_of(law, seed, t, d),
         }
     }
+
+    /// `||x||^2 / d` averaged over the first `trials` rows (the ones measured), which the
+    /// predictions take for the law's `E ||x||^2 / d` (MATH 9).
+    pub fn mean_sq(&self, trials: usize) -> f64 {
+        let rows = &self.rows[..trials.min(self.rows.len())];
+        let sum: f64 = rows
+            .iter()
+            .map(|r| r.iter().map(|v| v * v).sum::<f64>())
+            .sum();
+        let d = rows.first().map_or(0, Vec::len);
+        sum / (rows.len() * d) as f64
+    }
 }
 
 impl AttackParams {
@@ -193,14 +205,7 @@ impl AttackParams {
     /// inputs the mean over the rows attacked (as box inputs use `d/3`).
     pub fn mean_sq(&self) -> f64 {
         match &self.inputs {
-            Some(g) => {
-                let rows = &g.rows[..self.trials.min(g.rows.len())];
-                let sum: f64 = rows
-                    .iter()
-                    .map(|r| r.iter().map(|v| v * v).sum::<f64>())
-                    .sum();
-                sum / (rows.len() * self.arch.d) as f64
-            }
+            Some(g) => g.mean_sq(self.trials),
             None => self.input.mean_sq(),
         }
     }

@@ -5,10 +5,13 @@
 //! small pre-activations beside `2 Phi(a) - 1`; medians and spreads over networks. Box inputs
 //! (MATH 9) are measured like the others: the sampled `y` are not clipped to `[0, 1]^d`, since
 //! the expansion is a property of the network around `x`, which is defined on all of `R^d`.
+//! Given inputs (`--inputs`, MATH 10) replace the sampled `x`: trial `t` is measured at row `t`,
+//! and the predictions take the rows' mean `||x||^2 / d` for the law's.
 
 use crate::experiment::RunHeader;
 use serde::Serialize;
 
+use super::attack::GivenInputs;
 use super::runner::Exec;
 use crate::arch::Arch;
 use crate::measure::bottleneck::{
@@ -17,7 +20,7 @@ use crate::measure::bottleneck::{
 use crate::measure::stats::Band;
 use crate::net::{Sampler, Source};
 use crate::progress::Progress;
-use crate::rng::{self, InputLaw};
+use crate::rng::InputLaw;
 use crate::scalar::{Precision, Real};
 
 /// Parameters of a bottleneck run.
@@ -41,6 +44,20 @@ pub struct BottleneckParams {
     pub source: Source,
     /// Law of the inputs `x` (MATH 9).
     pub input: InputLaw,
+    /// Given inputs (MATH 10): trial `t` is measured at row `t` (`trials` at most the rows);
+    /// `None` samples `x` from `input`.
+    pub inputs: Option<GivenInputs>,
+}
+
+impl BottleneckParams {
+    /// `E ||x||^2 / d` of the inputs the predictions assume (MATH 9): the law's, or the mean
+    /// over the given rows measured ([`GivenInputs::mean_sq`]).
+    pub fn mean_sq(&self) -> f64 {
+        match &self.inputs {
+            Some(g) => g.mean_sq(self.trials),
+            None => self.input.mean_sq(),
+        }
+    }
 }
 
 /// One layer over networks.
@@ -107,6 +124,10 @@ pub struct BottleneckReport {
     /// `given` when every trial measured one given network (absent when sampled).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// Where the given inputs came from (`--inputs`, MATH 10): the file's name or `array`;
+    /// trial `t` measured row `t` (absent when sampled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
     /// Networks requested.
     pub trials: usize,
     /// Live networks measured.
@@ -147,7 +168,7 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
             || (),
             |_, t, par| {
                 let mut net = p.source.net::<T>(Sampler::Dense, &p.arch, p.seed, t);
-                let x = rng::input_of(p.input, p.seed, t, p.arch.d);
+                let x = GivenInputs::input_of(p.inputs.as_ref(), p.input, p.seed, t, p.arch.d);
                 measure(&mut net, &x, p.seed, t, p.radius, p.samples, p.a, par)
             },
         )
@@ -159,7 +180,7 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
             .collect();
     let dims = p.arch.dims();
     let b = bottleneck_index(&dims);
-    let pred = predictions(&p.arch, p.a, p.input.mean_sq());
+    let pred = predictions(&p.arch, p.a, p.mean_sq());
     let layers = (1..dims.len())
         .map(|i| {
             let col =
@@ -196,6 +217,7 @@ pub fn run(p: &BottleneckParams, exec: &Exec, progress: &dyn Progress) -> Bottle
         family: p.arch.family,
         seed: p.seed,
         network: p.source.is_given().then(|| "given".to_string()),
+        inputs: p.inputs.as_ref().map(|g| g.source.clone()),
         trials: p.trials,
         live: outs.len(),
         radius: p.radius,

@@ -7,12 +7,14 @@
 //! against the label of `x` at every `y` (MATH 9), and the report adds how often the runner-up
 //! changed (the output term of GD-DECOMP). Box inputs (MATH 9) are measured like the others:
 //! `y` is not clipped to `[0, 1]^d`, since near-linearity is a property of the network around
-//! `x`, defined on all of `R^d`.
+//! `x`, defined on all of `R^d`. Given inputs (`--inputs`, MATH 10) replace the sampled `x`: trial
+//! `t` of every architecture is measured at row `t`.
 
 use crate::experiment::RunHeader;
 use faer::Par;
 use serde::Serialize;
 
+use super::attack::GivenInputs;
 use super::runner::Exec;
 use crate::arch::{Arch, Family, Init};
 use crate::attack::onestep::linearise;
@@ -47,6 +49,9 @@ pub struct LinearityParams {
     pub source: Source,
     /// Law of the inputs `x` (MATH 9).
     pub input: InputLaw,
+    /// Given inputs (MATH 10): trial `t` of every architecture is measured at row `t`
+    /// (`trials` at most the rows); `None` samples `x` from `input`.
+    pub inputs: Option<GivenInputs>,
 }
 
 impl LinearityParams {
@@ -201,6 +206,10 @@ pub struct LinearityReport {
     /// `given` when every trial measured one given network (absent when sampled).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// Where the given inputs came from (`--inputs`, MATH 10): the file's name or `array`;
+    /// trial `t` of every architecture measured row `t` (absent when sampled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
     /// One entry per architecture.
     pub archs: Vec<ArchCurve>,
 }
@@ -239,7 +248,8 @@ fn trial<T: Real>(
     par: Par,
 ) -> Option<TrialOut> {
     let mut net = p.source.net::<T>(sampler, arch, seed, t);
-    let x = rng::input_of(p.input, seed, t, arch.d);
+    // Given rows ignore `seed`: row t is trial t of every architecture.
+    let x = GivenInputs::input_of(p.inputs.as_ref(), p.input, seed, t, arch.d);
     let lin = linearise::<T, _>(&mut net, &x, par);
     if lin.dead {
         return None;
@@ -360,6 +370,7 @@ pub fn run(p: &LinearityParams, exec: &Exec, progress: &dyn Progress) -> Lineari
         family,
         input: p.input,
         network: p.source.is_given().then(|| "given".to_string()),
+        inputs: p.inputs.as_ref().map(|g| g.source.clone()),
         archs,
     }
 }
