@@ -650,12 +650,7 @@ impl AttackArgs {
         let d = lib::AttackArgs::default();
         lib::AttackArgs {
             arch: self.arch.clone(),
-            // With given inputs, 0 is one trial per row.
-            trials: match (self.trials, &self.inputs) {
-                (Some(t), _) => t,
-                (None, Some(_)) => 0,
-                (None, None) => d.trials,
-            },
+            trials: lib_trials(self.trials, &self.inputs, d.trials),
             attack: self.attack,
             eps: self.eps.clone(),
             pgd_steps: self.pgd_steps,
@@ -674,13 +669,7 @@ impl AttackArgs {
     /// Validated parameters, outputs checked.
     pub fn params(&self) -> Result<(AttackParams, Exec)> {
         self.common.check_outputs(&[])?;
-        if self.trials == Some(0) {
-            return Err(radex::error::invalid(
-                "--trials",
-                "0",
-                "expected at least 1 trial",
-            ));
-        }
+        some_trials(self.trials)?;
         self.args().params()
     }
 }
