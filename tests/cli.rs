@@ -352,7 +352,7 @@ fn attack_all_reports_every_attack_on_the_same_pairs() {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["onestep", "ray", "deepfool", "pgd"]);
+    assert_eq!(names, ["onestep", "ray", "deepfool", "pgd", "minnorm"]);
     for a in v["attacks"].as_array().unwrap() {
         assert!(a["success_rate"].is_f64() && a["success_ci"].as_array().unwrap().len() == 2);
         for k in ["median", "mean", "p10", "p90"] {
@@ -365,12 +365,55 @@ fn attack_all_reports_every_attack_on_the_same_pairs() {
     assert!(v["best"]["found"].as_u64().unwrap() <= 12);
     for t in v["per_trial"].as_array().unwrap() {
         let best = t["best_rho"].as_f64();
-        for k in ["ray_rho", "deepfool_rho", "pgd_rho"] {
+        for k in ["ray_rho", "deepfool_rho", "pgd_rho", "minnorm_rho"] {
             if let (Some(b), Some(r)) = (best, t[k].as_f64()) {
                 assert!(b <= r, "best {b} above {k} {r}");
             }
         }
+        // The walk starts from the nearer of the ray's and DeepFool's flips, so it is never
+        // farther than either.
+        let mn = t["minnorm_rho"].as_f64().expect("every pair flips here");
+        for k in ["ray_rho", "deepfool_rho"] {
+            if let Some(r) = t[k].as_f64() {
+                assert!(mn <= r, "minnorm {mn} above {k} {r}");
+            }
+        }
         assert_eq!(t["pgd_success"].as_str().unwrap().len(), 3);
+    }
+}
+
+/// `--attack minnorm` alone finds its start as `all` gives it (the nearer of DeepFool's and
+/// the ray's flips, with the same settings), so it reports the same flips bit for bit.
+#[test]
+fn minnorm_alone_gives_the_flips_it_gives_among_all_attacks() {
+    let run = |attack: &str| {
+        json(&[
+            "attack",
+            "--arch",
+            "200,150,150",
+            "--trials",
+            "6",
+            "--attack",
+            attack,
+            "--sampler",
+            "dense",
+            "--format",
+            "json",
+            "--per-trial",
+        ])
+    };
+    let (alone, all) = (run("minnorm"), run("all"));
+    assert_eq!(alone["attacks"][1]["name"], "minnorm");
+    for (a, b) in alone["per_trial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(all["per_trial"].as_array().unwrap())
+    {
+        assert!(a["minnorm_rho"].is_f64());
+        assert_eq!(a["minnorm_rho"], b["minnorm_rho"]);
+        assert_eq!(a["minnorm_iterations"], b["minnorm_iterations"]);
+        assert!(a["deepfool_rho"].is_null() && a["ray_rho"].is_null());
     }
 }
 

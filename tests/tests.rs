@@ -10,6 +10,7 @@ mod export;
 mod family;
 mod general_measures;
 mod lazy;
+mod minnorm;
 mod minpert;
 mod models;
 mod neighbourhood;

@@ -123,7 +123,7 @@ def attack(
 
     ``radex attack``: ``arch`` is ``"D,W1,..,WL"`` (widths may be relative to ``D``: ``d``,
     ``2d``, ``d/4``, ``d^0.5``; ``WxN`` repeats ``W``); ``attack`` is ``onestep``, ``ray``,
-    ``deepfool``, ``pgd`` or ``all``; ``eps`` the PGD budgets relative to ``||x||``;
+    ``deepfool``, ``pgd``, ``minnorm`` or ``all``; ``eps`` the PGD budgets relative to ``||x||``;
     ``sampler`` ``dense``, ``lazy`` (MATH 8) or ``auto``; ``init`` ``nn`` or ``he``;
     ``threads`` 0 for all cores (results do not depend on it); ``precision`` ``f64`` or
     ``f32``; ``max_memory`` a size such as ``"8G"``. With ``per_trial``, ``result["per_trial"]``

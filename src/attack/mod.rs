@@ -3,6 +3,7 @@
 //! the sign of `f`.
 
 pub mod deepfool;
+pub mod minnorm;
 pub mod onestep;
 pub mod pgd;
 pub mod ray;
@@ -13,6 +14,7 @@ use crate::net::{Layers, Scaled, forward};
 use crate::scalar::Real;
 
 pub use deepfool::{DeepFool, l2_deepfool};
+pub use minnorm::{MinNorm, MinNormSettings, l2_minnorm};
 pub use onestep::{OneStep, one_step};
 pub use pgd::{PgdRun, PgdSettings, l2_pgd, project_l2};
 pub use ray::{RayFlip, ray_flip};

@@ -100,6 +100,7 @@ impl Choice for AttackKind {
         ("ray", AttackKind::Ray),
         ("deepfool", AttackKind::Deepfool),
         ("pgd", AttackKind::Pgd),
+        ("minnorm", AttackKind::Minnorm),
         ("all", AttackKind::All),
     ];
 }

@@ -10,7 +10,9 @@ use super::runner::Exec;
 use crate::arch::{Arch, Family, Init};
 use crate::attack::onestep::{Linearisation, linearise, one_step_from};
 use crate::attack::{Domain, clip_to_box, f_at};
-use crate::attack::{LINE_BATCH, PgdSettings, l2_deepfool, l2_pgd, ray_flip};
+use crate::attack::{
+    LINE_BATCH, MinNormSettings, PgdSettings, l2_deepfool, l2_minnorm, l2_pgd, ray_flip,
+};
 use crate::experiment::predict::{Law, Quantile};
 use crate::measure::stats::{Band, Summary, wilson};
 use crate::net::lazy::LAZY_LINE_BATCH;
@@ -18,6 +20,7 @@ use crate::net::{Labelled, Layers, Net, Sampler, Scaled, Source};
 use crate::progress::Progress;
 use crate::rng::{self, InputLaw};
 use crate::scalar::{Precision, Real};
+use crate::vector::distance;
 
 /// Which attack `radex attack` reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -31,6 +34,9 @@ pub enum AttackKind {
     Deepfool,
     /// L2 PGD with the budgets of `--eps` (success rate against eps).
     Pgd,
+    /// The minimum-norm L2 attack: from the nearer of DeepFool's and the ray's flips, a walk
+    /// along the decision boundary towards `x` keeping the nearest verified flip.
+    Minnorm,
     /// Every attack on the same pairs, with the best perturbation per pair.
     All,
 }
@@ -44,6 +50,8 @@ pub enum AttackKind {
 pub enum AttackName {
     /// L2 DeepFool.
     Deepfool,
+    /// The minimum-norm L2 attack.
+    Minnorm,
     /// The one-step attack of Theorem 1.1.
     Onestep,
     /// L2 PGD.
@@ -53,10 +61,11 @@ pub enum AttackName {
 }
 
 impl AttackName {
-    /// The name in records: `onestep`, `ray`, `deepfool`, `pgd`.
+    /// The name in records: `onestep`, `ray`, `deepfool`, `pgd`, `minnorm`.
     pub fn as_str(self) -> &'static str {
         match self {
             AttackName::Deepfool => "deepfool",
+            AttackName::Minnorm => "minnorm",
             AttackName::Onestep => "onestep",
             AttackName::Pgd => "pgd",
             AttackName::Ray => "ray",
@@ -136,6 +145,8 @@ pub struct AttackParams {
     pub with_c: bool,
     /// DeepFool settings.
     pub deepfool: DeepFoolSettings,
+    /// Minimum-norm attack settings.
+    pub minnorm: MinNormSettings,
     /// PGD settings (budgets relative to `||x||`).
     pub pgd: PgdSettings,
     /// Where the networks come from (MATH 8 for `Lazy`).
@@ -237,6 +248,7 @@ impl AttackParams {
                 overshoot: 0.02,
                 max_iter: 50,
             },
+            minnorm: MinNormSettings::default(),
             pgd: PgdSettings {
                 eps,
                 steps: 20,
@@ -317,9 +329,17 @@ impl AttackParams {
         if self.attack.runs(AttackKind::Pgd) {
             k = k.saturating_add(self.pgd.steps.saturating_mul(2 * self.pgd.eps.len()));
         }
+        if self.attack.runs(AttackKind::Minnorm) {
+            // Its own start (DeepFool and the ray) when they do not run, and the walk.
+            k += MINNORM_QUERIES;
+        }
         k
     }
 }
+
+/// Query vectors per layer the minimum-norm attack asks of a network, typically (measured on
+/// lazy networks: its start, the walk's linearisations and line searches).
+const MINNORM_QUERIES: usize = 120;
 
 /// The raw record of one trial (`--per-trial`).
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
@@ -377,6 +397,15 @@ pub struct TrialRecord {
     pub deepfool_success: Option<bool>,
     /// DeepFool iterations.
     pub deepfool_iterations: Option<usize>,
+    /// Minimum-norm attack: `||x' - x|| / ||x||` at its nearest verified flip.
+    #[serde(default)]
+    pub minnorm_rho: Option<f64>,
+    /// The minimum-norm attack found a verified flip.
+    #[serde(default)]
+    pub minnorm_success: Option<bool>,
+    /// Its walk's iterations.
+    #[serde(default)]
+    pub minnorm_iterations: Option<usize>,
     /// PGD: one character per budget of `--eps` (in order), `1` for a verified flip.
     #[serde(with = "flags01", default)]
     pub pgd_success: Option<Vec<bool>>,
@@ -454,11 +483,12 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     par: Par,
 ) -> TrialRecord {
     let domain = p.domain();
-    let ray = p
-        .attack
-        .runs(AttackKind::Ray)
-        .then(|| ray_flip(net, &x, &lin, domain, par));
-    let df = p.attack.runs(AttackKind::Deepfool).then(|| {
+    // The minimum-norm walk starts from the nearer of the ray's and DeepFool's flips, run here
+    // also when they are not reported, so its result does not depend on what else runs.
+    let start = p.attack.runs(AttackKind::Minnorm);
+    let ray =
+        (start || p.attack.runs(AttackKind::Ray)).then(|| ray_flip(net, &x, &lin, domain, par));
+    let df = (start || p.attack.runs(AttackKind::Deepfool)).then(|| {
         l2_deepfool(
             net,
             &x,
@@ -473,8 +503,24 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
         .attack
         .runs(AttackKind::Pgd)
         .then(|| l2_pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
-    let s = one_step_from(net, &x, lin, p.with_c, par);
     let norm_x = crate::vector::norm(&x);
+    let ray_point = ray
+        .and_then(|r| r.t)
+        .map(|t| domain.point(&x, &lin.direction, t));
+    let mn = start.then(|| {
+        let from = [
+            df.as_ref().and_then(|d| d.x_adv.as_deref()),
+            ray_point.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by(|a, b| distance(a, &x).total_cmp(&distance(b, &x)));
+        l2_minnorm(net, &x, &lin, from, &p.minnorm, domain, par)
+    });
+    // Only the attacks asked for are reported.
+    let ray = ray.filter(|_| p.attack.runs(AttackKind::Ray));
+    let df = df.filter(|_| p.attack.runs(AttackKind::Deepfool));
+    let s = one_step_from(net, &x, lin, p.with_c, par);
     // Box inputs: the one-step point clipped to [0, 1]^d, evaluated (MATH 9).
     let clipped = (p.input == InputLaw::Box && !s.dead).then(|| {
         let step = 2.0 * s.t_lin;
@@ -502,11 +548,7 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     let ray_rho = ray.and_then(|r| {
         r.t.map(|t| match domain {
             Domain::Free => t / norm_x,
-            Domain::Box => {
-                let xc = domain.point(&x, &s.direction, t);
-                let diff: Vec<f64> = xc.iter().zip(&x).map(|(a, b)| a - b).collect();
-                crate::vector::norm(&diff) / norm_x
-            }
+            Domain::Box => distance(ray_point.as_ref().expect("the ray flipped"), &x) / norm_x,
         })
     });
     // Every candidate below is a verified flip.
@@ -515,6 +557,7 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
         (AttackName::Ray, ray_rho),
         (AttackName::Deepfool, df.as_ref().and_then(|d| d.rho)),
         (AttackName::Pgd, pgd_best.and_then(|r| r.rho)),
+        (AttackName::Minnorm, mn.as_ref().and_then(|m| m.rho)),
     ]
     .into_iter()
     .filter_map(|(name, rho)| rho.map(|r| (name, r)))
@@ -547,6 +590,9 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
         deepfool_rho: df.as_ref().and_then(|d| d.rho),
         deepfool_success: df.as_ref().map(|d| d.rho.is_some()),
         deepfool_iterations: df.as_ref().map(|d| d.iterations),
+        minnorm_rho: mn.as_ref().and_then(|m| m.rho),
+        minnorm_success: mn.as_ref().map(|m| m.rho.is_some()),
+        minnorm_iterations: mn.as_ref().map(|m| m.iterations),
         pgd_success: pgd
             .as_ref()
             .map(|runs| runs.iter().map(|r| r.rho.is_some()).collect()),
@@ -926,11 +972,15 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
     if p.attack.runs(AttackKind::Pgd) {
         attacks.push(block(AttackName::Pgd, &live, sqrt_d, |t| t.pgd_rho));
     }
+    if p.attack.runs(AttackKind::Minnorm) {
+        attacks.push(block(AttackName::Minnorm, &live, sqrt_d, |t| t.minnorm_rho));
+    }
     let reported = match p.attack {
         AttackKind::Onestep | AttackKind::All => AttackName::Onestep,
         AttackKind::Ray => AttackName::Ray,
         AttackKind::Deepfool => AttackName::Deepfool,
         AttackKind::Pgd => AttackName::Pgd,
+        AttackKind::Minnorm => AttackName::Minnorm,
     };
     let main = attacks
         .iter()

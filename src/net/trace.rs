@@ -582,8 +582,11 @@ pub fn forward_into<T: Real, N: Layers<T> + ?Sized>(
         z.fill(false);
         check_columns(out, k, &mut z, overflow);
     }
+    // A dead column of the rescaled pass (no biases) has zero outputs (an underflow may leave
+    // dust); with biases, or unscaled, the outputs computed from a layer of zeros are exact
+    // (the biases downstream), and `dead` only says the gradient vanishes.
     for b in 0..batch {
-        if dead[b] {
+        if dead[b] && rescaled {
             out[b * k..(b + 1) * k].fill(T::ZERO);
         }
     }

@@ -86,6 +86,7 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
         AttackKind::Ray => "ray",
         AttackKind::Deepfool => "deepfool",
         AttackKind::Pgd => "pgd",
+        AttackKind::Minnorm => "minnorm",
     };
     let mut rows = vec![
         row(
