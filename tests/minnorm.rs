@@ -303,7 +303,10 @@ fn against_exact(
             // Only the origin, where a network without biases is 0: the attack does not report
             // that trivial point (the same for every network), and may find nothing.
             let rho = run.minnorm.rho.unwrap_or(f64::INFINITY);
-            assert!(rho >= exact * (1.0 - 1e-9), "trial {t}: {rho} below the origin");
+            assert!(
+                rho >= exact * (1.0 - 1e-9),
+                "trial {t}: {rho} below the origin"
+            );
             continue;
         }
         cases += 1;
