@@ -576,7 +576,7 @@ fn sampler_flag_runs_every_experiment_lazily_and_is_recorded() {
         "json",
     ]);
     assert_eq!(v["sampler"], "lazy");
-    assert_eq!(v["attacks"].as_array().unwrap().len(), 4);
+    assert_eq!(v["attacks"].as_array().unwrap().len(), 5);
     assert!(v["live"].as_u64().unwrap() >= 3);
     let v = json(&[
         "scaling",
