@@ -561,10 +561,33 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
         moved
     }
 
+    /// The projection of `x` onto the intersection of `planes` as a candidate, unless that
+    /// subset was tried or the projection is not strictly between `x` and `limit`.
+    fn projection(
+        &self,
+        planes: &[&Plane],
+        eta: f64,
+        best_r: f64,
+        limit: f64,
+    ) -> Option<Candidate> {
+        let mut subset: Vec<u64> = planes.iter().map(|p| p.id).collect();
+        subset.sort_unstable();
+        if self.tried.contains(&subset) {
+            return None;
+        }
+        let z = project(self.x, planes, self.domain)?;
+        let r = distance(&z, self.x);
+        (r < limit && r > 0.0).then(|| {
+            let mut c = Candidate::new(self.x, z, planes, eta, best_r, self.domain);
+            c.subset = subset;
+            c
+        })
+    }
+
     /// Candidates nearer than the best flip, nearest first: projections of `x` onto the
     /// `subsets` nearest untried subsets of the bundle, and the ladder.
     fn candidates(&mut self, best: Option<&Flip>, anchor: Option<&Plane>) -> Vec<Candidate> {
-        let (x, domain) = (self.x, self.domain);
+        let x = self.x;
         let (eta, limit) = match best {
             Some(b) => (
                 self.settings.overshoot,
@@ -584,20 +607,7 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
                 .filter(|i| mask & (1 << i) != 0)
                 .map(|i| &self.bundle[i])
                 .collect();
-            let mut subset: Vec<u64> = planes.iter().map(|p| p.id).collect();
-            subset.sort_unstable();
-            if self.tried.contains(&subset) {
-                continue;
-            }
-            let Some(z) = project(x, &planes, domain) else {
-                continue;
-            };
-            let r = distance(&z, x);
-            if r < limit && r > 0.0 {
-                let mut c = Candidate::new(x, z, &planes, eta, best_r, domain);
-                c.subset = subset;
-                out.push(c);
-            }
+            out.extend(self.projection(&planes, eta, best_r, limit));
         }
         // The subsets with the best point's plane describe the boundary around it (a ridge
         // there); the others are planes met elsewhere, often optimistic: one of them at most.
@@ -734,20 +744,7 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
             let mut sets = vec![vec![p]];
             sets.extend(anchor.map(|a| vec![a, p]));
             for set in sets {
-                let mut subset: Vec<u64> = set.iter().map(|q| q.id).collect();
-                subset.sort_unstable();
-                if self.tried.contains(&subset) {
-                    continue;
-                }
-                let Some(z) = project(x, &set, domain) else {
-                    continue;
-                };
-                let r = distance(&z, x);
-                if r < limit && r > 0.0 {
-                    let mut c = Candidate::new(x, z, &set, eta, best_r, domain);
-                    c.subset = subset;
-                    out.push(c);
-                }
+                out.extend(self.projection(&set, eta, best_r, limit));
             }
         }
         out.sort_by(|a, b| a.r.total_cmp(&b.r));
