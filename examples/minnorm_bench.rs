@@ -10,7 +10,7 @@
 //! `minnorm` runs twice: from its own start (DeepFool's flip, found inside, so its time
 //! includes a DeepFool run) and from DeepFool's flip given (the walk alone, as in `radex attack`
 //! where DeepFool has run already). `MN_EXPLORE`, `MN_RELTOL`, `MN_PATIENCE`, `MN_SUBSETS`,
-//! `MN_OVERSHOOT`, `MN_MAX_ITER` override the settings. A flip at the origin (`rho = 1`: a
+//! `MN_OVERSHOOT`, `MN_LINETOL`, `MN_BUNDLE`, `MN_MAX_ITER` override the settings. A flip at the origin (`rho = 1`: a
 //! network without biases is 0 there, the fallback when nothing else flips) is not counted as
 //! found.
 
@@ -154,6 +154,12 @@ fn settings() -> MinNormSettings {
     }
     if let Some(v) = env("MN_OVERSHOOT") {
         s.overshoot = v;
+    }
+    if let Some(v) = env("MN_LINETOL") {
+        s.line_tol = v;
+    }
+    if let Some(v) = env("MN_BUNDLE") {
+        s.bundle = v as usize;
     }
     if let Some(v) = env("MN_MAX_ITER") {
         s.max_iter = v as usize;
