@@ -417,6 +417,75 @@ fn minnorm_alone_gives_the_flips_it_gives_among_all_attacks() {
     }
 }
 
+/// Deep networks (issue 14): where neither DeepFool nor the ray flips, the walk starts from
+/// PGD's flip (run for it even when not reported), so it flips wherever any attack does, alone
+/// as among all attacks.
+#[test]
+fn minnorm_flips_wherever_any_attack_does_at_depth_50() {
+    let run = |attack: &str| {
+        json(&[
+            "attack",
+            "--arch",
+            "64,64x50",
+            "--trials",
+            "30",
+            "--seed",
+            "1",
+            "--attack",
+            attack,
+            "--format",
+            "json",
+            "--per-trial",
+        ])
+    };
+    let (alone, all) = (run("minnorm"), run("all"));
+    let (mut flipped, mut only_pgd) = (0, 0);
+    for (a, b) in alone["per_trial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(all["per_trial"].as_array().unwrap())
+    {
+        assert_eq!(a["minnorm_rho"], b["minnorm_rho"]);
+        assert!(
+            a["pgd_rho"].is_null(),
+            "PGD is not reported when not asked for"
+        );
+        let others = ["onestep", "ray", "deepfool", "pgd"].map(|k| {
+            let rho = if k == "onestep" {
+                b["success"]
+                    .as_bool()
+                    .unwrap()
+                    .then(|| b["rho"].as_f64().unwrap())
+            } else {
+                b[format!("{k}_rho")].as_f64()
+            };
+            rho.unwrap_or(f64::INFINITY)
+        });
+        if others.iter().any(|r| r.is_finite()) {
+            let mn = b["minnorm_rho"]
+                .as_f64()
+                .expect("minnorm flips where another attack does");
+            // Never farther than its start: the nearer of DeepFool's and the ray's flips, or
+            // PGD's where neither flips.
+            let by_pgd = others[1..3].iter().all(|r| r.is_infinite());
+            let start = if by_pgd {
+                others[3]
+            } else {
+                others[1].min(others[2])
+            };
+            assert!(mn <= start, "trial {}: {mn} > {start}", b["trial"]);
+            flipped += 1;
+            only_pgd += usize::from(by_pgd);
+        }
+    }
+    // The sample has flips, and one that only PGD finds among the other attacks.
+    assert!(
+        flipped >= 5 && only_pgd >= 1,
+        "{flipped} flipped, {only_pgd} by PGD alone"
+    );
+}
+
 #[test]
 fn linearity_json_and_plot() {
     let dir = tempfile::tempdir().unwrap();

@@ -295,12 +295,14 @@ impl AttackParams {
                 .arch
                 .dense_bytes(elem, LINE_BATCH.max(self.pgd.eps.len())),
             Sampler::Lazy => {
-                // Refinement passes evaluate 3 points; PGD one per budget.
-                let pgd = if self.attack.runs(AttackKind::Pgd) {
-                    self.pgd.eps.len()
-                } else {
-                    0
-                };
+                // Refinement passes evaluate 3 points; PGD one per budget (PGD also runs as
+                // the minimum-norm walk's start where nothing else flips).
+                let pgd =
+                    if self.attack.runs(AttackKind::Pgd) || self.attack.runs(AttackKind::Minnorm) {
+                        self.pgd.eps.len()
+                    } else {
+                        0
+                    };
                 let batch = LAZY_LINE_BATCH.max(3).max(pgd);
                 self.arch
                     .lazy_bytes(elem, self.queries_per_network(), batch)
@@ -499,27 +501,34 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
             par,
         )
     });
-    let pgd = p
-        .attack
-        .runs(AttackKind::Pgd)
-        .then(|| l2_pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
-    let norm_x = crate::vector::norm(&x);
     let ray_point = ray
         .and_then(|r| r.t)
         .map(|t| domain.point(&x, &lin.direction, t));
+    let first_flips: Vec<&[f64]> = [
+        df.as_ref().and_then(|d| d.x_adv.as_deref()),
+        ray_point.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    // Where neither flips (deep networks), the walk starts from PGD's nearest flip: PGD runs
+    // then even when not reported, so the walk flips wherever any attack does.
+    let pgd = (p.attack.runs(AttackKind::Pgd) || (start && first_flips.is_empty()))
+        .then(|| l2_pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
+    let norm_x = crate::vector::norm(&x);
     let mn = start.then(|| {
-        let from = [
-            df.as_ref().and_then(|d| d.x_adv.as_deref()),
-            ray_point.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .min_by(|a, b| distance(a, &x).total_cmp(&distance(b, &x)));
+        let pgd_flips = pgd.iter().flatten().filter_map(|r| r.x_adv.as_deref());
+        let from = first_flips
+            .iter()
+            .copied()
+            .chain(pgd_flips.filter(|_| first_flips.is_empty()))
+            .min_by(|a, b| distance(a, &x).total_cmp(&distance(b, &x)));
         l2_minnorm(net, &x, &lin, from, &p.minnorm, domain, par)
     });
     // Only the attacks asked for are reported.
     let ray = ray.filter(|_| p.attack.runs(AttackKind::Ray));
     let df = df.filter(|_| p.attack.runs(AttackKind::Deepfool));
+    let pgd = pgd.filter(|_| p.attack.runs(AttackKind::Pgd));
     let s = one_step_from(net, &x, lin, p.with_c, par);
     // Box inputs: the one-step point clipped to [0, 1]^d, evaluated (MATH 9).
     let clipped = (p.input == InputLaw::Box && !s.dead).then(|| {
