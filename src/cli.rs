@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use radex::act::Act;
 use radex::arch::{Init, OutputLaw};
+use radex::attack::Norm;
 use radex::error::Result;
 use radex::experiment::args::{self as lib, Choice};
 use radex::experiment::attack::{AttackKind, AttackParams};
@@ -219,7 +220,13 @@ pub struct AttackArgs {
     /// Add every trial's raw record (JSON: `per_trial`; CSV: one row per trial).
     #[arg(long)]
     pub per_trial: bool,
-    /// PGD budgets relative to ||x|| [default: 0.25,0.5,1,2,4 divided by sqrt(D)].
+    /// Norm of the ray, DeepFool, PGD and minnorm (MATH 3, "other norms"): l2, or linf (the
+    /// ray follows -sign(f) sign(grad f); linear prediction |f| / ||grad f||_1). Distances are
+    /// relative to the L2 norm ||x|| in either; the one-step attack stays Theorem 1.1's L2 step.
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Norm>(), default_value = "l2")]
+    pub norm: Norm,
+    /// PGD budgets relative to ||x|| [default: 0.25,0.5,1,2,4 divided by sqrt(D), and in linf
+    /// also by sqrt(2 D / pi)].
     #[arg(allow_hyphen_values = true, long, value_name = "E1,E2,..")]
     pub eps: Option<String>,
     /// PGD gradient steps per budget (step size 2.5 eps / steps).
@@ -652,6 +659,7 @@ impl AttackArgs {
             arch: self.arch.clone(),
             trials: lib_trials(self.trials, &self.inputs, d.trials),
             attack: self.attack,
+            norm: self.norm,
             eps: self.eps.clone(),
             pgd_steps: self.pgd_steps,
             random_start: self.random_start,

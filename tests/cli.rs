@@ -486,6 +486,79 @@ fn minnorm_flips_wherever_any_attack_does_at_depth_50() {
     );
 }
 
+/// `--norm linf` (MATH 3, "other norms") on the pairs of the L2 run: the one-step attack (L2
+/// in both) is the same bit for bit; the linear predictions differ by `||g||_1 / ||g||_2`,
+/// between 1 and `sqrt(d)` (Cauchy-Schwarz); the minimum-norm flip is never farther than its
+/// start (the nearer of DeepFool's and the ray's); the best flip is a Linf attack's.
+#[test]
+fn linf_attacks_on_the_pairs_of_the_l2_run() {
+    let run = |norm: &str| {
+        json(&[
+            "attack",
+            "--arch",
+            "300,300,300",
+            "--trials",
+            "8",
+            "--attack",
+            "all",
+            "--norm",
+            norm,
+            "--sampler",
+            "dense",
+            "--format",
+            "json",
+            "--per-trial",
+        ])
+    };
+    let (l2, linf) = (run("l2"), run("linf"));
+    assert_eq!(
+        (l2["norm"].as_str(), linf["norm"].as_str()),
+        (Some("l2"), Some("linf"))
+    );
+    let d = 300f64;
+    for (a, b) in l2["per_trial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(linf["per_trial"].as_array().unwrap())
+    {
+        assert_eq!(a["rho"], b["rho"]);
+        assert_eq!(a["success"], b["success"]);
+        let ratio = a["linear_rho"].as_f64().unwrap() / b["linear_rho"].as_f64().unwrap();
+        assert!((1.0..=d.sqrt()).contains(&ratio), "{ratio}");
+        let of = |k: &str| b[k].as_f64().unwrap_or(f64::INFINITY);
+        let mn = b["minnorm_rho"].as_f64().unwrap();
+        assert!(mn <= of("deepfool_rho").min(of("ray_rho")));
+        assert_ne!(b["best_attack"], "onestep");
+        assert_eq!(
+            b["best_rho"].as_f64().unwrap(),
+            mn.min(of("pgd_rho"))
+                .min(of("deepfool_rho"))
+                .min(of("ray_rho"))
+        );
+    }
+    for block in linf["attacks"].as_array().unwrap() {
+        let name = block["name"].as_str().unwrap();
+        if name == "onestep" {
+            assert!(block["over_linear"].is_null());
+            continue;
+        }
+        // The mean of rho / linear_rho over the flips, from the per-trial records.
+        let ratios: Vec<f64> = linf["per_trial"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| Some(t[format!("{name}_rho")].as_f64()? / t["linear_rho"].as_f64()?))
+            .collect();
+        let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+        let reported = block["over_linear"]["mean"].as_f64().unwrap();
+        assert!(
+            (reported - mean).abs() <= 1e-12 * mean,
+            "{name}: {reported} vs {mean}"
+        );
+    }
+}
+
 #[test]
 fn linearity_json_and_plot() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use radex::arch::{Arch, Init};
 use radex::attack::onestep::linearise;
-use radex::attack::{Domain, f_along, ray_flip};
+use radex::attack::{Domain, Norm, f_along, ray_flip};
 use radex::experiment::attack::{AttackKind, AttackParams, run_trials, summarise};
 use radex::experiment::runner::Exec;
 use radex::net::{DenseNet, Layers, backward, forward};
@@ -295,7 +295,7 @@ fn ray_flip_is_bracketed_to_the_tolerance() {
         let mut net = DenseNet::<f64>::sample(&arch, 8, trial);
         let x = rng::input(8, trial, arch.d);
         let lin = linearise::<f64, _>(&mut net, &x, Par::Seq);
-        let r = ray_flip(&mut net, &x, &lin, Domain::Free, Par::Seq);
+        let r = ray_flip(&mut net, &x, &lin, Norm::L2, Domain::Free, Par::Seq);
         let t = r.t.expect("a flip along the gradient ray");
         let f0 = lin.f.sign();
         let at = f_along(

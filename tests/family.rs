@@ -434,7 +434,7 @@ fn overflow_is_reported_not_printed() {
 /// (PGD's also in its ball), and each reported point flips when evaluated.
 #[test]
 fn box_attacks_stay_in_the_box_and_flip() {
-    use radex::attack::{Domain, PgdSettings, f_at, l2_deepfool, l2_pgd, ray_flip};
+    use radex::attack::{Domain, Norm, PgdSettings, deepfool, f_at, pgd, ray_flip};
     let arch = Arch::with_family(60, vec![80, 40], family(Act::Gelu, 2.0, 0.2, 3)).unwrap();
     let in_box = |v: &[f64]| v.iter().all(|a| (0.0..=1.0).contains(a));
     let (mut flips, mut clipped) = (0, 0);
@@ -448,13 +448,13 @@ fn box_attacks_stay_in_the_box_and_flip() {
             net: &mut net,
             label: y,
         };
-        let df = l2_deepfool(net, &x, &lin, 0.02, 50, Domain::Box, Par::Seq);
+        let df = deepfool(net, &x, &lin, 0.02, 50, Norm::L2, Domain::Box, Par::Seq);
         if let Some(xa) = &df.x_adv {
             assert!(in_box(xa), "deepfool left the box");
             assert!(f_at(net, xa, arch.d, Par::Seq)[0].flipped_from(lin.f));
             flips += 1;
         }
-        let ray = ray_flip(net, &x, &lin, Domain::Box, Par::Seq);
+        let ray = ray_flip(net, &x, &lin, Norm::L2, Domain::Box, Par::Seq);
         if let Some(t) = ray.t {
             let p = Domain::Box.point(&x, &lin.direction, t);
             clipped += (p != Domain::Free.point(&x, &lin.direction, t)) as usize;
@@ -466,8 +466,9 @@ fn box_attacks_stay_in_the_box_and_flip() {
             steps: 10,
             random_start: trial % 2 == 0,
             domain: Domain::Box,
+            norm: Norm::L2,
         };
-        for run in l2_pgd(net, &x, lin.f, &settings, 4, trial, Par::Seq) {
+        for run in pgd(net, &x, lin.f, &settings, 4, trial, Par::Seq) {
             if let Some(xa) = &run.x_adv {
                 assert!(in_box(xa), "pgd left the box");
                 let diff: Vec<f64> = xa.iter().zip(&x).map(|(a, b)| a - b).collect();

@@ -8,7 +8,7 @@ use faer::{MatRef, Par};
 use radex::act::Act;
 use radex::arch::{Arch, Family, Init, OutputLaw};
 use radex::attack::onestep::{Linearisation, linearise};
-use radex::attack::{Domain, MinNorm, MinNormSettings, f_at, l2_deepfool, l2_minnorm};
+use radex::attack::{Domain, MinNorm, MinNormSettings, Norm, deepfool, f_at, minnorm};
 use radex::net::{DenseNet, Labelled, Layers, LazyNet, forward};
 use radex::rng::{self, InputLaw};
 use radex::vector::{distance, norm};
@@ -244,8 +244,8 @@ fn attack_on<N: Layers<f64> + ?Sized>(
     domain: Domain,
     par: Par,
 ) -> Run {
-    let df = l2_deepfool(net, x, lin, 0.02, 50, domain, par);
-    let minnorm = l2_minnorm(net, x, lin, None, settings, domain, par);
+    let df = deepfool(net, x, lin, 0.02, 50, Norm::L2, domain, par);
+    let minnorm = minnorm(net, x, lin, None, settings, Norm::L2, domain, par);
     if let Some(p) = &minnorm.x_adv {
         assert!(p.as_slice() != x, "reported x itself");
         if domain == Domain::Box {
@@ -434,20 +434,48 @@ fn a_start_is_verified_and_improved() {
         let mut net = DenseNet::<f64>::sample(&a, 9, t);
         let x = rng::input(9, t, a.d);
         let lin: Linearisation<f64> = linearise(&mut net, &x, Par::Seq);
-        let df = l2_deepfool(&mut net, &x, &lin, 0.02, 50, Domain::Free, Par::Seq);
+        let df = deepfool(
+            &mut net,
+            &x,
+            &lin,
+            0.02,
+            50,
+            Norm::L2,
+            Domain::Free,
+            Par::Seq,
+        );
         let s = MinNormSettings::default();
-        let from_df = l2_minnorm(
+        let from_df = minnorm(
             &mut net,
             &x,
             &lin,
             df.x_adv.as_deref(),
             &s,
+            Norm::L2,
             Domain::Free,
             Par::Seq,
         );
         assert!(from_df.rho.unwrap() <= df.rho.unwrap());
-        let from_x = l2_minnorm(&mut net, &x, &lin, Some(&x), &s, Domain::Free, Par::Seq);
-        let own = l2_minnorm(&mut net, &x, &lin, None, &s, Domain::Free, Par::Seq);
+        let from_x = minnorm(
+            &mut net,
+            &x,
+            &lin,
+            Some(&x),
+            &s,
+            Norm::L2,
+            Domain::Free,
+            Par::Seq,
+        );
+        let own = minnorm(
+            &mut net,
+            &x,
+            &lin,
+            None,
+            &s,
+            Norm::L2,
+            Domain::Free,
+            Par::Seq,
+        );
         assert_eq!(
             from_x.x_adv, own.x_adv,
             "trial {t}: a start that does not flip was used"
@@ -466,7 +494,7 @@ fn deterministic_on_any_thread_count() {
             let mut net = DenseNet::<f64>::sample(&a, 2, t);
             let lin: Linearisation<f64> = linearise(&mut net, &x, par);
             let s = MinNormSettings::default();
-            let r = l2_minnorm(&mut net, &x, &lin, None, &s, Domain::Free, par);
+            let r = minnorm(&mut net, &x, &lin, None, &s, Norm::L2, Domain::Free, par);
             (r.x_adv, r.iterations, r.forwards, r.gradients)
         };
         let first = run(Par::Seq);

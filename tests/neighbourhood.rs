@@ -4,7 +4,7 @@
 use faer::{Mat, Par};
 use radex::arch::{Arch, Init};
 use radex::attack::onestep::linearise;
-use radex::attack::{Domain, PgdSettings, l2_deepfool, l2_pgd, project_l2, ray_flip};
+use radex::attack::{Domain, Norm, PgdSettings, deepfool, pgd, project_l2, ray_flip};
 use radex::experiment::bottleneck::{BottleneckParams, run as run_bottleneck};
 use radex::experiment::runner::Exec;
 use radex::measure::linearity::compare;
@@ -147,8 +147,17 @@ fn deepfool_on_a_wide_one_layer_network_matches_the_ray() {
         let mut net = DenseNet::<f64>::sample(&arch, 4, trial);
         let x = rng::input(4, trial, arch.d);
         let lin = linearise::<f64, _>(&mut net, &x, Par::Seq);
-        let df = l2_deepfool(&mut net, &x, &lin, 0.02, 50, Domain::Free, Par::Seq);
-        let ray = ray_flip(&mut net, &x, &lin, Domain::Free, Par::Seq);
+        let df = deepfool(
+            &mut net,
+            &x,
+            &lin,
+            0.02,
+            50,
+            Norm::L2,
+            Domain::Free,
+            Par::Seq,
+        );
+        let ray = ray_flip(&mut net, &x, &lin, Norm::L2, Domain::Free, Par::Seq);
         assert!(df.iterations <= 3, "{} iterations", df.iterations);
         let (a, b) = (df.rho.unwrap(), ray.t.unwrap() / norm64(&x));
         assert!((a - b).abs() <= 0.06 * b, "deepfool {a} vs ray {b}");
@@ -176,8 +185,9 @@ fn pgd_never_leaves_the_ball() {
             steps: 1 + (trial as usize % 30),
             random_start: trial % 2 == 0,
             domain: Domain::Free,
+            norm: Norm::L2,
         };
-        for run in l2_pgd(&mut net, &x, lin.f, &settings, 6, trial, Par::Seq) {
+        for run in pgd(&mut net, &x, lin.f, &settings, 6, trial, Par::Seq) {
             if let Some(xa) = &run.x_adv {
                 let dist = xa
                     .iter()

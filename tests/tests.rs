@@ -14,6 +14,7 @@ mod minnorm;
 mod minpert;
 mod models;
 mod neighbourhood;
+mod norms;
 mod parsers;
 mod phase;
 mod records;

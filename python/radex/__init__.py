@@ -100,6 +100,7 @@ def attack(
     trials: Optional[int] = None,
     attack: str = _D["attack"]["attack"],
     per_trial: bool = False,
+    norm: str = _D["attack"]["norm"],
     eps: Optional[Numbers] = _D["attack"]["eps"],
     pgd_steps: int = _D["attack"]["pgd_steps"],
     random_start: bool = _D["attack"]["random_start"],
@@ -123,7 +124,10 @@ def attack(
 
     ``radex attack``: ``arch`` is ``"D,W1,..,WL"`` (widths may be relative to ``D``: ``d``,
     ``2d``, ``d/4``, ``d^0.5``; ``WxN`` repeats ``W``); ``attack`` is ``onestep``, ``ray``,
-    ``deepfool``, ``pgd``, ``minnorm`` or ``all``; ``eps`` the PGD budgets relative to ``||x||``;
+    ``deepfool``, ``pgd``, ``minnorm`` or ``all``; ``norm`` ``l2`` or ``linf`` for the ray,
+    DeepFool, PGD and minnorm (MATH 3, "other norms": distances relative to the L2 norm
+    ``||x||``, each beside its linear prediction ``linear_rho``); ``eps`` the PGD budgets
+    relative to ``||x||``;
     ``sampler`` ``dense``, ``lazy`` (MATH 8) or ``auto``; ``init`` ``nn`` or ``he``;
     ``threads`` 0 for all cores (results do not depend on it); ``precision`` ``f64`` or
     ``f32``; ``max_memory`` a size such as ``"8G"``. With ``per_trial``, ``result["per_trial"]``

@@ -259,6 +259,7 @@ fn attack(py: Python<'_>, kw: &Bound<'_, PyDict>) -> PyResult<String> {
         arch: get(kw, "arch")?.unwrap_or(d.arch),
         trials: trials(kw, d.trials, &inputs)?,
         attack: choice(kw, "attack", d.attack)?,
+        norm: choice(kw, "norm", d.norm)?,
         eps: get(kw, "eps")?,
         pgd_steps: get(kw, "pgd_steps")?.unwrap_or(d.pgd_steps),
         random_start: get(kw, "random_start")?.unwrap_or(d.random_start),
@@ -513,6 +514,7 @@ fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("arch", &a.arch)?;
     d.set_item("trials", a.trials)?;
     d.set_item("attack", a.attack.name())?;
+    d.set_item("norm", a.norm.name())?;
     d.set_item("eps", a.eps.clone())?;
     d.set_item("pgd_steps", a.pgd_steps)?;
     d.set_item("random_start", a.random_start)?;

@@ -1,4 +1,5 @@
-//! Minimum-norm L2 attack (MATH 3, minimal flips; MATH 9 for margins and box inputs): from a
+//! Minimum-norm attack in L2 or Linf (MATH 3, minimal flips and "other norms"; MATH 9 for
+//! margins and box inputs): from a
 //! verified flip, walk the decision boundary towards `x`, keeping the best verified flip,
 //!
 //! ```text
@@ -41,17 +42,17 @@ use std::collections::BTreeSet;
 
 use faer::{MatMut, MatRef, Par};
 
-use super::deepfool::l2_deepfool;
+use super::deepfool::deepfool;
 use super::onestep::{Linearisation, REL_TOL};
 use super::ray::ray_flip;
-use super::{Crossing, Domain, Target, f_along, f_at, refine};
+use super::{Crossing, Domain, Norm, Target, f_along, f_at, refine};
 use crate::arch::Arch;
 use crate::net::{Layers, Scaled, backward, forward};
 use crate::rng;
 use crate::scalar::Real;
 use crate::vector::{distance, dot, norm};
 
-/// Settings of [`l2_minnorm`]; [`Default`] gives the values documented on each field.
+/// Settings of [`minnorm`]; [`Default`] gives the values documented on each field.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MinNormSettings {
     /// Iterations at most, exploration rounds included (default 100). An iteration evaluates
@@ -100,14 +101,14 @@ impl Default for MinNormSettings {
     }
 }
 
-/// Result of [`l2_minnorm`] on one pair.
+/// Result of [`minnorm`] on one pair.
 #[derive(Clone, Debug)]
 pub struct MinNorm {
     /// The nearest flip found (evaluated: its sign differs from `f(x)`'s), if any.
     pub x_adv: Option<Vec<f64>>,
     /// `f(x_adv)`.
     pub f_adv: Option<Scaled>,
-    /// `||x_adv - x|| / ||x||`.
+    /// `||x_adv - x|| / ||x||` (the distance in the attack's norm, over the L2 norm of `x`).
     pub rho: Option<f64>,
     /// Walk iterations taken (exploration rounds included).
     pub iterations: usize,
@@ -140,7 +141,7 @@ const PROBE_CANDIDATES: usize = 16;
 /// Distinct planes remembered (so that a piece met again is recognised).
 const SEEN: usize = 64;
 
-/// Runs the minimum-norm attack from `x`, whose linearisation is `lin`, starting from `start`
+/// Runs the minimum-norm attack in `norm` from `x`, whose linearisation is `lin`, starting from `start`
 /// (a flip, e.g. DeepFool's or the ray's; re-evaluated, and ignored unless it flips) or, when
 /// `None` or not a flip, from DeepFool's flip (overshoot 0.02, 50 iterations), else the ray's,
 /// else the walk's own search (20 iterations that begin like DeepFool's); none if that finds
@@ -154,7 +155,7 @@ const SEEN: usize = 64;
 /// use faer::Par;
 /// use radex::arch::{Arch, Init};
 /// use radex::attack::onestep::linearise;
-/// use radex::attack::{Domain, MinNormSettings, l2_deepfool, l2_minnorm};
+/// use radex::attack::{Domain, MinNormSettings, Norm, deepfool, minnorm};
 /// use radex::net::DenseNet;
 /// use radex::rng;
 ///
@@ -162,20 +163,24 @@ const SEEN: usize = 64;
 /// let mut net = DenseNet::<f64>::sample(&arch, 1, 0);
 /// let x = rng::input(1, 0, arch.d);
 /// let lin = linearise::<f64, _>(&mut net, &x, Par::Seq);
-/// let df = l2_deepfool(&mut net, &x, &lin, 0.02, 50, Domain::Free, Par::Seq);
-/// let start = df.x_adv.as_deref();
-/// let settings = MinNormSettings::default();
-/// let mn = l2_minnorm(&mut net, &x, &lin, start, &settings, Domain::Free, Par::Seq);
-/// // Never farther than the flip it started from.
-/// assert!(mn.rho.unwrap() <= df.rho.unwrap());
+/// for norm in [Norm::L2, Norm::Linf] {
+///     let df = deepfool(&mut net, &x, &lin, 0.02, 50, norm, Domain::Free, Par::Seq);
+///     let start = df.x_adv.as_deref();
+///     let settings = MinNormSettings::default();
+///     let mn = minnorm(&mut net, &x, &lin, start, &settings, norm, Domain::Free, Par::Seq);
+///     // Never farther than the flip it started from.
+///     assert!(mn.rho.unwrap() <= df.rho.unwrap());
+/// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn l2_minnorm<T: Real, N: Layers<T> + ?Sized>(
+#[allow(clippy::too_many_arguments)]
+pub fn minnorm<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
     x: &[f64],
     lin: &Linearisation<T>,
     start: Option<&[f64]>,
     settings: &MinNormSettings,
+    norm: Norm,
     domain: Domain,
     par: Par,
 ) -> MinNorm {
@@ -196,9 +201,9 @@ pub fn l2_minnorm<T: Real, N: Layers<T> + ?Sized>(
     let (best, iterations) = if lin.dead {
         (None, 0)
     } else {
-        Walk::new(&mut net, x, lin, settings, domain, par).run(start)
+        Walk::new(&mut net, x, lin, settings, norm, domain, par).run(start)
     };
-    let norm_x = norm(x);
+    let norm_x = crate::vector::norm(x);
     let (x_adv, f_adv, rho) = match best {
         Some(b) => (Some(b.p), Some(b.f), Some(b.r / norm_x)),
         None => (None, None, None),
@@ -295,18 +300,19 @@ struct Candidate {
 }
 
 impl Candidate {
-    /// The candidate at `z` on `planes` (`x` projected onto them, or a step along one), aimed
-    /// `eta` (a fraction of the distance) past `z`, but at most half way to the best distance
-    /// `best_r`: a candidate that flips is then nearer than the best flip.
+    /// The candidate at `z` on `planes` (`x` projected onto them, or a step along one), at
+    /// distance `r` from `x` in the attack's norm, aimed `eta` (a fraction of the distance) past
+    /// `z`, but at most half way to the best distance `best_r`: a candidate that flips is then
+    /// nearer than the best flip.
     fn new(
         x: &[f64],
         z: Vec<f64>,
+        r: f64,
         planes: &[&Plane],
         eta: f64,
         best_r: f64,
         domain: Domain,
     ) -> Self {
-        let r = distance(&z, x);
         let eta = eta.min(0.5 * (best_r / r - 1.0));
         if planes.iter().all(|p| p.at(x) > 0.0) {
             let v: Vec<f64> = z.iter().zip(x).map(|(a, b)| a - b).collect();
@@ -355,6 +361,7 @@ struct Walk<'a, 'n, T: Real, N: Layers<T> + ?Sized> {
     x: &'a [f64],
     lin: &'a Linearisation<T>,
     settings: &'a MinNormSettings,
+    norm: Norm,
     domain: Domain,
     par: Par,
     bundle: Vec<Plane>,
@@ -374,6 +381,7 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
         x: &'a [f64],
         lin: &'a Linearisation<T>,
         settings: &'a MinNormSettings,
+        norm: Norm,
         domain: Domain,
         par: Par,
     ) -> Self {
@@ -382,6 +390,7 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
             x,
             lin,
             settings,
+            norm,
             domain,
             par,
             bundle: Vec::new(),
@@ -464,20 +473,24 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
                 return Some(flip);
             }
         }
-        let df = l2_deepfool(
+        let df = deepfool(
             self.net,
             x,
             self.lin,
             START_OVERSHOOT,
             START_MAX_ITER,
+            self.norm,
             domain,
             par,
         );
         if let Some(flip) = df.x_adv.and_then(|p| self.onto_boundary(p)) {
             return Some(flip);
         }
-        let ray = ray_flip(self.net, x, self.lin, domain, par);
-        let p = ray.t.map(|t| domain.point(x, &self.lin.direction, t))?;
+        let norm = self.norm;
+        let ray = ray_flip(self.net, x, self.lin, norm, domain, par);
+        let p = ray
+            .t
+            .map(|t| domain.point(x, &self.lin.steepest(norm).0, t))?;
         self.onto_boundary(p)
     }
 
@@ -578,10 +591,10 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
         if self.tried.contains(&subset) {
             return None;
         }
-        let z = project(self.x, planes, self.domain)?;
-        let r = distance(&z, self.x);
+        let z = project(self.x, planes, self.norm, self.domain)?;
+        let r = self.norm.distance(&z, self.x);
         (r < limit && r > 0.0).then(|| {
-            let mut c = Candidate::new(self.x, z, planes, eta, best_r, self.domain);
+            let mut c = Candidate::new(self.x, z, r, planes, eta, best_r, self.domain);
             c.subset = subset;
             c
         })
@@ -600,7 +613,11 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
         };
         let best_r = best.map_or(f64::INFINITY, |b| b.r);
         let m = self.bundle.len();
-        let max_size = m.min(x.len());
+        // In Linf, the projection onto one plane only (closed form); the walk's ridges are L2's.
+        let max_size = match self.norm {
+            Norm::L2 => m.min(x.len()),
+            Norm::Linf => 1,
+        };
         let mut out: Vec<Candidate> = Vec::new();
         for mask in 1u32..(1u32 << m) {
             if mask.count_ones() as usize > max_size {
@@ -655,9 +672,11 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
     /// projection of `x`, of lengths [`RUNGS`] times the last one that flipped (at most the
     /// whole way).
     fn ladder(&self, planes: &[&Plane], best: &Flip, limit: f64) -> Vec<Candidate> {
-        let (x, domain) = (self.x, self.domain);
-        let (Some(z1), Some(p0)) = (project(x, planes, domain), project(&best.p, planes, domain))
-        else {
+        let (x, domain, norm) = (self.x, self.domain, self.norm);
+        let (Some(z1), Some(p0)) = (
+            project(x, planes, norm, domain),
+            project(&best.p, planes, norm, domain),
+        ) else {
             return Vec::new();
         };
         let whole = distance(&p0, &z1);
@@ -676,10 +695,10 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
                 .zip(&z1)
                 .map(|(p, q)| p + alpha * (q - p))
                 .collect();
-            let r = distance(&z, x);
+            let r = self.norm.distance(&z, x);
             if r < limit && r > 0.0 {
                 let eta = self.settings.overshoot;
-                let mut c = Candidate::new(x, z, planes, eta, best.r, domain);
+                let mut c = Candidate::new(x, z, r, planes, eta, best.r, domain);
                 c.rung = Some(len);
                 out.push(c);
             }
@@ -825,7 +844,7 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
         let (lo, hi) = match first {
             Some(0) if ts[0] == 0.0 => {
                 let p = domain.point(from, v, 0.0);
-                let r = distance(&p, x);
+                let r = self.norm.distance(&p, x);
                 return Flip { p, f: fs[0], r };
             }
             // Below the first point lies x (phi = -1) or the corner, which does not flip.
@@ -842,7 +861,7 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
         };
         let c = refine(self.net, from, v, lo, hi, &target, tol, domain, self.par);
         let p = domain.point(from, v, c.t);
-        let r = distance(&p, x);
+        let r = self.norm.distance(&p, x);
         Flip { p, f: c.f, r }
     }
 
@@ -939,11 +958,80 @@ impl<'a, 'n, T: Real, N: Layers<T> + ?Sized> Walk<'a, 'n, T, N> {
     }
 }
 
+/// The nearest point to `x` in `norm` of `{y : l_i(y) = 0 for every plane}` within the domain:
+/// [`project_l2`] in L2, [`project_linf`] onto one plane in Linf (`None` for several).
+fn project(x: &[f64], planes: &[&Plane], norm: Norm, domain: Domain) -> Option<Vec<f64>> {
+    match (norm, planes) {
+        (Norm::L2, _) => project_l2(x, planes, domain),
+        (Norm::Linf, [plane]) => project_linf(x, plane, domain),
+        (Norm::Linf, _) => None,
+    }
+}
+
+/// The Linf-nearest point to `x` of the plane `n . y = c` within the domain: `y_j = x_j + s
+/// sign(n_j) min(t, cap_j)`, `s` the sign of `c - n . x` and `cap_j` the room the box leaves
+/// in that direction (none without the box), where `t` solves the piecewise-linear
+/// `sum_j |n_j| min(t, cap_j) = |c - n . x|` (FAB's Linf projection, Croce and Hein 2020).
+/// `None` when the box cannot reach the plane.
+fn project_linf(x: &[f64], plane: &Plane, domain: Domain) -> Option<Vec<f64>> {
+    let b = plane.c - dot(&plane.n, x);
+    if b == 0.0 {
+        return Some(x.to_vec());
+    }
+    let s = b.signum();
+    // (cap, |n_j|) of the coordinates that move.
+    let mut caps: Vec<(f64, f64)> = plane
+        .n
+        .iter()
+        .zip(x)
+        .filter(|(n, _)| **n != 0.0)
+        .map(|(&n, &xi)| {
+            let cap = match domain {
+                Domain::Free => f64::INFINITY,
+                Domain::Box if s * n > 0.0 => (1.0 - xi).max(0.0),
+                Domain::Box => xi.max(0.0),
+            };
+            (cap, n.abs())
+        })
+        .collect();
+    caps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // On [cap_(i-1), cap_i]: sum = done + t * rest.
+    let (mut done, mut rest) = (0.0, caps.iter().map(|c| c.1).sum::<f64>());
+    let mut t = None;
+    for &(cap, w) in &caps {
+        if done + cap * rest >= b.abs() {
+            t = Some((b.abs() - done) / rest);
+            break;
+        }
+        done += w * cap;
+        rest -= w;
+    }
+    let t = t?;
+    let mut y: Vec<f64> = x
+        .iter()
+        .zip(&plane.n)
+        .map(|(&xi, &n)| {
+            let room = match domain {
+                Domain::Free => f64::INFINITY,
+                Domain::Box if s * n > 0.0 => 1.0 - xi,
+                Domain::Box => xi,
+            };
+            if n == 0.0 {
+                xi
+            } else {
+                xi + s * n.signum() * t.min(room)
+            }
+        })
+        .collect();
+    domain.project(&mut y);
+    Some(y)
+}
+
 /// The projection of `x` onto `{y : l_i(y) = 0 for every plane}`, within the domain: the root
 /// of `N clip(x - N^T lambda) = c` by semi-smooth Newton (one step without the box). `None`
 /// when the planes are (nearly) dependent on the free coordinates, or the box holds no such
 /// point.
-fn project(x: &[f64], planes: &[&Plane], domain: Domain) -> Option<Vec<f64>> {
+fn project_l2(x: &[f64], planes: &[&Plane], domain: Domain) -> Option<Vec<f64>> {
     let k = planes.len();
     let target: Vec<f64> = planes.iter().map(|p| p.c).collect();
     let mut lambda = vec![0.0; k];

@@ -4,6 +4,7 @@
 
 pub mod deepfool;
 pub mod minnorm;
+pub mod norm;
 pub mod onestep;
 pub mod pgd;
 pub mod ray;
@@ -13,10 +14,11 @@ use faer::{MatRef, Par};
 use crate::net::{Layers, Scaled, forward};
 use crate::scalar::Real;
 
-pub use deepfool::{DeepFool, l2_deepfool};
-pub use minnorm::{MinNorm, MinNormSettings, l2_minnorm};
+pub use deepfool::{DeepFool, deepfool};
+pub use minnorm::{MinNorm, MinNormSettings, minnorm};
+pub use norm::Norm;
 pub use onestep::{OneStep, one_step};
-pub use pgd::{PgdRun, PgdSettings, l2_pgd, project_l2};
+pub use pgd::{PgdRun, PgdSettings, pgd, project_l2, project_linf};
 pub use ray::{RayFlip, ray_flip};
 
 /// Points evaluated per batched forward pass in line searches on stored weights (a lazy

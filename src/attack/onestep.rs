@@ -64,6 +64,14 @@ pub struct Linearisation<T> {
     pub overflow: bool,
 }
 
+impl<T> Linearisation<T> {
+    /// The steepest unit direction of `norm` (flipping towards the boundary) and the linear
+    /// step `|f| / ||grad f||_q` to the boundary along it (MATH 3, "other norms").
+    pub fn steepest(&self, norm: super::Norm) -> (Vec<f64>, f64) {
+        norm.steepest(&self.direction, self.t_lin)
+    }
+}
+
 /// Forward and backward at `x`, and the attack direction.
 pub fn linearise<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,

@@ -1,13 +1,15 @@
-//! Projected gradient descent in L2 with a fixed budget (MATH 3; Madry et al., ICLR 2018,
-//! arXiv:1706.06083): ascend `-sign(f(x)) f` with normalised gradient steps of size
-//! `2.5 eps / steps`, projecting exactly onto the ball `||x' - x|| <= eps` after each step, from
-//! `x` or from a uniform point of the ball. All budgets run together as the columns of one
-//! batch. A run succeeds at the first evaluated iterate whose sign differs from `f(x)`'s.
+//! Projected gradient descent with a fixed budget (MATH 3; Madry et al., ICLR 2018,
+//! arXiv:1706.06083): ascend `-sign(f(x)) f` with steps of size `2.5 eps / steps` along the
+//! steepest direction of the norm (L2: the normalised gradient; Linf: its sign, MATH 3 "other
+//! norms"), projecting exactly onto the ball `||x' - x|| <= eps` after each step (L2: a radial
+//! rescaling; Linf: clipping each coordinate), from `x` or from a uniform point of the ball.
+//! All budgets run together as the columns of one batch. A run succeeds at the first evaluated
+//! iterate whose sign differs from `f(x)`'s.
 
 use faer::{MatRef, Par};
 use rand::RngExt;
 
-use super::Domain;
+use super::{Domain, Norm};
 use crate::net::{Layers, Scaled, backward, forward};
 use crate::rng::{self, Purpose};
 use crate::scalar::Real;
@@ -16,8 +18,10 @@ use crate::vector::norm;
 /// Settings of the attack.
 #[derive(Clone, Debug)]
 pub struct PgdSettings {
-    /// Budgets relative to `||x||`.
+    /// Budgets relative to `||x||` (the L2 norm of `x`, in either norm).
     pub eps: Vec<f64>,
+    /// The norm of the ball (MATH 3, "other norms").
+    pub norm: Norm,
     /// Gradient steps per budget.
     pub steps: usize,
     /// Start from a uniform point of the ball instead of `x`.
@@ -36,7 +40,7 @@ pub struct PgdRun {
     pub x_adv: Option<Vec<f64>>,
     /// `f(x_adv)`.
     pub f_adv: Option<Scaled>,
-    /// `||x_adv - x|| / ||x||` (at most `eps`).
+    /// `||x_adv - x|| / ||x||` in the attack's norm (at most `eps`).
     pub rho: Option<f64>,
 }
 
@@ -55,10 +59,19 @@ pub fn project_l2(v: &mut [f64], c: &[f64], r: f64) {
     }
 }
 
-/// Runs L2 PGD from `x` for every budget; `f0` is `f(x)`. Random starts use the streams
+/// Projects `v` onto the Linf ball of radius `r` around `c`, in place (coordinate-wise
+/// clipping, exact).
+pub fn project_linf(v: &mut [f64], c: &[f64], r: f64) {
+    v.iter_mut()
+        .zip(c)
+        .for_each(|(a, b)| *a = a.clamp(b - r, b + r));
+}
+
+/// Runs PGD in `settings.norm` from `x` for every budget; `f0` is `f(x)`. Random starts use
+/// the streams
 /// `(seed, trial, Direction, 3, budget index)`.
 #[allow(clippy::too_many_arguments)]
-pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
+pub fn pgd<T: Real, N: Layers<T> + ?Sized>(
     net: &mut N,
     x: &[f64],
     f0: Scaled,
@@ -76,10 +89,19 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
         .map(|e| {
             if settings.random_start {
                 let mut r = rng::stream(seed, trial, Purpose::Direction, 3, e as u64);
-                let u = rng::sphere(&mut r, d, 1.0);
-                // Uniform in the ball: radius R U^(1/d).
-                let rad = radius[e] * r.random::<f64>().powf(1.0 / d as f64);
-                settings.domain.point(x, &u, rad)
+                match settings.norm {
+                    Norm::L2 => {
+                        let u = rng::sphere(&mut r, d, 1.0);
+                        // Uniform in the ball: radius R U^(1/d).
+                        let rad = radius[e] * r.random::<f64>().powf(1.0 / d as f64);
+                        settings.domain.point(x, &u, rad)
+                    }
+                    Norm::Linf => {
+                        // Uniform in the cube: each coordinate uniform in [-R, R].
+                        let u: Vec<f64> = (0..d).map(|_| r.random_range(-1.0..=1.0)).collect();
+                        settings.domain.point(x, &u, radius[e])
+                    }
+                }
             } else {
                 x.to_vec()
             }
@@ -116,7 +138,7 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
             let f = trace.f(c);
             if f.flipped_from(f0) {
                 let diff: Vec<f64> = pts[e].iter().zip(x).map(|(a, b)| a - b).collect();
-                runs[e].rho = Some(norm(&diff) / nx);
+                runs[e].rho = Some(settings.norm.of(&diff) / nx);
                 runs[e].f_adv = Some(f);
                 runs[e].x_adv = Some(pts[e].clone());
             }
@@ -135,12 +157,25 @@ pub fn l2_pgd<T: Real, N: Layers<T> + ?Sized>(
                 continue;
             }
             let alpha = 2.5 * radius[e] / settings.steps as f64;
-            let s = -s0 * alpha / gn;
-            pts[e]
-                .iter_mut()
-                .zip(g)
-                .for_each(|(a, v)| *a += s * v.to_f64());
-            project_l2(&mut pts[e], x, radius[e]);
+            let p = &mut pts[e];
+            match settings.norm {
+                Norm::L2 => {
+                    let s = -s0 * alpha / gn;
+                    p.iter_mut().zip(g).for_each(|(a, v)| *a += s * v.to_f64());
+                    project_l2(p, x, radius[e]);
+                }
+                Norm::Linf => {
+                    // The steepest unit step of Linf: the sign of the gradient.
+                    let s = -s0 * alpha;
+                    for (a, v) in p.iter_mut().zip(g) {
+                        let v = v.to_f64();
+                        if v != 0.0 {
+                            *a += s * v.signum();
+                        }
+                    }
+                    project_linf(p, x, radius[e]);
+                }
+            }
             settings.domain.project(&mut pts[e]);
         }
     }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use crate::act::Act;
 use crate::arch::{self, Family, Init, OutputLaw, Term};
+use crate::attack::Norm;
 use crate::budget::{self, Budget};
 use crate::error::{Result, human_bytes, invalid, num};
-use crate::experiment::attack::{AttackKind, AttackParams};
+use crate::experiment::attack::{AttackKind, AttackParams, default_eps};
 use crate::experiment::attack::{GivenInputs, ModelFile};
 use crate::experiment::bottleneck::BottleneckParams;
 use crate::experiment::depth::{DepthParams, default_depths};
@@ -103,6 +104,11 @@ impl Choice for AttackKind {
         ("minnorm", AttackKind::Minnorm),
         ("all", AttackKind::All),
     ];
+}
+
+impl Choice for Norm {
+    const FLAG: &'static str = "--norm";
+    const ALL: &'static [(&'static str, Self)] = &[("l2", Norm::L2), ("linf", Norm::Linf)];
 }
 
 impl Choice for SamplerChoice {
@@ -566,6 +572,8 @@ pub struct AttackArgs {
     pub trials: usize,
     /// Attack to report.
     pub attack: AttackKind,
+    /// The norm of the ray, DeepFool, PGD and minnorm (MATH 3, "other norms").
+    pub norm: Norm,
     /// PGD budgets relative to `||x||` (default: `0.25,0.5,1,2,4` over `sqrt(D)`).
     pub eps: Option<String>,
     /// PGD gradient steps per budget.
@@ -601,6 +609,7 @@ impl Default for AttackArgs {
             arch: "2000,2000,2000".into(),
             trials: 100,
             attack: AttackKind::Onestep,
+            norm: Norm::L2,
             eps: None,
             pgd_steps: 20,
             random_start: false,
@@ -644,6 +653,16 @@ impl AttackArgs {
         p.inputs = inputs;
         p.input = self.run.input;
         p.pgd.domain = p.domain();
+        if self.norm != Norm::L2 && self.attack == AttackKind::Onestep {
+            return Err(invalid(
+                "--norm",
+                self.norm.name(),
+                "the one-step attack is Theorem 1.1's L2 step; use '--attack ray', 'deepfool', 'pgd', 'minnorm' or 'all' with '--norm linf'",
+            ));
+        }
+        p.norm = self.norm;
+        p.pgd.norm = self.norm;
+        p.pgd.eps = default_eps(p.arch.d, self.norm);
         if let Some(e) = &self.eps {
             p.pgd.eps = lists::positives("--eps", e)?;
         }
@@ -1414,6 +1433,7 @@ impl AttackArgs {
         f.always("--arch", &self.arch);
         f.always("--trials", self.trials);
         f.value("--attack", self.attack.name(), d.attack.name());
+        f.value("--norm", self.norm.name(), d.norm.name());
         f.some("--eps", &self.eps);
         f.value("--pgd-steps", self.pgd_steps, d.pgd_steps);
         f.switch("--random-start", self.random_start);

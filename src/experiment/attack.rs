@@ -11,7 +11,7 @@ use crate::arch::{Arch, Family, Init};
 use crate::attack::onestep::{Linearisation, linearise, one_step_from};
 use crate::attack::{Domain, clip_to_box, f_at};
 use crate::attack::{
-    LINE_BATCH, MinNormSettings, PgdSettings, l2_deepfool, l2_minnorm, l2_pgd, ray_flip,
+    LINE_BATCH, MinNormSettings, Norm, PgdSettings, deepfool, minnorm, pgd, ray_flip,
 };
 use crate::experiment::predict::{Law, Quantile};
 use crate::measure::stats::{Band, Summary, wilson};
@@ -20,7 +20,6 @@ use crate::net::{Labelled, Layers, Net, Sampler, Scaled, Source};
 use crate::progress::Progress;
 use crate::rng::{self, InputLaw};
 use crate::scalar::{Precision, Real};
-use crate::vector::distance;
 
 /// Which attack `radex attack` reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -162,6 +161,9 @@ pub struct AttackParams {
     /// `--compare-init`: the run of the same architecture at its random initialisation on the
     /// same inputs (MATH 10), exactly the parameters `radex attack` has for it.
     pub compare: Option<Box<AttackParams>>,
+    /// The norm of the ray, DeepFool, PGD and the minimum-norm attack (MATH 3, "other norms";
+    /// `pgd.norm` is the same); the one-step attack is Theorem 1.1's L2 step in either.
+    pub norm: Norm,
 }
 
 /// Inputs given by the user (MATH 10), one per trial.
@@ -236,7 +238,7 @@ impl AttackParams {
         attack: AttackKind,
         precision: Precision,
     ) -> Self {
-        let eps = default_eps(arch.d);
+        let eps = default_eps(arch.d, Norm::L2);
         AttackParams {
             arch,
             seed,
@@ -254,6 +256,7 @@ impl AttackParams {
                 steps: 20,
                 random_start: false,
                 domain: Domain::Free,
+                norm: Norm::L2,
             },
             sampler: Sampler::Dense,
             source: Source::Sampled,
@@ -261,15 +264,19 @@ impl AttackParams {
             inputs: None,
             model: None,
             compare: None,
+            norm: Norm::L2,
         }
     }
 }
 
-/// Default PGD budgets relative to `||x||`: `{0.25, 0.5, 1, 2, 4} / sqrt(d)`.
-pub fn default_eps(d: usize) -> Vec<f64> {
+/// Default PGD budgets relative to `||x||`: `{0.25, 0.5, 1, 2, 4} / sqrt(d)` in L2, around the
+/// linear flip `|Z| / sqrt(d)`; in Linf the same over `sqrt(2 d / pi)`, around the Linf one
+/// (MATH 3, "other norms").
+pub fn default_eps(d: usize, norm: Norm) -> Vec<f64> {
+    let scale = (d as f64).sqrt() * norm.gaussian_dual_ratio(d);
     [0.25, 0.5, 1.0, 2.0, 4.0]
         .iter()
-        .map(|c| c / (d as f64).sqrt())
+        .map(|c| c / scale)
         .collect()
 }
 
@@ -387,7 +394,14 @@ pub struct TrialRecord {
     pub clause_holds: bool,
     /// Smallest step factor `c >= 2` with the sign flipped and `|f(x')| >= |f(x)|`.
     pub c_min: Option<f64>,
-    /// Ray attack: `t ||grad f(x)|| / |f(x)|` (prediction 1).
+    /// The linear prediction of the smallest flip in the run's norm (MATH 3, "other norms"),
+    /// `|f(x)| / (||grad f(x)||_q ||x||)` (`q` = 2 in L2, 1 in Linf); NaN when dead.
+    #[serde(
+        default = "crate::report::nan::missing",
+        deserialize_with = "crate::report::nan::f64"
+    )]
+    pub linear_rho: f64,
+    /// Ray attack: `t ||grad f(x)||_q / |f(x)|` (prediction 1).
     pub ray_t_ratio: Option<f64>,
     /// Ray attack: `t / ||x||`.
     pub ray_rho: Option<f64>,
@@ -399,7 +413,8 @@ pub struct TrialRecord {
     pub deepfool_success: Option<bool>,
     /// DeepFool iterations.
     pub deepfool_iterations: Option<usize>,
-    /// Minimum-norm attack: `||x' - x|| / ||x||` at its nearest verified flip.
+    /// Minimum-norm attack: `||x' - x|| / ||x||` at its nearest verified flip (every `_rho`
+    /// but the one-step `rho` is a distance in the run's norm over the L2 norm of `x`).
     #[serde(default)]
     pub minnorm_rho: Option<f64>,
     /// The minimum-norm attack found a verified flip.
@@ -488,22 +503,24 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     // The minimum-norm walk starts from the nearer of the ray's and DeepFool's flips, run here
     // also when they are not reported, so its result does not depend on what else runs.
     let start = p.attack.runs(AttackKind::Minnorm);
-    let ray =
-        (start || p.attack.runs(AttackKind::Ray)).then(|| ray_flip(net, &x, &lin, domain, par));
+    let norm = p.norm;
+    let ray = (start || p.attack.runs(AttackKind::Ray))
+        .then(|| ray_flip(net, &x, &lin, norm, domain, par));
     let df = (start || p.attack.runs(AttackKind::Deepfool)).then(|| {
-        l2_deepfool(
+        deepfool(
             net,
             &x,
             &lin,
             p.deepfool.overshoot,
             p.deepfool.max_iter,
+            norm,
             domain,
             par,
         )
     });
     let ray_point = ray
         .and_then(|r| r.t)
-        .map(|t| domain.point(&x, &lin.direction, t));
+        .map(|t| domain.point(&x, &lin.steepest(norm).0, t));
     let first_flips: Vec<&[f64]> = [
         df.as_ref().and_then(|d| d.x_adv.as_deref()),
         ray_point.as_deref(),
@@ -514,7 +531,7 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     // Where neither flips (deep networks), the walk starts from PGD's nearest flip: PGD runs
     // then even when not reported, so the walk flips wherever any attack does.
     let pgd = (p.attack.runs(AttackKind::Pgd) || (start && first_flips.is_empty()))
-        .then(|| l2_pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
+        .then(|| pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
     let norm_x = crate::vector::norm(&x);
     let mn = start.then(|| {
         let pgd_flips = pgd.iter().flatten().filter_map(|r| r.x_adv.as_deref());
@@ -522,8 +539,8 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
             .iter()
             .copied()
             .chain(pgd_flips.filter(|_| first_flips.is_empty()))
-            .min_by(|a, b| distance(a, &x).total_cmp(&distance(b, &x)));
-        l2_minnorm(net, &x, &lin, from, &p.minnorm, domain, par)
+            .min_by(|a, b| norm.distance(a, &x).total_cmp(&norm.distance(b, &x)));
+        minnorm(net, &x, &lin, from, &p.minnorm, norm, domain, par)
     });
     // Only the attacks asked for are reported.
     let ray = ray.filter(|_| p.attack.runs(AttackKind::Ray));
@@ -557,12 +574,22 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     let ray_rho = ray.and_then(|r| {
         r.t.map(|t| match domain {
             Domain::Free => t / norm_x,
-            Domain::Box => distance(ray_point.as_ref().expect("the ray flipped"), &x) / norm_x,
+            Domain::Box => norm.distance(ray_point.as_ref().expect("the ray flipped"), &x) / norm_x,
         })
     });
-    // Every candidate below is a verified flip.
+    // The linear prediction of the smallest flip in the norm (MATH 3).
+    let linear_rho = if s.dead {
+        f64::NAN
+    } else {
+        norm.steepest(&s.direction, s.t_lin).1 / norm_x
+    };
+    // Every candidate below is a verified flip, in the run's norm (the one-step point is an
+    // L2 step: a candidate in L2 only).
     let best = [
-        (AttackName::Onestep, s.success.then_some(s.rho)),
+        (
+            AttackName::Onestep,
+            s.success.then_some(s.rho).filter(|_| norm == Norm::L2),
+        ),
         (AttackName::Ray, ray_rho),
         (AttackName::Deepfool, df.as_ref().and_then(|d| d.rho)),
         (AttackName::Pgd, pgd_best.and_then(|r| r.rho)),
@@ -593,6 +620,7 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
         clause_tie: !s.dead && clause_tie(s.f_adv, s.f),
         clause_holds: !s.dead && !clause_tie(s.f_adv, s.f) && s.f_adv.ratio(s.f).abs() >= 1.0,
         c_min: s.c_min,
+        linear_rho,
         ray_t_ratio: ray.and_then(|r| r.t_ratio),
         ray_rho,
         ray_success: ray.map(|r| r.f_adv.is_some()),
@@ -751,6 +779,11 @@ pub struct AttackBlock {
     pub rel_pert: Summary,
     /// The same times `sqrt(d)`.
     pub rel_pert_sqrt_d: Summary,
+    /// `rel_pert` over its linear prediction `linear_rho`, trial by trial (1 where `f` is
+    /// linear between `x` and the flip; MATH 3), for the minimal-flip attacks (none for the
+    /// one-step attack, whose step is twice the prediction by construction).
+    #[serde(default)]
+    pub over_linear: Option<Summary>,
 }
 
 /// PGD success at one budget: the curve attack libraries call robust accuracy against epsilon.
@@ -885,6 +918,9 @@ pub struct AttackReport {
     pub trials: usize,
     /// Reported attack (`all`: the one-step attack, with every attack under `attacks`).
     pub attack: AttackKind,
+    /// The norm of the ray, DeepFool, PGD and minnorm distances (MATH 3, "other norms").
+    #[serde(default)]
+    pub norm: Norm,
     /// Dead networks (excluded from the statistics).
     pub dead: usize,
     /// Trials whose unscaled forward pass overflowed at `x` (MATH 9), excluded like dead ones.
@@ -942,6 +978,13 @@ fn block(
     sqrt_d: f64,
     rho: impl Fn(&TrialRecord) -> Option<f64>,
 ) -> AttackBlock {
+    let over_linear = (name != AttackName::Onestep).then(|| {
+        let ratios: Vec<f64> = live
+            .iter()
+            .filter_map(|t| rho(t).map(|r| r / t.linear_rho))
+            .collect();
+        Summary::of(&ratios)
+    });
     let r: Vec<f64> = live.iter().filter_map(|t| rho(t)).collect();
     let (lo, hi) = wilson(r.len(), live.len());
     AttackBlock {
@@ -951,6 +994,7 @@ fn block(
         success_ci: [lo, hi],
         rel_pert: Summary::of(&r),
         rel_pert_sqrt_d: Summary::of(&r.iter().map(|v| v * sqrt_d).collect::<Vec<_>>()),
+        over_linear,
     }
 }
 
@@ -1028,6 +1072,8 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         grad_norm_median_over_scale: (g_med_log2 - log2_scale).exp2(),
     };
 
+    // In Linf, a Gaussian gradient's ||g||_1 / ||g||_2 (MATH 3, "other norms").
+    let dual = p.norm.gaussian_dual_ratio(p.arch.d);
     let ray = p.attack.runs(AttackKind::Ray).then(|| RayBlock {
         t_ratio: Summary::of(
             &live
@@ -1053,7 +1099,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
                     eps_sqrt_d: eps * sqrt_d,
                     success_rate: rate(k),
                     success_ci: [lo, hi],
-                    prediction: law.flip_within(eps * sqrt_d),
+                    prediction: law.flip_within(eps * sqrt_d * dual),
                 }
             })
             .collect()
@@ -1088,11 +1134,12 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
             ),
         }
     });
-    // The one-step size, or half of it for the minimal flips (ray, DeepFool); none for PGD.
+    // The one-step size, or half of it for the minimal flips (ray, DeepFool, minnorm), over
+    // `||grad||_q / ||grad||_2` of a Gaussian gradient in Linf; none for PGD.
     let k = match reported {
         AttackName::Onestep => 1.0,
         AttackName::Pgd => f64::NAN,
-        _ => 0.5,
+        _ => 0.5 / dual,
     };
     let given = p.source.is_given();
     let unless_given = |v: f64| if given { f64::NAN } else { v };
@@ -1116,6 +1163,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         seed: p.seed,
         trials: p.trials,
         attack: p.attack,
+        norm: p.norm,
         dead: recs.iter().filter(|r| r.dead).count(),
         overflow: recs.iter().filter(|r| r.overflow).count(),
         input: p.input,
@@ -1151,7 +1199,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
             scale: unless_given(log2_scale.exp2()),
             ray_t_ratio: unless_given(1.0),
             r: law.r,
-            minimal_flip_sqrt_d_median: 0.5 * law.one_step_quantile(Quantile::Median),
+            minimal_flip_sqrt_d_median: 0.5 * law.one_step_quantile(Quantile::Median) / dual,
             f_rms_over_scale: law.f_rms_over_scale(),
             f_over_scale_p10: law.f_quantile(Quantile::P10),
             f_over_scale_p90: law.f_quantile(Quantile::P90),

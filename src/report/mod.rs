@@ -51,6 +51,11 @@ pub mod nan {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
     }
 
+    /// `NaN`: the value of a number missing from a record written before it existed.
+    pub fn missing() -> f64 {
+        f64::NAN
+    }
+
     /// A pair of numbers (an interval), `null` as `NaN`.
     pub fn pair<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 2], D::Error> {
         let [a, b] = <[Option<f64>; 2]>::deserialize(d)?;

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::attack::Norm;
 use crate::experiment::attack::{AttackKind, AttackName, AttackReport};
 use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::depth::DepthReport;
@@ -132,34 +133,35 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
             "MATH 3",
         ),
     ];
+    // Distances of the ray, DeepFool, PGD and minnorm are in the run's norm (MATH 3, "other
+    // norms"); the one-step attack's are L2.
+    let (sub, q) = match r.norm {
+        Norm::L2 => ("", ""),
+        Norm::Linf => ("_inf", "_1"),
+    };
     if let Some(ray) = &r.ray {
-        rows.push(row(
-            "ray t*|grad|/|f| median",
-            ray.t_ratio.median,
-            p.ray_t_ratio,
-            "MATH 3",
-        ));
-        rows.push(row(
-            "ray t*|grad|/|f| p10",
-            ray.t_ratio.p10,
-            p.ray_t_ratio,
-            "MATH 3",
-        ));
-        rows.push(row(
-            "ray t*|grad|/|f| p90",
-            ray.t_ratio.p90,
-            p.ray_t_ratio,
-            "MATH 3",
-        ));
+        for (name, v) in [
+            ("median", ray.t_ratio.median),
+            ("p10", ray.t_ratio.p10),
+            ("p90", ray.t_ratio.p90),
+        ] {
+            rows.push(row(
+                &format!("ray t*|grad|{q}/|f| {name}"),
+                v,
+                p.ray_t_ratio,
+                "MATH 3",
+            ));
+        }
     }
     if r.attacks.len() > 1 {
-        // Minimal flips have half the one-step size (MATH 3; |Z| r for one output).
+        // Minimal flips have half the one-step size (MATH 3; |Z| r for one output), over
+        // ||g||_1 / ||g||_2 in Linf.
         let minimal = p.minimal_flip_sqrt_d_median;
         for b in &r.attacks {
-            let pred = match b.name {
-                AttackName::Onestep => 2.0 * minimal,
-                AttackName::Pgd => f64::NAN,
-                _ => minimal,
+            let (pred, sub) = match b.name {
+                AttackName::Onestep => (2.0 * minimal * r.norm.gaussian_dual_ratio(r.d), ""),
+                AttackName::Pgd => (f64::NAN, sub),
+                _ => (minimal, sub),
             };
             rows.push(row(
                 &format!("{} success rate", b.name),
@@ -168,11 +170,25 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
                 "MATH 3",
             ));
             rows.push(row(
-                &format!("{} ||x'-x||/||x||*sqrt(d) median (successes)", b.name),
+                &format!("{} ||x'-x||{sub}/||x||*sqrt(d) median (successes)", b.name),
                 b.rel_pert_sqrt_d.median,
                 pred,
                 "MATH 3",
             ));
+            if let Some(over) = &b.over_linear {
+                // A minimal flip of a near-linear f is at its linear prediction.
+                let pred = if b.name == AttackName::Pgd {
+                    f64::NAN
+                } else {
+                    1.0
+                };
+                rows.push(row(
+                    &format!("{} flip / linear prediction median", b.name),
+                    over.median,
+                    pred,
+                    "MATH 3",
+                ));
+            }
         }
     }
     if let Some(curve) = &r.pgd_curve {
@@ -187,7 +203,7 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
     }
     if let Some(best) = &r.best {
         rows.push(row(
-            "best flip ||x'-x||/||x||*sqrt(d) median",
+            &format!("best flip ||x'-x||{sub}/||x||*sqrt(d) median"),
             best.rel_pert_sqrt_d.median,
             p.minimal_flip_sqrt_d_median,
             "MATH 3 (linear: |Z| r)",
@@ -342,12 +358,16 @@ pub fn attack_table(r: &AttackReport) -> String {
         ),
     };
     let mut out = format!(
-        "radex attack ({})\narch {}  {}  precision {}  sampler {}  seed {}  trials {}  live {}  dead {}{}\n{}\n{}\n",
+        "radex attack ({})\narch {}  {}  precision {}  sampler {}{}  seed {}  trials {}  live {}  dead {}{}\n{}\n{}\n",
         r.run.math,
         r.arch,
         r.family.describe_for(r.network.is_some()),
         precision_name(r.precision),
         sampler_name(r.sampler),
+        match r.norm {
+            Norm::L2 => String::new(),
+            norm => format!("  norm {norm} (one-step: L2)"),
+        },
         r.seed,
         r.trials,
         r.live,
