@@ -60,7 +60,7 @@ pub struct MinNormSettings {
     pub max_iter: usize,
     /// The walk has converged when the best distance improved by less than this fraction over
     /// the last `patience` iterations (default 3e-3). This default, `patience`'s, `overshoot`'s
-    /// and `line_tol`'s were chosen together (examples/minnorm_bench.rs, 60 networks each of
+    /// and `line_tol`'s were chosen together (bench/minnorm.rs, 60 networks each of
     /// `500,500,500`, `300,300x6`, `1000,200,1000`): against 1e-3, 3, 1e-2 and 1e-4 they take
     /// 31-41% less time, and the median distance found moves by at most 0.15%.
     pub rel_tol: f64,

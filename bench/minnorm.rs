@@ -3,8 +3,8 @@
 //! not a command; one thread, dense networks, sphere inputs.
 //!
 //! ```text
-//! cargo run --release --example minnorm_bench -- ARCH [TRIALS [SEED [SIGMA_B [OUTPUTS [SIGMA_W2]]]]]
-//! cargo run --release --example minnorm_bench -- 500,500,500 30
+//! cargo run --release --example minnorm -- ARCH [TRIALS [SEED [SIGMA_B [OUTPUTS [SIGMA_W2]]]]]
+//! cargo run --release --example minnorm -- 500,500,500 30
 //! ```
 //!
 //! `minnorm` runs twice: from its own start (DeepFool's flip, found inside, so its time
@@ -140,6 +140,16 @@ fn main() {
         cols_walk as f64 / nf,
         passes_walk as f64 / nf,
     );
+    // The same, one JSON line for bench/run.
+    let json = serde_json::json!({
+        "arch": spec, "norm": norm.name(), "networks": n, "flips_deepfool": flips_df,
+        "flips_ray": flips_ray, "flips_minnorm": flips_mn, "within_1pc": within,
+        "improved": improved, "compared": gains.len(),
+        "gain_median": gains.get(gains.len() / 2), "ms_deepfool": 1e3 * t_df / nf,
+        "ms_ray": 1e3 * t_ray / nf, "ms_minnorm": 1e3 * t_mn / nf,
+        "minnorm_over_deepfool": t_mn / t_df,
+    });
+    println!("json {json}");
 }
 
 /// The default settings with the `MN_*` overrides.
