@@ -368,7 +368,8 @@ pub struct DepthArgs {
     /// Networks per depth.
     #[arg(allow_hyphen_values = true, long, default_value_t = 20)]
     pub trials: usize,
-    /// Write an SVG plot against depth (log x): smallest flip, spread of f, cosine and kappa.
+    /// Write an SVG plot against depth (log x): smallest flip, spread of f, cosine and kappa;
+    /// below, the smallest flip over its linear prediction.
     #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     #[command(flatten)]

@@ -4,10 +4,12 @@
 //! for a pair at angle `theta` beside its infinite-width prediction (the `kappa` iteration for
 //! relu without biases, the kernel recursion of MATH 9 otherwise); the spread `max |f(x) -
 //! f(y)| / mean |f(x)|` over sampled inputs beside its infinite-width (Gaussian-process) law;
-//! the one-step success rate; and the smallest verified sign flip over the one-step, ray,
-//! DeepFool and PGD attacks, relative to `||x||` (the paper's open question: how sensitivity
-//! decays with depth). Also the cosine layer by layer, pooled over every network deep enough,
-//! and the phase of the deep limit (ordered, chaotic, or the paper's polynomial case).
+//! the one-step success rate; the smallest verified sign flip over the one-step, ray,
+//! DeepFool, PGD and minimum-norm attacks, relative to `||x||` (the paper's open question: how
+//! sensitivity decays with depth), and that flip over its linear prediction
+//! `|f(x)| / (||grad f(x)|| ||x||)` (MATH 3, "other norms": 1 where `f` is near-linear around
+//! `x`, larger where it is not). Also the cosine layer by layer, pooled over every network deep
+//! enough, and the phase of the deep limit (ordered, chaotic, or the paper's polynomial case).
 
 use crate::experiment::RunHeader;
 use std::collections::BTreeMap;
@@ -265,6 +267,14 @@ pub struct DepthRow {
     /// `min_flip.median * sqrt(d)` (at depth 1 the linear prediction is `|Z|`, median 0.674).
     #[serde(deserialize_with = "crate::report::nan::f64")]
     pub min_flip_sqrt_d_median: f64,
+    /// Per network with a flip, the smallest flip over its linear prediction
+    /// `|f(x)| / (||grad f(x)|| ||x||)` (the trial's `linear_rho`, half the one-step `rho`,
+    /// MATH 3): 1 where `f` is linear between `x` and the boundary, larger where it bends away,
+    /// possibly below 1 where it bends towards it.
+    pub flip_over_linear: Band,
+    /// Median of that ratio over every live network, counting "no flip found" as infinite
+    /// (None when half of them or more found none).
+    pub flip_over_linear_median_all: Option<f64>,
     /// How often each attack gave the smallest flip.
     pub wins: BTreeMap<AttackName, usize>,
 }
@@ -356,6 +366,15 @@ pub fn spread_prediction(rho: f64, n: usize, seed: u64) -> Band {
     Band::of(&draws)
 }
 
+/// The median of `found` completed to `n` values with infinities (the networks without a
+/// flip); `None` when it is not finite, i.e. when half of them or more found none.
+fn median_all(found: &[f64], n: usize) -> Option<f64> {
+    let mut all = found.to_vec();
+    all.resize(n.max(found.len()), f64::INFINITY);
+    let m = quantile(&all, 0.5);
+    m.is_finite().then_some(m)
+}
+
 fn mean_se(v: &[f64]) -> (f64, f64) {
     (mean(v), sample_sd(v) / (v.len() as f64).sqrt())
 }
@@ -405,11 +424,10 @@ fn depth_row(
     let successes = live.iter().filter(|o| o.attack.success).count();
     let (lo, hi) = wilson(successes, live.len());
     let flips: Vec<f64> = live.iter().filter_map(|o| o.attack.best_rho).collect();
-    let censored: Vec<f64> = live
+    let ratios: Vec<f64> = live
         .iter()
-        .map(|o| o.attack.best_rho.unwrap_or(f64::INFINITY))
+        .filter_map(|o| o.attack.best_rho.map(|b| b / o.attack.linear_rho))
         .collect();
-    let median_all = quantile(&censored, 0.5);
     let mut wins = BTreeMap::new();
     for o in &live {
         if let Some(w) = &o.attack.best_attack {
@@ -434,8 +452,10 @@ fn depth_row(
         onestep_success_ci: [lo, hi],
         flip_found: flips.len(),
         min_flip,
-        min_flip_median_all: median_all.is_finite().then_some(median_all),
+        min_flip_median_all: median_all(&flips, live.len()),
         min_flip_sqrt_d_median: min_flip.median * sqrt_d,
+        flip_over_linear: Band::of(&ratios),
+        flip_over_linear_median_all: median_all(&ratios, live.len()),
         wins,
     };
     Ok((row, live.iter().map(|o| o.cos.clone()).collect()))

@@ -1,6 +1,6 @@
 //! The figures of each experiment, built from its report and rendered by [`super::svg`].
 
-use super::svg::{Plot, PlotError, Series, Style, render};
+use super::svg::{Plot, PlotError, SIZE, Series, Style, render};
 use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
@@ -86,10 +86,76 @@ pub fn minpert(r: &MinPertReport) -> Result<String, PlotError> {
     })
 }
 
-/// MATH 6 against depth (log-log): the median smallest verified flip relative to `||x||`, the
-/// median spread of `f` with its infinite-width law, and the median cosine of the pair beside
-/// the `kappa` iteration at every depth.
+/// MATH 6 against depth (log-log), two panels one above the other. Top: the median smallest
+/// verified flip relative to `||x||`, the median spread of `f` with its infinite-width law, and
+/// the median cosine of the pair beside the `kappa` iteration at every depth. Bottom: the
+/// smallest flip over its linear prediction `|f| / (||grad f|| ||x||)` (MATH 3), median and
+/// 10th and 90th percentiles over the networks with a flip, with the line `y = 1` of a network
+/// linear around `x`.
 pub fn depth(r: &DepthReport) -> Result<String, PlotError> {
+    Ok(stack(&[depth_values(r)?, depth_linear(r)?]))
+}
+
+/// Panels of [`SIZE`] one above the other in one SVG document (each rendered document nested
+/// at its offset, which SVG allows).
+fn stack(panels: &[String]) -> String {
+    let (w, h) = SIZE;
+    let total = h * panels.len() as u32;
+    let mut out = format!(
+        "<svg width=\"{w}\" height=\"{total}\" viewBox=\"0 0 {w} {total}\" \
+         xmlns=\"http://www.w3.org/2000/svg\">\n"
+    );
+    for (i, p) in panels.iter().enumerate() {
+        let y = h * i as u32;
+        out.push_str(&p.replacen("<svg ", &format!("<svg x=\"0\" y=\"{y}\" "), 1));
+        out.push('\n');
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The bottom panel of [`depth`].
+fn depth_linear(r: &DepthReport) -> Result<String, PlotError> {
+    let median = r
+        .rows
+        .iter()
+        .map(|row| (row.depth as f64, row.flip_over_linear.median))
+        .collect();
+    let spread = r
+        .rows
+        .iter()
+        .flat_map(|row| {
+            let l = row.depth as f64;
+            [(l, row.flip_over_linear.p10), (l, row.flip_over_linear.p90)]
+        })
+        .collect();
+    let (lo, hi) = r.rows.iter().fold((f64::INFINITY, 0.0f64), |(a, b), row| {
+        (a.min(row.depth as f64), b.max(row.depth as f64))
+    });
+    render(&Plot {
+        title: "Smallest flip over its linear prediction |f|/(||grad f|| ||x||) (MATH 3)".into(),
+        x_label: "depth l".into(),
+        y_label: "smallest flip / linear prediction (log scale)".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![
+            Series::new(
+                "median over the networks with a flip",
+                median,
+                Style::LineAndPoints,
+            ),
+            Series::new("10th and 90th percentiles", spread, Style::Points),
+            Series::new(
+                "1: f linear between x and the boundary",
+                vec![(lo, 1.0), (hi, 1.0)],
+                Style::Dashed,
+            ),
+        ],
+    })
+}
+
+/// The top panel of [`depth`].
+fn depth_values(r: &DepthReport) -> Result<String, PlotError> {
     let pts = |f: &dyn Fn(&crate::experiment::depth::DepthRow) -> f64| {
         r.rows
             .iter()

@@ -248,6 +248,15 @@ pub struct DepthCsvRow {
     pub min_flip_median: f64,
     /// Median over all live networks, no flip counted as infinite (empty when undefined).
     pub min_flip_median_all: Option<f64>,
+    /// Smallest flip over its linear prediction `|f| / (||grad f|| ||x||)`: median over
+    /// networks with a flip.
+    pub flip_over_linear_median: f64,
+    /// 10th percentile.
+    pub flip_over_linear_p10: f64,
+    /// 90th percentile.
+    pub flip_over_linear_p90: f64,
+    /// Median over all live networks, no flip counted as infinite (empty when undefined).
+    pub flip_over_linear_median_all: Option<f64>,
 }
 
 /// One row per depth.
@@ -272,6 +281,10 @@ pub fn depth(r: &DepthReport) -> Vec<DepthCsvRow> {
             flip_found: row.flip_found,
             min_flip_median: row.min_flip.median,
             min_flip_median_all: row.min_flip_median_all,
+            flip_over_linear_median: row.flip_over_linear.median,
+            flip_over_linear_p10: row.flip_over_linear.p10,
+            flip_over_linear_p90: row.flip_over_linear.p90,
+            flip_over_linear_median_all: row.flip_over_linear_median_all,
         })
         .collect()
 }

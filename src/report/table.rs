@@ -786,6 +786,8 @@ pub fn depth_table(r: &DepthReport) -> String {
         "flips found".into(),
         "min flip/||x|| median".into(),
         "[p10, p90]".into(),
+        "flip/linear median".into(),
+        "[p10, p90]".into(),
     ];
     if overflow {
         head.push("overflowed".into());
@@ -804,6 +806,13 @@ pub fn depth_table(r: &DepthReport) -> String {
             row.min_flip_median_all
                 .map_or_else(|| "none found".into(), num),
             format!("[{}, {}]", num(row.min_flip.p10), num(row.min_flip.p90)),
+            row.flip_over_linear_median_all
+                .map_or_else(|| "none found".into(), num),
+            format!(
+                "[{}, {}]",
+                num(row.flip_over_linear.p10),
+                num(row.flip_over_linear.p90)
+            ),
         ];
         if overflow {
             line.push(row.overflow.to_string());
@@ -814,14 +823,18 @@ pub fn depth_table(r: &DepthReport) -> String {
     out.push_str(if paper {
         "\nspread = max|f(x_a) - f(x_b)| / mean|f(x_a)| over the sampled inputs (Theorem 3.1: \
          small for very deep networks).\nGP = its law at infinite width, inputs correlated \
-         kappa^l(0). min flip = smallest verified flip over one-step, ray, DeepFool and PGD;\n\
-         its median counts networks without a flip as infinite.\n\n"
+         kappa^l(0). min flip = smallest verified flip over one-step, ray, DeepFool, PGD and\n\
+         minimum-norm; its median counts networks without a flip as infinite. flip/linear = \
+         that flip over its\nlinear prediction |f|/(||grad f|| ||x||) (MATH 3, half the \
+         one-step rho): 1 where f is near-linear around x.\n\n"
     } else {
         "\nspread = max|f(x_a) - f(x_b)| / mean|f(x_a)| over the sampled inputs.\nkernel cos = \
          the infinite-width cosine of MATH 9; GP = the spread's law at infinite width, with the \
          kernel's output correlation of independent inputs.\nmin flip = smallest verified flip \
-         over one-step, ray, DeepFool and PGD; its median counts networks without a flip as \
-         infinite.\nNetworks whose output overflowed are counted apart, never as numbers.\n\n"
+         over one-step, ray, DeepFool, PGD and minimum-norm; its median counts networks \
+         without a flip as infinite.\nflip/linear = that flip over its linear prediction \
+         |f|/(||grad f|| ||x||) (MATH 3, half the one-step rho): 1 where f is near-linear \
+         around x.\nNetworks whose output overflowed are counted apart, never as numbers.\n\n"
     });
     let mut cells = vec![vec![
         "layer".to_string(),

@@ -619,10 +619,12 @@ pub fn depth(r: &DepthReport, command: String) -> Result<Section, PlotError> {
          the plot."
             .into(),
     );
+    s.notes.push(flip_over_linear_rows(r));
     s.figures.push(figure(
         "depth.svg",
-        "Against depth: smallest flip (best attack), spread of f with its infinite-width law, \
-         cosine of a pair and the kappa iteration.",
+        "Against depth. Top: smallest flip (best attack), spread of f with its infinite-width \
+         law, cosine of a pair and the kappa iteration. Bottom: the smallest flip over its \
+         linear prediction, with the line 1 of a network linear around x.",
         figures::depth(r),
     )?);
     s.figures.push(figure(
@@ -631,6 +633,33 @@ pub fn depth(r: &DepthReport, command: String) -> Result<Section, PlotError> {
         figures::depth_cosine(r),
     )?);
     Ok(s.finish())
+}
+
+/// The smallest flip over its linear prediction per depth, as rows without a verdict: MATH 3
+/// predicts the ratio 1 only for a linear `f`, and neither the paper nor MATH.md says how far
+/// from 1 a finite network sits at a given depth.
+fn flip_over_linear_rows(r: &DepthReport) -> String {
+    let mut t = String::from(
+        "The smallest flip over its linear prediction |f(x)| / (||grad f(x)|| ||x||) (MATH 3: \
+         1 where f is linear between x and the boundary) has no prediction in the paper \
+         either; measured, without a verdict:\n\n\
+         | depth | networks with a flip | median (no flip counted as infinite) | median over \
+         the flips | [p10, p90] |\n|---|---|---|---|---|\n",
+    );
+    for row in &r.rows {
+        t.push_str(&format!(
+            "| {} | {}/{} | {} | {} | [{}, {}] |\n",
+            row.depth,
+            row.flip_found,
+            row.live,
+            row.flip_over_linear_median_all
+                .map_or_else(|| "none".into(), num),
+            num(row.flip_over_linear.median),
+            num(row.flip_over_linear.p10),
+            num(row.flip_over_linear.p90)
+        ));
+    }
+    t
 }
 
 /// Finite-width allowance of the one-step medians beyond the paper, relative to the
