@@ -13,7 +13,7 @@
 //! | [`rng`] | seeded streams keyed by `(seed, trial, layer, block)` | 1 |
 //! | [`scalar`] | the `f64`/`f32` element type | 1 |
 //! | [`net`] | the `Layers` trait, the dense and lazy networks, exact forward/backward with rescaling | 1, 2, 8 |
-//! | [`attack`] | one-step, ray, DeepFool and PGD-L2 attacks | 3 |
+//! | [`attack`] | one-step, ray, DeepFool, PGD and minimum-norm attacks, in L2 or Linf | 3, 9 |
 //! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks, kappa, Min-Pert | 3-7 |
 //! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs and their arguments | 3-7 |
 //! | [`export`] | one trial's network and input written as `.npy` files (`radex export`) | 1 |
@@ -24,6 +24,7 @@
 //! | [`report`] | tables, JSON, CSV, SVG plots | - |
 //! | [`vector`] | Euclidean norm and dot product in `f64`, fixed summation order | - |
 //! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
+//! | [`sweep`] | sweeps: shard results files appended line by line, fsynced, under a lock | - |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
 //!
@@ -66,6 +67,7 @@ pub mod report;
 pub mod reproduce;
 pub mod rng;
 pub mod scalar;
+pub mod sweep;
 pub mod vector;
 
 pub use error::{Error, Result};
