@@ -1,0 +1,336 @@
+//! A sweep's plan (issue 15). A TOML file names an experiment and gives its flags by their long
+//! names (`pgd_steps` or `pgd-steps`). A list is a grid axis, and the grid is the product of
+//! the lists; `zip = [["arch", "init"]]` makes axes vary together instead. A list-valued flag
+//! is written as on the command line, as one string (`eps = "0.1,0.2"`); `true` is a switch.
+//! Each grid point is a complete command line of the experiment. Its trials are cut into
+//! units of at most `unit_trials` (the per-trial streams make trial ranges independent), each
+//! with a stable id: a hash of the point's command line and the range, the same on every
+//! machine and every run.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Keys of a plan file that are not flags.
+const EXPERIMENT: &str = "experiment";
+const ZIP: &str = "zip";
+const UNIT_TRIALS: &str = "unit_trials";
+
+/// A plan that cannot be expanded: the key and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("plan: {key}: {reason}")]
+pub struct PlanError {
+    /// The key (or `toml` for a file that does not parse).
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub reason: String,
+}
+
+fn err(key: &str, reason: impl Into<String>) -> PlanError {
+    PlanError {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A parsed plan: the experiment, its axes (a fixed flag is an axis of one value) and the unit
+/// size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    /// The subcommand, e.g. `attack`.
+    pub experiment: String,
+    /// The axes, in the order of the grid (the last fastest).
+    pub axes: Vec<Axis>,
+    /// Trials per unit at most.
+    pub unit_trials: usize,
+}
+
+/// Flags that vary together (one flag, or a `zip` group; a fixed flag is an axis of one
+/// value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    /// The flags' names, without `--`.
+    pub flags: Vec<String>,
+    /// One row per grid step: each flag's value (`None`: a switch left off).
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// Trials per unit when the plan does not say.
+pub const DEFAULT_UNIT_TRIALS: usize = 50;
+
+/// One value of a flag: `Some(text)` for `--flag text`, `Some("")` for a switch that is on,
+/// `None` for one that is off.
+fn flag_value(key: &str, v: &toml::Value) -> Result<Option<String>, PlanError> {
+    Ok(Some(match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        // Rust prints the shortest text that reads back as the same f64.
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(true) => String::new(),
+        toml::Value::Boolean(false) => return Ok(None),
+        _ => {
+            return Err(err(
+                key,
+                "expected a string, number or boolean (a list-valued flag is one string, e.g. \"0.1,0.2\")",
+            ));
+        }
+    }))
+}
+
+impl Spec {
+    /// Parses a plan file's text.
+    pub fn parse(text: &str) -> Result<Spec, PlanError> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| err("toml", e.message().to_string()))?;
+        let experiment = match table.get(EXPERIMENT) {
+            Some(toml::Value::String(s)) => s.clone(),
+            _ => {
+                return Err(err(
+                    EXPERIMENT,
+                    "expected the subcommand's name, e.g. \"attack\"",
+                ));
+            }
+        };
+        let unit_trials = match table.get(UNIT_TRIALS) {
+            None => DEFAULT_UNIT_TRIALS,
+            Some(toml::Value::Integer(n)) if *n >= 1 => *n as usize,
+            Some(_) => return Err(err(UNIT_TRIALS, "expected a whole number >= 1")),
+        };
+        // Each flag's values (a fixed flag has one), by its flag name.
+        let mut values: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+        for (key, v) in &table {
+            if [EXPERIMENT, ZIP, UNIT_TRIALS].contains(&key.as_str()) {
+                continue;
+            }
+            let flag = key.replace('_', "-");
+            let list = match v {
+                toml::Value::Array(items) if items.is_empty() => {
+                    return Err(err(key, "an empty list gives an empty grid"));
+                }
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|i| flag_value(key, i))
+                    .collect::<Result<_, _>>()?,
+                v => vec![flag_value(key, v)?],
+            };
+            if values.insert(flag, list).is_some() {
+                return Err(err(key, "given twice, once with `_` and once with `-`"));
+            }
+        }
+        let zip: Vec<Vec<String>> = match table.get(ZIP) {
+            None => Vec::new(),
+            Some(z) => z.clone().try_into().map_err(|_| {
+                err(
+                    ZIP,
+                    "expected lists of flag names, e.g. [[\"arch\", \"init\"]]",
+                )
+            })?,
+        };
+        let mut grouped: BTreeMap<String, usize> = BTreeMap::new();
+        for (g, group) in zip.iter().enumerate() {
+            for key in group {
+                let flag = key.replace('_', "-");
+                if !values.contains_key(&flag) {
+                    return Err(err(ZIP, format!("'{key}' is not a flag of the plan")));
+                }
+                if grouped.insert(flag, g).is_some() {
+                    return Err(err(ZIP, format!("'{key}' is in two groups")));
+                }
+            }
+        }
+        // Axes in the order of their first flag's name; a zipped group is one axis.
+        let mut axes: Vec<Axis> = Vec::new();
+        let mut placed = vec![false; zip.len()];
+        for flag in values.keys() {
+            let flags: Vec<String> = match grouped.get(flag) {
+                Some(&g) if placed[g] => continue,
+                Some(&g) => {
+                    placed[g] = true;
+                    zip[g].iter().map(|k| k.replace('_', "-")).collect()
+                }
+                None => vec![flag.clone()],
+            };
+            let n = values[&flags[0]].len();
+            if let Some(f) = flags.iter().find(|f| values[*f].len() != n) {
+                return Err(err(
+                    ZIP,
+                    format!(
+                        "'{}' has {n} values and '{f}' {}: zipped lists must be as long",
+                        flags[0],
+                        values[f].len()
+                    ),
+                ));
+            }
+            let rows = (0..n)
+                .map(|i| flags.iter().map(|f| values[f][i].clone()).collect())
+                .collect();
+            axes.push(Axis { flags, rows });
+        }
+        Ok(Spec {
+            experiment,
+            axes,
+            unit_trials,
+        })
+    }
+
+    /// Every grid point's flags as command-line arguments (after the subcommand), the last axis
+    /// varying fastest.
+    pub fn points(&self) -> Vec<Vec<String>> {
+        let mut points: Vec<Vec<String>> = vec![Vec::new()];
+        for Axis { flags, rows } in &self.axes {
+            points = points
+                .iter()
+                .flat_map(|p| {
+                    rows.iter().map(move |row| {
+                        let mut q = p.clone();
+                        for (f, v) in flags.iter().zip(row) {
+                            match v {
+                                None => {}
+                                Some(s) if s.is_empty() => q.push(format!("--{f}")),
+                                Some(s) => q.extend([format!("--{f}"), s.clone()]),
+                            }
+                        }
+                        q
+                    })
+                })
+                .collect();
+        }
+        points
+    }
+}
+
+/// One unit: a grid point and a range of its trials.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// A hash of the experiment, the point's arguments and the range (16 hex digits).
+    pub id: String,
+    /// Index of the point in the plan.
+    pub point: usize,
+    /// First trial.
+    pub first: u64,
+    /// One past the last trial.
+    pub end: u64,
+}
+
+/// The units of a point of `trials` trials, at most `unit_trials` each.
+pub fn units(
+    experiment: &str,
+    point: usize,
+    args: &[String],
+    trials: u64,
+    unit_trials: usize,
+) -> Vec<Unit> {
+    let step = unit_trials.max(1) as u64;
+    (0..trials.div_ceil(step))
+        .map(|k| {
+            let (first, end) = (k * step, ((k + 1) * step).min(trials));
+            let mut h = Sha256::new();
+            // NUL-separated: no argument holds a NUL, so distinct lists hash distinct texts.
+            for part in std::iter::once(experiment).chain(args.iter().map(String::as_str)) {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+            h.update(format!("{first}..{end}").as_bytes());
+            let digest = h.finalize();
+            let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            Unit {
+                id,
+                point,
+                first,
+                end,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_make_a_product_grid_with_the_last_axis_fastest() {
+        let s = Spec::parse(
+            "experiment = \"attack\"\narch = [\"200,200\", \"d,d\"]\ninit = [\"nn\", \"he\"]\n\
+             trials = 400\nseed = 5\nrandom_start = true\nper_trial = false\neps = \"0.1,0.2\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.experiment, "attack");
+        let p = s.points();
+        assert_eq!(p.len(), 4);
+        assert_eq!(
+            p[1],
+            [
+                "--arch",
+                "200,200",
+                "--eps",
+                "0.1,0.2",
+                "--init",
+                "he",
+                "--random-start",
+                "--seed",
+                "5",
+                "--trials",
+                "400"
+            ]
+        );
+        assert_eq!(p[2][1], "d,d");
+        assert_eq!(p[2][5], "nn");
+    }
+
+    #[test]
+    fn zipped_axes_vary_together() {
+        let s = Spec::parse(
+            "experiment = \"attack\"\narch = [\"200,200\", \"d,d\"]\ninit = [\"nn\", \"he\"]\n\
+             seed = [1, 2, 3]\nzip = [[\"arch\", \"init\"]]\n",
+        )
+        .unwrap();
+        let p = s.points();
+        assert_eq!(p.len(), 6);
+        assert_eq!(p[0], ["--arch", "200,200", "--init", "nn", "--seed", "1"]);
+        assert_eq!(p[5], ["--arch", "d,d", "--init", "he", "--seed", "3"]);
+    }
+
+    #[test]
+    fn bad_plans_name_the_key() {
+        for (text, key) in [
+            ("arch = \"1,2\"", "experiment"),
+            ("experiment = \"attack\"\narch = []", "arch"),
+            ("experiment = \"attack\"\narch = [[1]]", "arch"),
+            ("experiment = \"attack\"\nunit_trials = 0", "unit_trials"),
+            (
+                "experiment = \"attack\"\na = [1, 2]\nb = [1]\nzip = [[\"a\", \"b\"]]",
+                "zip",
+            ),
+            (
+                "experiment = \"attack\"\na = [1, 2]\nzip = [[\"a\", \"c\"]]",
+                "zip",
+            ),
+            (
+                "experiment = \"attack\"\npgd_steps = 1\n\"pgd-steps\" = 2",
+                "pgd_steps",
+            ),
+            ("experiment = ", "toml"),
+        ] {
+            let e = Spec::parse(text).unwrap_err();
+            assert_eq!(e.key, key, "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn units_cover_the_trials_once_with_ids_that_depend_on_point_and_range() {
+        let args: Vec<String> = ["--arch", "200,200"].map(String::from).to_vec();
+        let u = units("attack", 0, &args, 120, 50);
+        let ranges: Vec<(u64, u64)> = u.iter().map(|u| (u.first, u.end)).collect();
+        assert_eq!(ranges, [(0, 50), (50, 100), (100, 120)]);
+        assert_eq!(u, units("attack", 0, &args, 120, 50), "stable");
+        let other: Vec<String> = ["--arch", "200,201"].map(String::from).to_vec();
+        let v = units("attack", 0, &other, 120, 50);
+        let mut ids: Vec<&str> = u.iter().chain(&v).map(|u| u.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 6, "distinct ids");
+        assert!(u.iter().all(|u| u.id.len() == 16));
+    }
+}
