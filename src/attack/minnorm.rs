@@ -979,20 +979,19 @@ fn project_linf(x: &[f64], plane: &Plane, domain: Domain) -> Option<Vec<f64>> {
         return Some(x.to_vec());
     }
     let s = b.signum();
-    // (cap, |n_j|) of the coordinates that move.
+    // How far coordinate j may move in the direction that raises s n . y.
+    let room = |n: f64, xi: f64| match domain {
+        Domain::Free => f64::INFINITY,
+        Domain::Box if s * n > 0.0 => (1.0 - xi).max(0.0),
+        Domain::Box => xi.max(0.0),
+    };
+    // (room, |n_j|) of the coordinates that move.
     let mut caps: Vec<(f64, f64)> = plane
         .n
         .iter()
         .zip(x)
         .filter(|(n, _)| **n != 0.0)
-        .map(|(&n, &xi)| {
-            let cap = match domain {
-                Domain::Free => f64::INFINITY,
-                Domain::Box if s * n > 0.0 => (1.0 - xi).max(0.0),
-                Domain::Box => xi.max(0.0),
-            };
-            (cap, n.abs())
-        })
+        .map(|(&n, &xi)| (room(n, xi), n.abs()))
         .collect();
     caps.sort_by(|a, b| a.0.total_cmp(&b.0));
     // On [cap_(i-1), cap_i]: sum = done + t * rest.
@@ -1011,15 +1010,10 @@ fn project_linf(x: &[f64], plane: &Plane, domain: Domain) -> Option<Vec<f64>> {
         .iter()
         .zip(&plane.n)
         .map(|(&xi, &n)| {
-            let room = match domain {
-                Domain::Free => f64::INFINITY,
-                Domain::Box if s * n > 0.0 => 1.0 - xi,
-                Domain::Box => xi,
-            };
             if n == 0.0 {
                 xi
             } else {
-                xi + s * n.signum() * t.min(room)
+                xi + s * n.signum() * t.min(room(n, xi))
             }
         })
         .collect();
