@@ -2,6 +2,8 @@
 //! one-step attack on each and optionally the standard attacks (ray, DeepFool, PGD-L2) on the
 //! same pairs, summarised beside the predictions.
 
+use std::ops::Range;
+
 use crate::experiment::RunHeader;
 use faer::Par;
 use serde::Serialize;
@@ -647,6 +649,17 @@ pub const LAZY_SOLO_BYTES: u128 = 1 << 30;
 
 /// Runs every trial.
 pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &dyn Progress) -> Vec<TrialRecord> {
+    run_trial_range(p, 0..p.trials as u64, exec, progress)
+}
+
+/// Runs the trials in `trials` (a sweep's unit): each record is the one [`run_trials`] gives
+/// for that trial.
+pub fn run_trial_range(
+    p: &AttackParams,
+    trials: Range<u64>,
+    exec: &Exec,
+    progress: &dyn Progress,
+) -> Vec<TrialRecord> {
     let bytes = p.bytes_per_trial();
     let solo;
     let exec = if p.sampler == Sampler::Lazy && bytes > LAZY_SOLO_BYTES {
@@ -657,13 +670,14 @@ pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &dyn Progress) -> Vec
     };
     fn go<T: Real>(
         p: &AttackParams,
+        trials: Range<u64>,
         exec: &Exec,
         bytes: u128,
         progress: &dyn Progress,
     ) -> Vec<TrialRecord> {
         // Each worker keeps one network's storage and redraws it per trial.
-        exec.run(
-            p.trials,
+        exec.run_range(
+            trials,
             bytes,
             progress,
             || None::<Net<T>>,
@@ -679,7 +693,7 @@ pub fn run_trials(p: &AttackParams, exec: &Exec, progress: &dyn Progress) -> Vec
             },
         )
     }
-    crate::with_real!(p.precision, T => go::<T>(p, exec, bytes, progress))
+    crate::with_real!(p.precision, T => go::<T>(p, trials, exec, bytes, progress))
 }
 
 /// Lemma 2.2 scales: `f(x) ~ N(0, s^2)` and `||grad f(x)|| ~ s`, with `s = 2^{-l/2}` under

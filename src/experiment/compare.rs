@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::RunHeader;
-use super::attack::{self, AttackParams, AttackReport};
+use super::attack::{self, AttackParams, AttackReport, TrialRecord};
 use super::bottleneck::BottleneckReport;
 use super::linearity::LinearityReport;
 use super::runner::Exec;
@@ -67,13 +67,29 @@ pub fn run_attack(
     progress: &dyn Progress,
     per_trial: bool,
 ) -> AttackOutput {
-    let given = attack::summarise(p, attack::run_trials(p, exec, progress), per_trial);
-    match &p.compare {
-        None => AttackOutput::One(Box::new(given)),
-        Some(q) => {
-            let init = attack::summarise(q, attack::run_trials(q, exec, progress), per_trial);
+    let given = attack::run_trials(p, exec, progress);
+    let init = p
+        .compare
+        .as_ref()
+        .map(|q| attack::run_trials(q, exec, progress));
+    attack_output(p, given, init, per_trial)
+}
+
+/// The output of `p` from its trials' records, and its initialisation's with `--compare-init`
+/// (what [`run_attack`] measures, or a sweep's units merged).
+pub fn attack_output(
+    p: &AttackParams,
+    given: Vec<TrialRecord>,
+    init: Option<Vec<TrialRecord>>,
+    per_trial: bool,
+) -> AttackOutput {
+    let given = attack::summarise(p, given, per_trial);
+    match (&p.compare, init) {
+        (Some(q), Some(init)) => {
+            let init = attack::summarise(q, init, per_trial);
             AttackOutput::Compared(Box::new(Comparison::new("attack", "MATH 3", given, init)))
         }
+        _ => AttackOutput::One(Box::new(given)),
     }
 }
 

@@ -13,11 +13,12 @@
 
 use crate::experiment::RunHeader;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use faer::MatRef;
 use rand::RngExt;
 use rand_distr::StandardNormal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::attack::{AttackKind, AttackName, AttackParams, TrialRecord, trial_on};
 use super::runner::Exec;
@@ -105,15 +106,15 @@ impl DepthParams {
     }
 }
 
-/// What one network gives.
-#[derive(Clone, Debug)]
-struct DepthTrial {
+/// What one network gives (a sweep's record of a depth unit).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DepthTrial {
     /// Cosine between `h_i(x)` and `h_i(y)`, `i = 1..=l` (NaN when dead).
-    cos: Vec<f64>,
+    pub cos: Vec<f64>,
     /// `max |f(x_a) - f(x_b)| / mean |f(x_a)|` over the sampled inputs.
-    spread: Option<f64>,
+    pub spread: Option<f64>,
     /// The attacks at `x`.
-    attack: TrialRecord,
+    pub attack: TrialRecord,
 }
 
 fn trial<T: Real>(p: &DepthParams, a: &AttackParams, t: u64, par: faer::Par) -> DepthTrial {
@@ -387,25 +388,35 @@ struct Predictions {
     output: Vec<f64>,
 }
 
-/// One depth: its row, and the layer cosines of each network that is neither dead nor
-/// overflowed.
-fn depth_row(
+/// The networks `trials` of one depth (all of them: `0..p.trials`; a sweep's unit: a part).
+pub fn depth_trials(
     p: &DepthParams,
     depth: usize,
-    pred: &Predictions,
+    trials: Range<u64>,
     exec: &Exec,
     progress: &dyn Progress,
-) -> Result<(DepthRow, Vec<Vec<f64>>)> {
-    let sqrt_d = (p.d as f64).sqrt();
+) -> Result<Vec<DepthTrial>> {
     let a = p.attack(depth)?;
     let bytes = p.bytes_per_trial(depth)?;
-    let outs: Vec<DepthTrial> = crate::with_real!(p.precision, T => exec.run(
-        p.trials,
+    Ok(crate::with_real!(p.precision, T => exec.run_range(
+        trials,
         bytes,
         progress,
         || (),
         |_, t, par| trial::<T>(p, &a, t, par),
-    ));
+    )))
+}
+
+/// One depth from its networks' trials: its row, and the layer cosines of each network that
+/// is neither dead nor overflowed.
+fn depth_row(
+    p: &DepthParams,
+    depth: usize,
+    pred: &Predictions,
+    outs: &[DepthTrial],
+) -> Result<(DepthRow, Vec<Vec<f64>>)> {
+    let sqrt_d = (p.d as f64).sqrt();
+    let a = p.attack(depth)?;
     let overflow = outs
         .iter()
         .filter(|o| !o.attack.dead && o.attack.overflow)
@@ -472,11 +483,23 @@ pub fn run_one(
         cosine: predicted_cosines(&p.family, p.theta.cos(), depth),
         output: output_correlations(&p.family, depth),
     };
-    Ok(depth_row(p, depth, &pred, exec, progress)?.0)
+    let outs = depth_trials(p, depth, 0..p.trials as u64, exec, progress)?;
+    Ok(depth_row(p, depth, &pred, &outs)?.0)
 }
 
 /// Runs the measurement.
 pub fn run(p: &DepthParams, exec: &Exec, progress: &dyn Progress) -> Result<DepthReport> {
+    let outs = p
+        .depths
+        .iter()
+        .map(|&depth| depth_trials(p, depth, 0..p.trials as u64, exec, progress))
+        .collect::<Result<Vec<_>>>()?;
+    assemble(p, &outs)
+}
+
+/// The report from every network's trial, `outs[i]` those of depth `p.depths[i]` in trial
+/// order (what [`run`] measures, or a sweep's units merged).
+pub fn assemble(p: &DepthParams, outs: &[Vec<DepthTrial>]) -> Result<DepthReport> {
     let mut rows = Vec::with_capacity(p.depths.len());
     let mut per_layer: Vec<Vec<f64>> = Vec::new();
     let cos_theta = p.theta.cos();
@@ -485,8 +508,8 @@ pub fn run(p: &DepthParams, exec: &Exec, progress: &dyn Progress) -> Result<Dept
         cosine: predicted_cosines(&p.family, cos_theta, max_depth),
         output: output_correlations(&p.family, max_depth),
     };
-    for &depth in &p.depths {
-        let (row, cosines) = depth_row(p, depth, &pred, exec, progress)?;
+    for (&depth, outs) in p.depths.iter().zip(outs) {
+        let (row, cosines) = depth_row(p, depth, &pred, outs)?;
         for cos in &cosines {
             if per_layer.len() < cos.len() {
                 per_layer.resize(cos.len(), Vec::new());

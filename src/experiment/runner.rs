@@ -5,6 +5,7 @@
 //! product uses every thread. Either way every number is the same, since streams are keyed by
 //! trial and products have a fixed summation order.
 
+use std::ops::Range;
 use std::sync::Mutex;
 
 use faer::Par;
@@ -72,6 +73,20 @@ impl Exec {
         init: impl Fn() -> S + Sync + Send,
         work: impl Fn(&mut S, u64, Par) -> R + Sync + Send,
     ) -> Vec<R> {
+        self.run_range(0..n as u64, per_trial_bytes, progress, init, work)
+    }
+
+    /// [`Exec::run`] for the trials in `trials` only (a sweep's unit): trial `t` gets the
+    /// same result as in a run of all of them, whatever the range.
+    pub fn run_range<S: Send, R: Send>(
+        &self,
+        trials: Range<u64>,
+        per_trial_bytes: u128,
+        progress: &dyn Progress,
+        init: impl Fn() -> S + Sync + Send,
+        work: impl Fn(&mut S, u64, Par) -> R + Sync + Send,
+    ) -> Vec<R> {
+        let n = (trials.end - trials.start) as usize;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()
@@ -85,7 +100,7 @@ impl Exec {
                 // split takes one from there: a state is made about once per worker (once
                 // per 64 MiB network in `radex attack`, instead of once per split).
                 let spare = Mutex::new(Vec::new());
-                (0..n as u64)
+                trials
                     .into_par_iter()
                     .map_init(
                         || Pooled {
@@ -101,7 +116,7 @@ impl Exec {
                     .collect()
             } else {
                 let mut s = init();
-                (0..n as u64)
+                trials
                     .map(|t| {
                         let r = work(&mut s, t, Par::rayon(self.threads));
                         progress.inc();
