@@ -165,6 +165,18 @@ fn unregister(p: &Path) {
     pending().retain(|(q, _)| q != p);
 }
 
+/// Creates the file `path` with `make` and marks it for removal by [`remove_pending`] (a
+/// signal) until [`forget_pending`]: a lock file that must not outlive a run stopped by
+/// SIGTERM (a Slurm time limit), to be taken by a rerun on another node.
+pub fn create_pending<T>(path: &Path, make: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    register(make, |_| path.to_path_buf(), None)
+}
+
+/// Ends [`create_pending`]'s mark (the file is removed or kept by its owner).
+pub fn forget_pending(path: &Path) {
+    unregister(path);
+}
+
 /// The directory a file or directory `path` is created in (`.` for a bare name).
 pub fn parent_of(path: &Path) -> &Path {
     match path.parent() {

@@ -1,8 +1,13 @@
 //! Sweeps (issue 15): a plan of units (parameter points and trial ranges) run in shards on one
 //! machine or a Slurm job array, whose results are appended to one file per shard and merged
-//! into the report each experiment prints. Any MATH.md section: a sweep runs the experiments
-//! that implement them. So far: [`plan`], a plan file expanded into grid points and units, and
-//! [`shard`], a shard's results file and its lock.
+//! into the report each experiment prints: `radex attack` (MATH 3, 9, 10) and `radex depth`
+//! (MATH 6, 9). [`plan`] expands a plan file into grid points and units and deals them to
+//! shards; [`job`] runs a unit of a point and merges a point's records; [`record`] writes
+//! records as JSON losslessly; [`shard`] is a shard's results file and its lock; [`dir`] is a
+//! sweep's directory: the plan, running a shard, status and merge.
 
+pub mod dir;
+pub mod job;
 pub mod plan;
+pub mod record;
 pub mod shard;

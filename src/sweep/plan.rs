@@ -2,20 +2,27 @@
 //! names (`pgd_steps` or `pgd-steps`). A list is a grid axis, and the grid is the product of
 //! the lists; `zip = [["arch", "init"]]` makes axes vary together instead. A list-valued flag
 //! is written as on the command line, as one string (`eps = "0.1,0.2"`); `true` is a switch.
-//! Each grid point is a complete command line of the experiment. Its trials are cut into
-//! units of at most `unit_trials` (the per-trial streams make trial ranges independent), each
-//! with a stable id: a hash of the point's command line and the range, the same on every
-//! machine and every run.
+//! Each grid point is a complete command line of the experiment. Each part of its trials
+//! ([`Part`]) is cut into units of about `unit_seconds` on one thread by the cost model, or
+//! of at most `unit_trials` (the per-trial streams make trial ranges independent), each with a
+//! stable id: a hash of the point's command line, the part and the range, the same on every
+//! machine and every run. [`assign`] deals the units to shards by estimated time.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::job::Part;
+
 /// Keys of a plan file that are not flags.
 const EXPERIMENT: &str = "experiment";
 const ZIP: &str = "zip";
 const UNIT_TRIALS: &str = "unit_trials";
+const UNIT_SECONDS: &str = "unit_seconds";
+/// Flags of a single run that a sweep sets itself (`sweep run --threads`, `sweep merge
+/// --format/--out/--plot`).
+const NOT_IN_PLAN: &[&str] = &["threads", "format", "out", "plot", "help"];
 
 /// A plan that cannot be expanded: the key and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +49,18 @@ pub struct Spec {
     pub experiment: String,
     /// The axes, in the order of the grid (the last fastest).
     pub axes: Vec<Axis>,
-    /// Trials per unit at most.
-    pub unit_trials: usize,
+    /// How large a unit is.
+    pub size: UnitSize,
+}
+
+/// How large a unit is.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitSize {
+    /// At most this many trials (`unit_trials`).
+    Trials(usize),
+    /// About this many seconds on one thread, from the cost model (`unit_seconds`).
+    Seconds(f64),
 }
 
 /// Flags that vary together (one flag, or a `zip` group; a fixed flag is an axis of one
@@ -56,8 +73,10 @@ pub struct Axis {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
-/// Trials per unit when the plan does not say.
-pub const DEFAULT_UNIT_TRIALS: usize = 50;
+/// A unit's estimated time on one thread when the plan does not say: short enough that a
+/// killed shard loses little and shards balance, long enough that the per-unit cost
+/// (validating the point, one fsync) is nothing beside it.
+pub const DEFAULT_UNIT_SECONDS: f64 = 60.0;
 
 /// One value of a flag: `Some(text)` for `--flag text`, `Some("")` for a switch that is on,
 /// `None` for one that is off.
@@ -93,18 +112,34 @@ impl Spec {
                 ));
             }
         };
-        let unit_trials = match table.get(UNIT_TRIALS) {
-            None => DEFAULT_UNIT_TRIALS,
-            Some(toml::Value::Integer(n)) if *n >= 1 => *n as usize,
-            Some(_) => return Err(err(UNIT_TRIALS, "expected a whole number >= 1")),
+        let size = match (table.get(UNIT_TRIALS), table.get(UNIT_SECONDS)) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    UNIT_SECONDS,
+                    "give unit_trials or unit_seconds, not both",
+                ));
+            }
+            (None, None) => UnitSize::Seconds(DEFAULT_UNIT_SECONDS),
+            (Some(toml::Value::Integer(n)), None) if *n >= 1 => UnitSize::Trials(*n as usize),
+            (Some(_), None) => return Err(err(UNIT_TRIALS, "expected a whole number >= 1")),
+            (None, Some(v)) => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
+                Some(s) if s > 0.0 && s.is_finite() => UnitSize::Seconds(s),
+                _ => return Err(err(UNIT_SECONDS, "expected a number of seconds > 0")),
+            },
         };
         // Each flag's values (a fixed flag has one), by its flag name.
         let mut values: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
         for (key, v) in &table {
-            if [EXPERIMENT, ZIP, UNIT_TRIALS].contains(&key.as_str()) {
+            if [EXPERIMENT, ZIP, UNIT_TRIALS, UNIT_SECONDS].contains(&key.as_str()) {
                 continue;
             }
             let flag = key.replace('_', "-");
+            if NOT_IN_PLAN.contains(&flag.as_str()) {
+                return Err(err(
+                    key,
+                    "is not a flag of a plan: give it to `radex sweep run` (threads) or `radex sweep merge` (format, out, plot)",
+                ));
+            }
             let list = match v {
                 toml::Value::Array(items) if items.is_empty() => {
                     return Err(err(key, "an empty list gives an empty grid"));
@@ -171,7 +206,7 @@ impl Spec {
         Ok(Spec {
             experiment,
             axes,
-            unit_trials,
+            size,
         })
     }
 
@@ -201,48 +236,85 @@ impl Spec {
     }
 }
 
-/// One unit: a grid point and a range of its trials.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One unit: a grid point, one of its parts and a range of that part's trials.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unit {
-    /// A hash of the experiment, the point's arguments and the range (16 hex digits).
+    /// A hash of the experiment, the point's arguments, the part and the range (16 hex
+    /// digits).
     pub id: String,
     /// Index of the point in the plan.
     pub point: usize,
+    /// Index of the part in the point.
+    pub part: usize,
     /// First trial.
     pub first: u64,
     /// One past the last trial.
     pub end: u64,
+    /// The cost model's estimate on one thread, in seconds.
+    pub seconds: f64,
 }
 
-/// The units of a point of `trials` trials, at most `unit_trials` each.
+/// The units of a point: each part's trials cut into ranges of `size`.
 pub fn units(
     experiment: &str,
     point: usize,
     args: &[String],
-    trials: u64,
-    unit_trials: usize,
+    parts: &[Part],
+    size: UnitSize,
 ) -> Vec<Unit> {
-    let step = unit_trials.max(1) as u64;
-    (0..trials.div_ceil(step))
-        .map(|k| {
-            let (first, end) = (k * step, ((k + 1) * step).min(trials));
+    let mut out = Vec::new();
+    for (j, part) in parts.iter().enumerate() {
+        let step = match size {
+            UnitSize::Trials(n) => n.max(1) as u64,
+            UnitSize::Seconds(s) => ((s / part.seconds_per_trial).floor() as u64).max(1),
+        };
+        for k in 0..part.trials.div_ceil(step) {
+            let (first, end) = (k * step, ((k + 1) * step).min(part.trials));
             let mut h = Sha256::new();
             // NUL-separated: no argument holds a NUL, so distinct lists hash distinct texts.
-            for part in std::iter::once(experiment).chain(args.iter().map(String::as_str)) {
-                h.update(part.as_bytes());
+            let range = format!("{first}..{end}");
+            for text in std::iter::once(experiment)
+                .chain(args.iter().map(String::as_str))
+                .chain([part.name.as_str(), range.as_str()])
+            {
+                h.update(text.as_bytes());
                 h.update([0]);
             }
-            h.update(format!("{first}..{end}").as_bytes());
             let digest = h.finalize();
             let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            Unit {
+            out.push(Unit {
                 id,
                 point,
+                part: j,
                 first,
                 end,
-            }
-        })
-        .collect()
+                seconds: (end - first) as f64 * part.seconds_per_trial,
+            });
+        }
+    }
+    out
+}
+
+/// The shard of each unit, `n` shards: the longest units first, each to the shard with the
+/// least estimated work so far (ties to the lowest index), so shards finish together.
+pub fn assign(units: &[Unit], n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by(|&a, &b| {
+        units[b]
+            .seconds
+            .total_cmp(&units[a].seconds)
+            .then(a.cmp(&b))
+    });
+    let mut load = vec![0.0f64; n.max(1)];
+    let mut shard = vec![0; units.len()];
+    for u in order {
+        let s = (0..load.len())
+            .min_by(|&a, &b| load[a].total_cmp(&load[b]).then(a.cmp(&b)))
+            .expect("n >= 1");
+        load[s] += units[u].seconds;
+        shard[u] = s;
+    }
+    shard
 }
 
 #[cfg(test)]
@@ -299,6 +371,8 @@ mod tests {
             ("experiment = \"attack\"\narch = []", "arch"),
             ("experiment = \"attack\"\narch = [[1]]", "arch"),
             ("experiment = \"attack\"\nunit_trials = 0", "unit_trials"),
+            ("experiment = \"attack\"\nunit_seconds = -1", "unit_seconds"),
+            ("experiment = \"attack\"\nthreads = 2", "threads"),
             (
                 "experiment = \"attack\"\na = [1, 2]\nb = [1]\nzip = [[\"a\", \"b\"]]",
                 "zip",
@@ -319,18 +393,59 @@ mod tests {
     }
 
     #[test]
-    fn units_cover_the_trials_once_with_ids_that_depend_on_point_and_range() {
+    fn units_cover_the_trials_once_with_ids_that_depend_on_point_part_and_range() {
         let args: Vec<String> = ["--arch", "200,200"].map(String::from).to_vec();
-        let u = units("attack", 0, &args, 120, 50);
+        let parts = |t: u64| {
+            vec![Part {
+                name: "trials".into(),
+                trials: t,
+                seconds_per_trial: 0.5,
+            }]
+        };
+        let u = units("attack", 0, &args, &parts(120), UnitSize::Trials(50));
         let ranges: Vec<(u64, u64)> = u.iter().map(|u| (u.first, u.end)).collect();
         assert_eq!(ranges, [(0, 50), (50, 100), (100, 120)]);
-        assert_eq!(u, units("attack", 0, &args, 120, 50), "stable");
+        assert_eq!(u[2].seconds, 10.0);
+        assert_eq!(
+            u,
+            units("attack", 0, &args, &parts(120), UnitSize::Trials(50)),
+            "stable"
+        );
+        // 0.5 s per trial, 20 s per unit: 40 trials each.
+        let by_time = units("attack", 0, &args, &parts(120), UnitSize::Seconds(20.0));
+        assert_eq!(
+            by_time.iter().map(|u| u.end - u.first).collect::<Vec<_>>(),
+            [40, 40, 40]
+        );
         let other: Vec<String> = ["--arch", "200,201"].map(String::from).to_vec();
-        let v = units("attack", 0, &other, 120, 50);
+        let v = units("attack", 0, &other, &parts(120), UnitSize::Trials(50));
         let mut ids: Vec<&str> = u.iter().chain(&v).map(|u| u.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), 6, "distinct ids");
         assert!(u.iter().all(|u| u.id.len() == 16));
+    }
+
+    #[test]
+    fn shards_get_about_equal_work() {
+        let unit = |seconds: f64| Unit {
+            id: String::new(),
+            point: 0,
+            part: 0,
+            first: 0,
+            end: 1,
+            seconds,
+        };
+        let us: Vec<Unit> = [8.0, 1.0, 4.0, 4.0, 2.0, 1.0].map(unit).to_vec();
+        let s = assign(&us, 2);
+        let load = |k: usize| -> f64 {
+            us.iter()
+                .zip(&s)
+                .filter(|&(_, &t)| t == k)
+                .map(|(u, _)| u.seconds)
+                .sum()
+        };
+        assert_eq!((load(0), load(1)), (10.0, 10.0));
+        assert_eq!(assign(&us, 1), vec![0; 6]);
     }
 }

@@ -36,7 +36,7 @@ pub enum ShardError {
     },
     /// Another live process holds the shard.
     #[error(
-        "{path}: shard is being written by pid {} on {}; wait for it, or stop it first",
+        "{path}: shard is being written by pid {} on {}; wait for it or stop it (if it was killed with SIGKILL on another host, remove this lock file)",
         .owner.pid, .owner.host
     )]
     Locked {
@@ -74,11 +74,11 @@ impl Owner {
 
     /// Whether the owner is known to have exited: only decidable on its own host (where
     /// `/proc/<pid>` is absent once it has).
-    fn is_gone(&self) -> bool {
+    pub fn is_gone(&self) -> bool {
         self.host == host_name() && !Path::new(&format!("/proc/{}", self.pid)).exists()
     }
 
-    fn parse(text: &str) -> Option<Owner> {
+    pub fn parse(text: &str) -> Option<Owner> {
         let (pid, host) = text.trim_end().split_once(' ')?;
         Some(Owner {
             pid: pid.parse().ok()?,
@@ -106,7 +106,12 @@ impl Lock {
     /// host, is refused.
     pub fn acquire(path: &Path) -> Result<Lock, ShardError> {
         for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(path) {
+            // Removed by the front end's signal handler too (SIGTERM at a time limit), so a
+            // rerun elsewhere is not refused; only SIGKILL leaves it (taken over on this host).
+            let created = crate::files::create_pending(path, || {
+                OpenOptions::new().write(true).create_new(true).open(path)
+            });
+            match created {
                 Ok(mut f) => {
                     let me = Owner::this();
                     writeln!(f, "{} {}", me.pid, me.host).map_err(io_at(path))?;
@@ -138,19 +143,23 @@ impl Lock {
 impl Drop for Lock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
+        crate::files::forget_pending(&self.path);
     }
 }
 
-/// A results file as read: its complete lines, and the byte offset of a torn tail, if any.
+/// A results file as read: its complete lines, the corrupt ones, and the byte offset of a
+/// torn tail, if any.
 #[derive(Debug, Default)]
 pub struct Contents {
-    /// Every complete line, in order, each a JSON object.
+    /// Every complete line that is a JSON object, in order.
     pub lines: Vec<Map<String, Value>>,
+    /// Complete lines that are not (a [`ShardError::Corrupt`] each).
+    pub corrupt: Vec<ShardError>,
     /// Where an unterminated last line starts (it is not a result).
     pub torn_at: Option<u64>,
 }
 
-/// Reads a results file (a missing file is empty).
+/// Reads a results file (a missing file is empty), corrupt lines apart.
 pub fn read(path: &Path) -> Result<Contents, ShardError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
@@ -171,8 +180,8 @@ pub fn read(path: &Path) -> Result<Contents, ShardError> {
         };
         match serde_json::from_slice::<Value>(&chunk[..chunk.len() - 1]) {
             Ok(Value::Object(m)) => out.lines.push(m),
-            Ok(_) => return Err(corrupt("not a JSON object".into())),
-            Err(e) => return Err(corrupt(e.to_string())),
+            Ok(_) => out.corrupt.push(corrupt("not a JSON object".into())),
+            Err(e) => out.corrupt.push(corrupt(e.to_string())),
         }
         start += chunk.len();
     }
@@ -191,7 +200,10 @@ impl Writer {
     /// Opens `path` for appending under `lock`: reads what is there (refusing a corrupt file),
     /// and truncates a torn tail so the next line starts clean.
     pub fn open(path: &Path, lock: Lock) -> Result<(Writer, Contents), ShardError> {
-        let contents = read(path)?;
+        let mut contents = read(path)?;
+        if !contents.corrupt.is_empty() {
+            return Err(contents.corrupt.swap_remove(0));
+        }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -279,7 +291,9 @@ mod tests {
         let (_dir, data, lock) = files();
         for bad in ["{\"unit\":0\n", "[1, 2]\n"] {
             fs::write(&data, format!("{{\"unit\":0}}\n{bad}{{\"unit\":2}}\n")).unwrap();
-            let e = read(&data).unwrap_err();
+            let c = read(&data).unwrap();
+            assert_eq!(c.lines.len(), 2, "the lines around it are read");
+            let e = &c.corrupt[0];
             assert!(matches!(e, ShardError::Corrupt { line: 2, .. }), "{e}");
             assert!(e.to_string().contains("line 2"), "{e}");
             let e = Writer::open(&data, Lock::acquire(&lock).unwrap()).unwrap_err();
