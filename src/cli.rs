@@ -85,6 +85,108 @@ pub enum Command {
     ///
     /// Example: radex export --arch 500,500,500 --seed 3 --trial 2 --out net-3-2
     Export(ExportArgs),
+    /// Sweeps: a plan's grid of attack or depth runs cut into units, run in shards on this
+    /// machine or as a Slurm job array, resumed after a kill, merged into each point's report.
+    ///
+    /// Example: radex sweep plan plan.toml --out sw && radex sweep run sw && radex sweep merge sw
+    Sweep(SweepArgs),
+}
+
+/// `radex sweep`.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SweepCommand,
+}
+
+/// `radex sweep` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum SweepCommand {
+    /// Expand a plan file (TOML: `experiment = "attack"`, flags by long name, lists are grid
+    /// axes, `zip = [["arch", "init"]]` pairs axes, `unit_seconds` or `unit_trials` sizes
+    /// units) into DIR/plan.json, validating every point before anything runs.
+    ///
+    /// Example: radex sweep plan slope.toml --out slope
+    Plan {
+        /// The plan file.
+        #[arg(value_name = "PLAN.toml")]
+        plan: PathBuf,
+        /// The sweep's directory (made if missing; an existing one must hold the same plan).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Run the units of one shard not done yet, appending each to DIR/results/shard-I.jsonl.
+    ///
+    /// Example: radex sweep run slope --shard 0/2 --threads 1
+    Run {
+        /// The sweep's directory.
+        dir: PathBuf,
+        /// I/N: shard I of N [default: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, else 0/1].
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Worker threads (0 = all cores). Results are identical for any value.
+        #[arg(allow_hyphen_values = true, short = 'j', long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// Units done, running, missing and failed (with the error); Slurm tasks from squeue.
+    Status {
+        /// The sweep's directory.
+        dir: PathBuf,
+    },
+    /// Every point's report, as its subcommand prints it, from the units' records.
+    ///
+    /// Example: radex sweep merge slope --format json --out slope.json --plot slope.svg
+    Merge {
+        /// The sweep's directory.
+        dir: PathBuf,
+        /// Output format (json: one object per point with its report).
+        #[arg(allow_hyphen_values = true, long, value_enum, default_value = "table")]
+        format: Format,
+        /// Write to this file instead of stdout.
+        #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Also draw the sweep's figure (attack: median flip against d; depth: smallest flip
+        /// and one-step success against depth) as SVG.
+        #[arg(allow_hyphen_values = true, long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// Merge the points whose units are all done and list the others, instead of refusing.
+        #[arg(long)]
+        partial: bool,
+    },
+    /// Write an sbatch script running the shards as a Slurm job array, and submit it.
+    ///
+    /// Example: radex sweep slurm slope --array-size 32 --parallel 8 --time 2:00:00 --submit
+    Slurm {
+        /// The sweep's directory.
+        dir: PathBuf,
+        /// Array tasks, one shard each.
+        #[arg(allow_hyphen_values = true, long, value_name = "N")]
+        array_size: usize,
+        /// Tasks running at once at most (%P).
+        #[arg(allow_hyphen_values = true, long, value_name = "P")]
+        parallel: Option<usize>,
+        /// Time limit per task (sbatch --time, e.g. 30:00 or 1-12:00:00).
+        #[arg(allow_hyphen_values = true, long, value_name = "T")]
+        time: Option<String>,
+        /// Partition (sbatch --partition).
+        #[arg(allow_hyphen_values = true, long, value_name = "Q")]
+        partition: Option<String>,
+        /// CPUs per task, each running that many threads.
+        #[arg(
+            allow_hyphen_values = true,
+            long,
+            value_name = "C",
+            default_value_t = 1
+        )]
+        cpus_per_task: usize,
+        /// Memory per task (sbatch --mem, e.g. 4G).
+        #[arg(allow_hyphen_values = true, long, value_name = "M")]
+        mem: Option<String>,
+        /// Submit the script with sbatch and print the job id.
+        #[arg(long)]
+        submit: bool,
+    },
 }
 
 impl Command {
@@ -100,6 +202,10 @@ impl Command {
             Command::Phase(a) => a.threads,
             Command::Reproduce(a) => a.threads,
             Command::Export(_) => 0,
+            Command::Sweep(a) => match a.command {
+                SweepCommand::Run { threads, .. } => threads,
+                _ => 0,
+            },
         }
     }
 }

@@ -5,6 +5,7 @@ mod alloc;
 mod bar;
 mod cli;
 mod run_reproduce;
+mod run_sweep;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -96,6 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             });
         }
+        Command::Sweep(s) => return run_sweep::run(&s.command),
         Command::Attack(a) => {
             let (p, exec) = a.params()?;
             let rep = staged("attack", compare::attack_steps(&p), |bar| {
@@ -191,7 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// clap's error as one line naming the flag: `invalid value 'bogus' for '--precision':
 /// expected one of f64, f32`, with the value cut to a readable length.
-fn clap_line(e: &clap::Error) -> String {
+pub(crate) fn clap_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
 
     if e.kind() == ErrorKind::MissingRequiredArgument {

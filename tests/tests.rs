@@ -20,3 +20,4 @@ mod phase;
 mod records;
 mod reliability;
 mod reproduce;
+mod sweep;

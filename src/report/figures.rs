@@ -1,6 +1,7 @@
 //! The figures of each experiment, built from its report and rendered by [`super::svg`].
 
 use super::svg::{Plot, PlotError, SIZE, Series, Style, render};
+use crate::experiment::attack::AttackReport;
 use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
@@ -98,7 +99,7 @@ pub fn depth(r: &DepthReport) -> Result<String, PlotError> {
 
 /// Panels of [`SIZE`] one above the other in one SVG document (each rendered document nested
 /// at its offset, which SVG allows).
-fn stack(panels: &[String]) -> String {
+pub fn stack(panels: &[String]) -> String {
     let (w, h) = SIZE;
     let total = h * panels.len() as u32;
     let mut out = format!(
@@ -235,4 +236,125 @@ pub fn depth_cosine(r: &DepthReport) -> Result<String, PlotError> {
             ),
         ],
     })
+}
+
+/// A sweep of `radex attack` (issue 15; MATH 3): the median relative perturbation of the
+/// reported attack against `d`, log-log, one series per group of points (`(label, report)`,
+/// the label naming what else varies), with its least-squares slope in the legend (Theorem
+/// 1.1: -1/2), and each group's prediction dashed.
+pub fn sweep_attack(points: &[(String, &AttackReport)]) -> Result<String, PlotError> {
+    // (label, measured, predicted) per group.
+    type Group<'a> = (&'a str, Vec<(f64, f64)>, Vec<(f64, f64)>);
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for (label, r) in points {
+        let d = r.d as f64;
+        let sqrt_d = d.sqrt();
+        let at = match groups.iter().position(|g| g.0 == label.as_str()) {
+            Some(i) => i,
+            None => {
+                groups.push((label, Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[at].1.push((d, r.rho_sqrt_d.median / sqrt_d));
+        groups[at]
+            .2
+            .push((d, r.prediction.rho_sqrt_d_median / sqrt_d));
+    }
+    let mut series = Vec::new();
+    for (label, mut measured, mut predicted) in groups {
+        measured.sort_by(|a, b| a.0.total_cmp(&b.0));
+        predicted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let slope = log_slope(&measured)
+            .map(|s| format!(" (slope {s:.3})"))
+            .unwrap_or_default();
+        let name = if label.is_empty() { "measured" } else { label };
+        series.push(Series::new(
+            format!("{name}{slope}"),
+            measured,
+            Style::LineAndPoints,
+        ));
+        series.push(Series::new(
+            format!("{name}: prediction"),
+            predicted,
+            Style::Dashed,
+        ));
+    }
+    render(&Plot {
+        title: "Median relative perturbation against d (MATH 3, Theorem 1.1: slope -1/2)".into(),
+        x_label: "input dimension d (log scale)".into(),
+        y_label: "median ||x' - x|| / ||x|| (log scale)".into(),
+        log_x: true,
+        log_y: true,
+        series,
+    })
+}
+
+/// Least-squares slope of `log y` against `log x` over the positive finite points (`None`
+/// with fewer than two distinct `x`).
+fn log_slope(points: &[(f64, f64)]) -> Option<f64> {
+    let p: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(x, y)| x.is_finite() && y.is_finite() && *x > 0.0 && *y > 0.0)
+        .map(|(x, y)| (x.ln(), y.ln()))
+        .collect();
+    let n = p.len() as f64;
+    let mx = p.iter().map(|q| q.0).sum::<f64>() / n;
+    let my = p.iter().map(|q| q.1).sum::<f64>() / n;
+    let sxx: f64 = p.iter().map(|q| (q.0 - mx).powi(2)).sum();
+    let sxy: f64 = p.iter().map(|q| (q.0 - mx) * (q.1 - my)).sum();
+    (p.len() >= 2 && sxx > 0.0).then(|| sxy / sxx)
+}
+
+/// A sweep of `radex depth` (issue 15; MATH 6): the median smallest flip against depth
+/// (log-log) above the one-step success rate against depth, one series per point (`(label,
+/// report)`, the label naming what varies, e.g. the seed).
+pub fn sweep_depth(points: &[(String, &DepthReport)]) -> Result<String, PlotError> {
+    let name = |label: &str| {
+        if label.is_empty() {
+            "measured".to_string()
+        } else {
+            label.to_string()
+        }
+    };
+    let flips = points
+        .iter()
+        .map(|(label, r)| {
+            let pts = r
+                .rows
+                .iter()
+                .map(|row| (row.depth as f64, row.min_flip.median))
+                .collect();
+            Series::new(name(label), pts, Style::LineAndPoints)
+        })
+        .collect();
+    let success = points
+        .iter()
+        .map(|(label, r)| {
+            let pts = r
+                .rows
+                .iter()
+                .map(|row| (row.depth as f64, row.onestep_success_rate))
+                .collect();
+            Series::new(name(label), pts, Style::LineAndPoints)
+        })
+        .collect();
+    Ok(stack(&[
+        render(&Plot {
+            title: "Smallest verified flip against depth (MATH 6, open question 1)".into(),
+            x_label: "depth l (log scale)".into(),
+            y_label: "median smallest ||x' - x|| / ||x|| (log scale)".into(),
+            log_x: true,
+            log_y: true,
+            series: flips,
+        })?,
+        render(&Plot {
+            title: "One-step success against depth (MATH 3, 6)".into(),
+            x_label: "depth l (log scale)".into(),
+            y_label: "one-step success rate".into(),
+            log_x: true,
+            log_y: false,
+            series: success,
+        })?,
+    ]))
 }
