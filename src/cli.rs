@@ -129,7 +129,8 @@ pub enum SweepCommand {
         #[arg(allow_hyphen_values = true, short = 'j', long, default_value_t = 0)]
         threads: usize,
     },
-    /// Units done, running, missing and failed (with the error); Slurm tasks from squeue.
+    /// Units done, running, missing and failed (with the error), corrupt lines, and the Slurm
+    /// tasks of submitted jobs (from squeue). Exit code 0 when every unit is done, else 1.
     Status {
         /// The sweep's directory.
         dir: PathBuf,
@@ -156,10 +157,14 @@ pub enum SweepCommand {
     },
     /// Write an sbatch script running the shards as a Slurm job array, and submit it.
     ///
-    /// Example: radex sweep slurm slope --array-size 32 --parallel 8 --time 2:00:00 --submit
+    /// Example: radex sweep slurm slope --plan slope.toml --array-size 32 --parallel 8 --time 2:00:00 --submit
     Slurm {
         /// The sweep's directory.
         dir: PathBuf,
+        /// Plan this file into DIR first (as `sweep plan PLAN.toml --out DIR`): from a plan
+        /// to a submitted job array in one command.
+        #[arg(long, value_name = "PLAN.toml")]
+        plan: Option<PathBuf>,
         /// Array tasks, one shard each.
         #[arg(allow_hyphen_values = true, long, value_name = "N")]
         array_size: usize,

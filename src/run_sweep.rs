@@ -58,7 +58,7 @@ fn job_of(threads: Option<usize>) -> impl Fn(&str, &[String]) -> Result<(Job, Ex
 /// `radex sweep ...`.
 pub fn run(command: &SweepCommand) -> anyhow::Result<ExitCode> {
     match command {
-        SweepCommand::Plan { plan, out } => plan_cmd(plan, out),
+        SweepCommand::Plan { plan, out } => plan_cmd(plan, out, false),
         SweepCommand::Run {
             dir,
             shard,
@@ -76,7 +76,9 @@ pub fn run(command: &SweepCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn plan_cmd(plan: &Path, out: &Path) -> anyhow::Result<ExitCode> {
+/// `sweep plan`, its summary line on stdout, or on stderr (`sweep slurm --plan`, whose stdout
+/// is the job id).
+fn plan_cmd(plan: &Path, out: &Path, to_stderr: bool) -> anyhow::Result<ExitCode> {
     let text = match std::fs::read_to_string(plan) {
         Ok(t) => t,
         Err(e) => {
@@ -86,6 +88,16 @@ fn plan_cmd(plan: &Path, out: &Path) -> anyhow::Result<ExitCode> {
             )));
         }
     };
+    // A directory radex did not make is not written into (it may hold anything).
+    if out.exists() && !out.join(dir::PLAN_FILE).exists() {
+        let empty = std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_none());
+        if !empty {
+            return Ok(refuse(format!(
+                "invalid value '{}' for '--out': it exists and is not a sweep directory; give a new or empty directory",
+                out.display()
+            )));
+        }
+    }
     let expanded = match dir::expand(&text, &job_of(None)) {
         Ok(p) => p,
         Err(e) => return Ok(refuse(e)),
@@ -100,13 +112,18 @@ fn plan_cmd(plan: &Path, out: &Path) -> anyhow::Result<ExitCode> {
         dir::Created::New => "planned",
         dir::Created::Same => "already planned (results kept)",
     };
-    println!(
+    let line = format!(
         "radex sweep: {verb}: {} points, {} units, about {} on one thread (cost model) in {}",
         expanded.points.len(),
         expanded.units.len(),
         human_seconds(seconds),
         out.join(dir::PLAN_FILE).display()
     );
+    if to_stderr {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -297,7 +314,7 @@ fn slurm_tasks(dir: &Path) -> String {
         ),
         Ok(o) if !o.status.success() => format!(
             "slurm: squeue failed: {}\n",
-            String::from_utf8_lossy(&o.stderr).trim()
+            String::from_utf8_lossy(&o.stderr).trim().lines().last().unwrap_or("")
         ),
         Ok(o) => {
             let lines: Vec<String> = String::from_utf8_lossy(&o.stdout)
@@ -513,6 +530,7 @@ fn script_safe(flag: &'static str, v: &str, allowed: &str) -> Result<(), String>
 fn slurm_cmd(command: &SweepCommand) -> anyhow::Result<ExitCode> {
     let SweepCommand::Slurm {
         dir,
+        plan: plan_file,
         array_size,
         parallel,
         time,
@@ -542,15 +560,21 @@ fn slurm_cmd(command: &SweepCommand) -> anyhow::Result<ExitCode> {
     if let Some(e) = checks.into_iter().flatten().next() {
         return Ok(refuse(e));
     }
-    let plan = match dir::read_plan(dir) {
-        Ok(p) => p,
-        Err(e) => return Ok(refuse(e)),
-    };
     if *submit && which("sbatch").is_none() {
         return Ok(refuse(
             "'--submit': sbatch is not on PATH; run this on the cluster's login node, or submit the script there",
         ));
     }
+    if let Some(file) = plan_file {
+        let code = plan_cmd(file, dir, true)?;
+        if code != ExitCode::SUCCESS {
+            return Ok(code);
+        }
+    }
+    let plan = match dir::read_plan(dir) {
+        Ok(p) => p,
+        Err(e) => return Ok(refuse(e)),
+    };
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let dir_abs = abs(dir);
     let exe = std::env::current_exe().context("could not find radex's own path")?;

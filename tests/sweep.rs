@@ -387,6 +387,10 @@ fn bad_plans_and_flags_are_refused_before_anything_runs() {
     let other = write("other.toml", &DEPTH.replace("trials = 7", "trials = 8"));
     refused(&["sweep", "plan", s(&other), "--out", o], &["another plan"]);
     assert_eq!(std::fs::read(out.join("plan.json")).unwrap(), before);
+    refused(
+        &["sweep", "plan", s(&good), "--out", s(root.path())],
+        &["--out", "not a sweep directory"],
+    );
     refused(&["sweep", "run", o, "--shard", "2/2"], &["--shard", "2/2"]);
     refused(&["sweep", "run", o, "--shard", "x"], &["--shard"]);
     refused(&["sweep", "run", s(root.path())], &["no plan here"]);
@@ -470,11 +474,16 @@ fn a_real_slurm_job_array_merges_bitwise_as_one_process() {
         return;
     }
     let root = tempfile::tempdir().unwrap();
-    let dir = planned(root.path(), "array", ATTACK);
+    // From a plan file to a submitted job array in one command.
+    let file = root.path().join("array.toml");
+    std::fs::write(&file, ATTACK).unwrap();
+    let dir = root.path().join("array");
     let out = ok(&[
         "sweep",
         "slurm",
         s(&dir),
+        "--plan",
+        s(&file),
         "--array-size",
         "4",
         "--parallel",
