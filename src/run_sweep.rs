@@ -314,7 +314,11 @@ fn slurm_tasks(dir: &Path) -> String {
         ),
         Ok(o) if !o.status.success() => format!(
             "slurm: squeue failed: {}\n",
-            String::from_utf8_lossy(&o.stderr).trim().lines().last().unwrap_or("")
+            String::from_utf8_lossy(&o.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
         ),
         Ok(o) => {
             let lines: Vec<String> = String::from_utf8_lossy(&o.stdout)
