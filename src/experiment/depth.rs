@@ -472,19 +472,14 @@ fn depth_row(
     Ok((row, live.iter().map(|o| o.cos.clone()).collect()))
 }
 
-/// The measurement at one depth, for `radex phase` (MATH 9): `p.depths` is ignored.
-pub fn run_one(
-    p: &DepthParams,
-    depth: usize,
-    exec: &Exec,
-    progress: &dyn Progress,
-) -> Result<DepthRow> {
+/// The row of one depth from its networks' trials, for `radex phase` (MATH 9): `p.depths` is
+/// ignored.
+pub fn row_of(p: &DepthParams, depth: usize, outs: &[DepthTrial]) -> Result<DepthRow> {
     let pred = Predictions {
         cosine: predicted_cosines(&p.family, p.theta.cos(), depth),
         output: output_correlations(&p.family, depth),
     };
-    let outs = depth_trials(p, depth, 0..p.trials as u64, exec, progress)?;
-    Ok(depth_row(p, depth, &pred, &outs)?.0)
+    Ok(depth_row(p, depth, &pred, outs)?.0)
 }
 
 /// Runs the measurement.

@@ -5,6 +5,7 @@
 
 use crate::experiment::RunHeader;
 use serde::Serialize;
+use std::ops::Range;
 
 use super::runner::Exec;
 use crate::measure::minpert::{Method, beta_expectation, beta_variance, min_pert};
@@ -83,24 +84,45 @@ pub struct MinPertReport {
 
 /// Runs every width.
 pub fn run(p: &MinPertParams, exec: &Exec, progress: &dyn Progress) -> MinPertReport {
+    let values: Vec<Vec<f64>> =
+        p.ks.iter()
+            .map(|&k| runs(p, k, 0..p.runs as u64, exec, progress))
+            .collect();
+    assemble(p, values)
+}
+
+/// The values of runs `runs` at width `k` (all of them: `0..p.runs`; a sweep's unit: a part).
+pub fn runs(
+    p: &MinPertParams,
+    k: usize,
+    runs: Range<u64>,
+    exec: &Exec,
+    progress: &dyn Progress,
+) -> Vec<f64> {
+    let arch =
+        crate::arch::Arch::new(p.d, vec![k], crate::arch::Init::Nn).expect("validated sizes");
+    let seed = rng::derive_seed(p.seed, &[k as u64]);
+    exec.run_range(
+        runs,
+        p.bytes(k),
+        progress,
+        || (),
+        |_, r, _| {
+            // N(0, 1/d) entries: the scale does not change the projection.
+            let net = DenseNet::<f64>::sample(&arch, seed, r);
+            let x = rng::input(seed, r, p.d);
+            min_pert(net.weight(1), &x, p.method).unwrap_or(f64::NAN)
+        },
+    )
+}
+
+/// The report from every run's value, `values[i]` those of width `p.ks[i]` in run order
+/// (what [`run`] measures, or a sweep's units merged).
+pub fn assemble(p: &MinPertParams, values: Vec<Vec<f64>>) -> MinPertReport {
     let rows =
         p.ks.iter()
-            .map(|&k| {
-                let arch = crate::arch::Arch::new(p.d, vec![k], crate::arch::Init::Nn)
-                    .expect("validated sizes");
-                let seed = rng::derive_seed(p.seed, &[k as u64]);
-                let values: Vec<f64> = exec.run(
-                    p.runs,
-                    p.bytes(k),
-                    progress,
-                    || (),
-                    |_, r, _| {
-                        // N(0, 1/d) entries: the scale does not change the projection.
-                        let net = DenseNet::<f64>::sample(&arch, seed, r);
-                        let x = rng::input(seed, r, p.d);
-                        min_pert(net.weight(1), &x, p.method).unwrap_or(f64::NAN)
-                    },
-                );
+            .zip(values)
+            .map(|(&k, values)| {
                 let n = values.len() as f64;
                 let (mean, sd) = (mean(&values), sample_sd(&values));
                 MinPertRow {

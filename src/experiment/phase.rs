@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::RunHeader;
-use super::depth::{self, DepthParams, DepthRow};
+use super::depth::{self, DepthParams, DepthRow, DepthTrial};
 use super::runner::Exec;
 use crate::act::Act;
 use crate::arch::{Family, OutputLaw};
@@ -91,6 +91,14 @@ impl PhaseParams {
     /// Number of cells.
     pub fn cells(&self) -> usize {
         self.sigma_w2.len() * self.sigma_b.len()
+    }
+
+    /// The cells' `(sigma_w2, sigma_b)`, in the report's order (`sigma_b` slowest).
+    pub fn grid(&self) -> Vec<(f64, f64)> {
+        self.sigma_b
+            .iter()
+            .flat_map(|&b| self.sigma_w2.iter().map(move |&s| (s, b)))
+            .collect()
     }
 }
 
@@ -173,20 +181,31 @@ pub fn critical_curve(act: Act, sigma_b: &[f64]) -> Vec<CriticalPoint> {
 
 /// Runs the grid, cell after cell (each cell's networks in parallel).
 pub fn run(p: &PhaseParams, exec: &Exec, progress: &dyn Progress) -> Result<PhaseReport> {
+    let outs = p
+        .grid()
+        .into_iter()
+        .map(|(s, b)| {
+            depth::depth_trials(&p.cell(s, b), p.depth, 0..p.trials as u64, exec, progress)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    assemble(p, &outs)
+}
+
+/// The report from every network's trial, `outs[i]` those of cell `p.grid()[i]` in trial
+/// order (what [`run`] measures, or a sweep's units merged).
+pub fn assemble(p: &PhaseParams, outs: &[Vec<DepthTrial>]) -> Result<PhaseReport> {
     let mut cells = Vec::with_capacity(p.cells());
-    for &b in &p.sigma_b {
-        for &s in &p.sigma_w2 {
-            let cell = p.cell(s, b);
-            let row = depth::run_one(&cell, p.depth, exec, progress)?;
-            let phase = depth::phase_of(&cell.family);
-            cells.push(PhaseCell {
-                sigma_w2: s,
-                sigma_b: b,
-                chi_1: phase.as_ref().and_then(chi_1),
-                phase,
-                row,
-            });
-        }
+    for ((s, b), outs) in p.grid().into_iter().zip(outs) {
+        let cell = p.cell(s, b);
+        let row = depth::row_of(&cell, p.depth, outs)?;
+        let phase = depth::phase_of(&cell.family);
+        cells.push(PhaseCell {
+            sigma_w2: s,
+            sigma_b: b,
+            chi_1: phase.as_ref().and_then(chi_1),
+            phase,
+            row,
+        });
     }
     Ok(PhaseReport {
         run: RunHeader::new(
