@@ -85,8 +85,9 @@ pub enum Command {
     ///
     /// Example: radex export --arch 500,500,500 --seed 3 --trial 2 --out net-3-2
     Export(ExportArgs),
-    /// Sweeps: a plan's grid of attack or depth runs cut into units, run in shards on this
-    /// machine or as a Slurm job array, resumed after a kill, merged into each point's report.
+    /// Sweeps: a plan's grid of attack, depth, minpert or phase runs cut into units, run in
+    /// shards on this machine or as a Slurm job array, resumed after a kill, merged into each
+    /// point's report.
     ///
     /// Example: radex sweep plan plan.toml --out sw && radex sweep run sw && radex sweep merge sw
     Sweep(SweepArgs),
@@ -147,8 +148,8 @@ pub enum SweepCommand {
         /// Write to this file instead of stdout.
         #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Also draw the sweep's figure (attack: median flip against d; depth: smallest flip
-        /// and one-step success against depth) as SVG.
+        /// Also draw the sweep's figure as SVG (attack: median perturbation against d; depth:
+        /// smallest flip and one-step success against depth; minpert, phase: each point's own).
         #[arg(allow_hyphen_values = true, long, value_name = "FILE.svg")]
         plot: Option<PathBuf>,
         /// Merge the points whose units are all done and list the others, instead of refusing.

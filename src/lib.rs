@@ -24,7 +24,7 @@
 //! | [`report`] | tables, JSON, CSV, SVG plots | - |
 //! | [`vector`] | Euclidean norm and dot product in `f64`, fixed summation order | - |
 //! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
-//! | [`sweep`] | sweeps: plan files expanded into units, shards appended and fsynced under a lock, lossless records, merges into each experiment's report | 3, 6, 9 (the experiments it runs) |
+//! | [`sweep`] | sweeps: plan files expanded into units, shards appended and fsynced under a lock, lossless records, merges into each experiment's report | 3, 6, 7, 9 (the experiments it runs) |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
 //!

@@ -15,7 +15,7 @@ use radex::experiment::compare::AttackOutput;
 use radex::experiment::runner::Exec;
 use radex::files;
 use radex::report::exporter::{CsvExporter, Exporter, JsonExporter, TableExporter};
-use radex::report::figures;
+use radex::report::{figures, heatmap};
 use radex::sweep::dir::{self, Event, PlanFile, SweepError};
 use radex::sweep::job::{Job, Merged};
 use radex::sweep::shard::ShardError;
@@ -49,6 +49,14 @@ fn job_of(threads: Option<usize>) -> impl Fn(&str, &[String]) -> Result<(Job, Ex
             Command::Depth(a) => {
                 let (p, exec) = a.params().map_err(|e| e.to_string())?;
                 Ok((Job::Depth(Box::new(p)), exec))
+            }
+            Command::Minpert(a) => {
+                let (p, exec) = a.params().map_err(|e| e.to_string())?;
+                Ok((Job::Minpert(Box::new(p)), exec))
+            }
+            Command::Phase(a) => {
+                let (p, exec) = a.params().map_err(|e| e.to_string())?;
+                Ok((Job::Phase(Box::new(p)), exec))
             }
             _ => Err(format!("'{experiment}' cannot be swept")),
         }
@@ -401,30 +409,39 @@ fn merge_cmd(
                 .collect::<Vec<_>>()
                 .join(" ")
         };
+        let attacks: Vec<(String, &radex::experiment::attack::AttackReport)> = merged
+            .iter()
+            .filter_map(|(i, m)| match m {
+                Merged::Attack(o) => Some((
+                    label(*i),
+                    match o.as_ref() {
+                        AttackOutput::One(r) => r.as_ref(),
+                        AttackOutput::Compared(c) => &c.given,
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
+        let depths: Vec<(String, &radex::experiment::depth::DepthReport)> = merged
+            .iter()
+            .filter_map(|(i, m)| match m {
+                Merged::Depth(r) => Some((label(*i), r.as_ref())),
+                _ => None,
+            })
+            .collect();
         let svg = match plan.experiment.as_str() {
-            "attack" => {
-                let pts: Vec<(String, &radex::experiment::attack::AttackReport)> = merged
-                    .iter()
-                    .filter_map(|(i, m)| match m {
-                        Merged::Attack(o) => match o.as_ref() {
-                            AttackOutput::One(r) => Some((label(*i), r.as_ref())),
-                            AttackOutput::Compared(c) => Some((label(*i), &c.given)),
-                        },
-                        Merged::Depth(_) => None,
-                    })
-                    .collect();
-                figures::sweep_attack(&pts)
-            }
-            _ => {
-                let pts: Vec<(String, &radex::experiment::depth::DepthReport)> = merged
-                    .iter()
-                    .filter_map(|(i, m)| match m {
-                        Merged::Depth(r) => Some((label(*i), r.as_ref())),
-                        Merged::Attack(_) => None,
-                    })
-                    .collect();
-                figures::sweep_depth(&pts)
-            }
+            "attack" => figures::sweep_attack(&attacks),
+            "depth" => figures::sweep_depth(&depths),
+            // Each point's own figure, one above the other.
+            _ => merged
+                .iter()
+                .filter_map(|(_, m)| match m {
+                    Merged::Minpert(r) => Some(figures::minpert(r)),
+                    Merged::Phase(r) => Some(heatmap::phase(r)),
+                    _ => None,
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|panels| figures::stack(&panels)),
         };
         let svg = svg.with_context(|| format!("could not draw the plot '{}'", path.display()))?;
         files::write_file(path, svg.as_bytes())

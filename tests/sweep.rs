@@ -82,10 +82,23 @@ const ATTACK: &str = "experiment = \"attack\"\narch = [\"60,d,d\", \"120,d,2d\"]
 const DEPTH: &str = "experiment = \"depth\"\nwidth = 24\nd = 24\ndepths = \"1,3,9\"\n\
     trials = 7\nseed = [1, 2]\nunit_trials = 3\n";
 
+/// Figure 1 over d (MATH 7), parts per width `k`.
+const MINPERT: &str = "experiment = \"minpert\"\nd = [60, 90]\nks = \"5,30,60,120\"\nruns = 7\n\
+    seed = 2\nunit_trials = 3\n";
+
+/// Two small phase diagrams (MATH 9), parts per cell.
+const PHASE: &str = "experiment = \"phase\"\nact = [\"tanh\", \"erf\"]\ndepth = 4\nwidth = 16\n\
+    d = 16\nsigma_w2 = \"0.5,1.5,3\"\nsigma_b = \"0,0.3\"\ntrials = 5\nunit_trials = 2\n";
+
 #[test]
 fn merged_sweeps_are_bitwise_one_run_whatever_the_sharding_and_order() {
     let root = tempfile::tempdir().unwrap();
-    for (experiment, plan) in [("attack", ATTACK), ("depth", DEPTH)] {
+    for (experiment, plan) in [
+        ("attack", ATTACK),
+        ("depth", DEPTH),
+        ("minpert", MINPERT),
+        ("phase", PHASE),
+    ] {
         let one = planned(root.path(), &format!("{experiment}-one"), plan);
         ok(&["sweep", "run", s(&one), "--threads", "2"]);
         let a = merged(&one);
@@ -353,7 +366,7 @@ fn bad_plans_and_flags_are_refused_before_anything_runs() {
             &["point 0", "--bogus-flag"],
         ),
         (
-            "experiment = \"phase\"\n",
+            "experiment = \"linearity\"\n",
             &["experiment", "cannot be swept"],
         ),
         (

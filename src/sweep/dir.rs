@@ -1,4 +1,4 @@
-//! A sweep's directory (issue 15; it runs the experiments of MATH 3, 6 and 9): `plan.json`,
+//! A sweep's directory (issue 15; it runs the experiments of MATH 3, 6, 7 and 9): `plan.json`,
 //! the expanded plan, written once; `results/shard-I.jsonl`, one per shard, each written by
 //! one process at a time under `results/shard-I.lock`. A shard appends a `started` line before
 //! a unit and a `done` line (with every trial's record) or a `failed` line (with the error)
@@ -254,8 +254,8 @@ pub struct Results {
     pub running: BTreeMap<usize, Owner>,
 }
 
-/// The shard files of `dir`, by index.
-fn shard_files(dir: &Path) -> Result<BTreeMap<usize, PathBuf>, SweepError> {
+/// The files `results/shard-I<suffix>` of `dir` (`.jsonl`, `.lock`), by shard `I`.
+fn shard_paths(dir: &Path, suffix: &str) -> Result<BTreeMap<usize, PathBuf>, SweepError> {
     let results = dir.join(RESULTS_DIR);
     let mut out = BTreeMap::new();
     let entries = match fs::read_dir(&results) {
@@ -268,7 +268,7 @@ fn shard_files(dir: &Path) -> Result<BTreeMap<usize, PathBuf>, SweepError> {
         let name = e.file_name().to_string_lossy().into_owned();
         if let Some(i) = name
             .strip_prefix("shard-")
-            .and_then(|n| n.strip_suffix(".jsonl"))
+            .and_then(|n| n.strip_suffix(suffix))
             .and_then(|n| n.parse().ok())
         {
             out.insert(i, e.path());
@@ -281,7 +281,7 @@ fn shard_files(dir: &Path) -> Result<BTreeMap<usize, PathBuf>, SweepError> {
 pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
     let by_id: BTreeMap<&str, &Unit> = plan.units.iter().map(|u| (u.id.as_str(), u)).collect();
     let mut out = Results::default();
-    for path in shard_files(dir)?.into_values() {
+    for path in shard_paths(dir, ".jsonl")?.into_values() {
         let contents = shard::read(&path)?;
         out.problems
             .extend(contents.corrupt.iter().map(ToString::to_string));
@@ -316,32 +316,11 @@ pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
             }
         }
     }
-    for (i, lock) in shard_locks(dir)? {
+    for (i, lock) in shard_paths(dir, ".lock")? {
         if let Ok(text) = fs::read_to_string(&lock) {
             if let Some(owner) = Owner::parse(&text).filter(|o| !o.is_gone()) {
                 out.running.insert(i, owner);
             }
-        }
-    }
-    Ok(out)
-}
-
-/// The lock files of `dir`, by shard.
-fn shard_locks(dir: &Path) -> Result<BTreeMap<usize, PathBuf>, SweepError> {
-    let results = dir.join(RESULTS_DIR);
-    let mut out = BTreeMap::new();
-    let Ok(entries) = fs::read_dir(&results) else {
-        return Ok(out);
-    };
-    for e in entries {
-        let e = e.map_err(io_at(&results))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(i) = name
-            .strip_prefix("shard-")
-            .and_then(|n| n.strip_suffix(".lock"))
-            .and_then(|n| n.parse().ok())
-        {
-            out.insert(i, e.path());
         }
     }
     Ok(out)
@@ -426,6 +405,8 @@ pub fn run_shard(
     log: &mut dyn FnMut(Event<'_>),
 ) -> Result<ShardRun, SweepError> {
     let path = shard_file(dir, shard);
+    let results_dir = dir.join(RESULTS_DIR);
+    fs::create_dir_all(&results_dir).map_err(io_at(&results_dir))?;
     let lock = Lock::acquire(&lock_file(dir, shard))?;
     let (mut writer, _) = Writer::open(&path, lock)?;
     // Done anywhere (another sharding may have run it), read under this shard's lock.

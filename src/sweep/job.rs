@@ -1,7 +1,8 @@
 //! A grid point of a sweep as an experiment cut into parts and trial ranges (issue 15):
 //! `radex attack` (MATH 3; with `--compare-init`, MATH 10: the given network's trials, then
-//! its initialisation's) and `radex depth` (MATH 6 and 9: one part per depth). A unit runs a
-//! range of one part's trials; its records are every trial's raw measurement, and the merged
+//! its initialisation's), `radex depth` (MATH 6 and 9: one part per depth), `radex minpert`
+//! (MATH 7: one part per width `k`) and `radex phase` (MATH 9: one part per cell). A unit
+//! runs a range of one part's trials; its records are every trial's raw measurement, and the merged
 //! report is built from them by the same function one run uses, so it is bitwise the report
 //! of one run: trial `t` draws its network and input from the streams of `(seed, t)` alone.
 
@@ -14,12 +15,14 @@ use super::record::{self, RecordError};
 use crate::experiment::attack::{self, AttackParams, TrialRecord};
 use crate::experiment::compare::{self, AttackOutput};
 use crate::experiment::depth::{self, DepthParams, DepthReport, DepthTrial};
+use crate::experiment::minpert::{self, MinPertParams, MinPertReport};
+use crate::experiment::phase::{self, PhaseParams, PhaseReport};
 use crate::experiment::runner::Exec;
 use crate::progress::Progress;
 use crate::report::exporter::Report;
 
 /// The experiments a sweep can run.
-pub const EXPERIMENTS: &[&str] = &["attack", "depth"];
+pub const EXPERIMENTS: &[&str] = &["attack", "depth", "minpert", "phase"];
 
 /// One grid point, validated.
 #[derive(Clone, Debug)]
@@ -33,6 +36,10 @@ pub enum Job {
     },
     /// `radex depth`.
     Depth(Box<DepthParams>),
+    /// `radex minpert`.
+    Minpert(Box<MinPertParams>),
+    /// `radex phase`.
+    Phase(Box<PhaseParams>),
 }
 
 /// Trials of a point that are run and merged together.
@@ -77,6 +84,10 @@ pub enum Merged {
     Attack(Box<AttackOutput>),
     /// `radex depth`'s report.
     Depth(Box<DepthReport>),
+    /// `radex minpert`'s report.
+    Minpert(Box<MinPertReport>),
+    /// `radex phase`'s report.
+    Phase(Box<PhaseReport>),
 }
 
 impl Report for Merged {
@@ -84,6 +95,8 @@ impl Report for Merged {
         match self {
             Merged::Attack(r) => r.table(),
             Merged::Depth(r) => r.table(),
+            Merged::Minpert(r) => r.table(),
+            Merged::Phase(r) => r.table(),
         }
     }
 
@@ -91,6 +104,8 @@ impl Report for Merged {
         match self {
             Merged::Attack(r) => r.csv(),
             Merged::Depth(r) => r.csv(),
+            Merged::Minpert(r) => r.csv(),
+            Merged::Phase(r) => r.csv(),
         }
     }
 }
@@ -147,6 +162,35 @@ impl Job {
                     })
                 })
                 .collect::<crate::error::Result<_>>()?,
+            Job::Minpert(p) => p
+                .ks
+                .iter()
+                .map(|&k| {
+                    // Drawing W_1 (k x d), and a QR or Gram of it: about 2 min(k,d)^2 max(k,d)
+                    // flops, each about half a weight-query's time.
+                    let (lo, hi) = (k.min(p.d) as f64, k.max(p.d) as f64);
+                    Part {
+                        name: format!("k {k}"),
+                        trials: p.runs as u64,
+                        seconds_per_trial: lo * hi * DRAW_SECONDS + lo * lo * hi * QUERY_SECONDS,
+                    }
+                })
+                .collect(),
+            Job::Phase(p) => p
+                .grid()
+                .into_iter()
+                .map(|(s, b)| {
+                    let cell = p.cell(s, b);
+                    Ok(Part {
+                        name: format!("sigma_w2 {s} sigma_b {b}"),
+                        trials: p.trials as u64,
+                        seconds_per_trial: seconds_per_trial(
+                            &cell.attack(p.depth)?,
+                            2 + 2 * cell.pairs,
+                        ),
+                    })
+                })
+                .collect::<crate::error::Result<_>>()?,
         })
     }
 
@@ -162,7 +206,7 @@ impl Job {
                 };
                 vec![("--sampler", sampler.into())]
             }
-            Job::Depth(_) => Vec::new(),
+            Job::Depth(_) | Job::Minpert(_) | Job::Phase(_) => Vec::new(),
         }
     }
 
@@ -190,6 +234,14 @@ impl Job {
                 &depth::depth_trials(p, p.depths[part], trials, exec, progress)?,
                 part,
             ),
+            Job::Minpert(p) => encode(&minpert::runs(p, p.ks[part], trials, exec, progress), part),
+            Job::Phase(p) => {
+                let (s, b) = p.grid()[part];
+                encode(
+                    &depth::depth_trials(&p.cell(s, b), p.depth, trials, exec, progress)?,
+                    part,
+                )
+            }
         }
     }
 
@@ -217,12 +269,16 @@ impl Job {
                 ))))
             }
             Job::Depth(p) => {
-                let outs = parts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, recs)| decode::<DepthTrial>(recs, i))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let outs = decode_parts::<DepthTrial>(parts)?;
                 Ok(Merged::Depth(Box::new(depth::assemble(p, &outs)?)))
+            }
+            Job::Minpert(p) => {
+                let values = decode_parts::<f64>(parts)?;
+                Ok(Merged::Minpert(Box::new(minpert::assemble(p, values))))
+            }
+            Job::Phase(p) => {
+                let outs = decode_parts::<DepthTrial>(parts)?;
+                Ok(Merged::Phase(Box::new(phase::assemble(p, &outs)?)))
             }
         }
     }
@@ -231,6 +287,17 @@ impl Job {
 fn encode<T: Serialize>(recs: &[T], part: usize) -> Result<Vec<Json>, JobError> {
     recs.iter()
         .map(|r| record::encode(r).map_err(|source| JobError::Record { part, source }))
+        .collect()
+}
+
+/// Every part's records.
+fn decode_parts<T: serde::de::DeserializeOwned>(
+    parts: &[Vec<Json>],
+) -> Result<Vec<Vec<T>>, JobError> {
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, recs)| decode(recs, i))
         .collect()
 }
 
