@@ -62,8 +62,11 @@ const QUERY_SECONDS: f64 = 0.15e-9;
 /// network draws only what its queries reveal, about `queries` directions of each layer.
 /// The constants were fitted on a 2-core Xeon (2026-11-30) to `radex attack` at 2000^3 dense
 /// (one-step, 104 ms a trial) and 500^3 dense (every attack, 32 ms); at 1000^3 (every
-/// attack), 2000^3 lazy, 100000,d,d lazy and `radex depth --width 256` the estimate is within
-/// a factor 2 of the measured time.
+/// attack), 2000^3 lazy and 100000,d,d lazy the estimate is within a factor 2 of the measured
+/// time, and `plans/slope.toml` took 1.3 times its estimate. Deep networks take longer than it
+/// says, as the attacks iterate more: `radex depth --width 256` units took 0.5-0.8 times the
+/// estimate at depths 1-8, 1.1 at 16, 1.5 at 32, 2 at 64 and 3.3-3.7 at 128-512. Units are
+/// sized by it only to balance shards; `unit_trials` sets them by hand.
 fn seconds_per_trial(p: &AttackParams, extra_queries: usize) -> f64 {
     let q = (p.queries_per_network() + extra_queries) as f64;
     let weights = match p.sampler {
