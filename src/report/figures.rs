@@ -306,8 +306,8 @@ fn log_slope(points: &[(f64, f64)]) -> Option<f64> {
     (p.len() >= 2 && sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// A sweep of `radex depth` (issue 15; MATH 6): the median smallest flip against depth
-/// (log-log) above the one-step success rate against depth, one series per point (`(label,
+/// A sweep of `radex depth` (issue 15; MATH 6): the median smallest flip over the networks
+/// with a flip against depth (log-log) above the one-step success rate against depth, one series per point (`(label,
 /// report)`, the label naming what varies, e.g. the seed).
 pub fn sweep_depth(points: &[(String, &DepthReport)]) -> Result<String, PlotError> {
     let name = |label: &str| {
@@ -343,7 +343,7 @@ pub fn sweep_depth(points: &[(String, &DepthReport)]) -> Result<String, PlotErro
         render(&Plot {
             title: "Smallest verified flip against depth (MATH 6, open question 1)".into(),
             x_label: "depth l (log scale)".into(),
-            y_label: "median smallest ||x' - x|| / ||x|| (log scale)".into(),
+            y_label: "median smallest ||x' - x|| / ||x||, networks flipped (log)".into(),
             log_x: true,
             log_y: true,
             series: flips,
