@@ -285,15 +285,20 @@ pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
         let contents = shard::read(&path)?;
         out.problems
             .extend(contents.corrupt.iter().map(ToString::to_string));
-        for (n, line) in contents.lines.iter().enumerate() {
+        for (n, mut line) in contents.lines.into_iter().enumerate() {
             let at = || format!("{}: line {}", path.display(), n + 1);
-            let id = line.get("unit").and_then(Json::as_str).unwrap_or("");
+            let id = line
+                .get("unit")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string();
+            let id = id.as_str();
             let Some(unit) = by_id.get(id) else {
                 out.problems
                     .push(format!("{}: unit '{id}' is not a unit of this plan", at()));
                 continue;
             };
-            let state = match line_state(line, unit) {
+            let state = match line_state(&mut line, unit) {
                 Ok(s) => s,
                 Err(reason) => {
                     out.problems.push(format!("{}: {reason}", at()));
@@ -326,15 +331,15 @@ pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
     Ok(out)
 }
 
-/// A results line's meaning for `unit`, or why it has none.
-fn line_state(line: &Map<String, Json>, unit: &Unit) -> Result<UnitState, String> {
+/// A results line's meaning for `unit`, or why it has none (a done line's records are moved
+/// out of it, not copied).
+fn line_state(line: &mut Map<String, Json>, unit: &Unit) -> Result<UnitState, String> {
     let event = line.get("event").and_then(Json::as_str).unwrap_or("");
     match event {
         "done" => {
-            let records = line
-                .get("records")
-                .and_then(Json::as_array)
-                .ok_or("a done line without its records")?;
+            let Some(Json::Array(records)) = line.remove("records") else {
+                return Err("a done line without its records".into());
+            };
             if records.len() as u64 != unit.end - unit.first {
                 return Err(format!(
                     "unit {} has {} records, expected {}",
@@ -343,7 +348,7 @@ fn line_state(line: &Map<String, Json>, unit: &Unit) -> Result<UnitState, String
                     unit.end - unit.first
                 ));
             }
-            Ok(UnitState::Done(records.clone()))
+            Ok(UnitState::Done(records))
         }
         "failed" => Ok(UnitState::Failed(
             line.get("error")
@@ -527,7 +532,7 @@ pub fn merge(
     job_of: JobOf<'_>,
     partial: bool,
 ) -> Result<Vec<(usize, Merged)>, SweepError> {
-    let r = results(dir, plan)?;
+    let mut r = results(dir, plan)?;
     if !r.problems.is_empty() {
         return Err(SweepError::Results(format!(
             "{} line(s) of the results are not results of this plan, first: {}; repair or remove them by hand",
@@ -535,11 +540,8 @@ pub fn merge(
             r.problems[0]
         )));
     }
-    let done = |u: &Unit| match r.units.get(&u.id) {
-        Some(UnitState::Done(recs)) => Some(recs),
-        _ => None,
-    };
-    let missing = plan.units.iter().filter(|u| done(u).is_none()).count();
+    let done = |r: &Results, u: &Unit| matches!(r.units.get(&u.id), Some(UnitState::Done(_)));
+    let missing = plan.units.iter().filter(|u| !done(&r, u)).count();
     if missing > 0 && !partial {
         let failed = plan
             .units
@@ -554,17 +556,16 @@ pub fn merge(
     }
     let mut out = Vec::new();
     for (i, point) in plan.points.iter().enumerate() {
-        let mut parts: Vec<Vec<Json>> = vec![Vec::new(); point.parts.len()];
-        let mut complete = true;
-        // Units are stored part by part in trial order.
-        for u in plan.units.iter().filter(|u| u.point == i) {
-            match done(u) {
-                Some(recs) => parts[u.part].extend(recs.iter().cloned()),
-                None => complete = false,
-            }
-        }
-        if !complete {
+        let units = || plan.units.iter().filter(move |u| u.point == i);
+        if !units().all(|u| done(&r, u)) {
             continue;
+        }
+        // Units are stored part by part in trial order; their records are moved, not copied.
+        let mut parts: Vec<Vec<Json>> = vec![Vec::new(); point.parts.len()];
+        for u in units() {
+            if let Some(UnitState::Done(recs)) = r.units.remove(&u.id) {
+                parts[u.part].extend(recs);
+            }
         }
         let (job, _) =
             job_of(&plan.experiment, &point.args).map_err(|message| SweepError::Point {
