@@ -6,13 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use clap::builder::TypedValueParser;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use radex::act::Act;
 use radex::arch::{Init, OutputLaw};
 use radex::attack::Norm;
+use radex::choice::Choice;
 use radex::error::Result;
-use radex::experiment::args::{self as lib, Choice};
+use radex::experiment::args as lib;
 use radex::experiment::attack::{AttackKind, AttackParams};
 use radex::experiment::bottleneck::BottleneckParams;
 use radex::experiment::depth::DepthParams;
@@ -25,6 +26,7 @@ use radex::export::{self, ExportParams};
 use radex::files;
 use radex::measure::minpert::Method;
 use radex::net::{SamplerChoice, Source};
+use radex::report::Format;
 use radex::rng::InputLaw;
 use radex::scalar::Precision;
 
@@ -143,7 +145,7 @@ pub enum SweepCommand {
         /// The sweep's directory.
         dir: PathBuf,
         /// Output format (json: one object per point with its report).
-        #[arg(allow_hyphen_values = true, long, value_enum, default_value = "table")]
+        #[arg(allow_hyphen_values = true, long, value_parser = choice::<Format>(), default_value = "table")]
         format: Format,
         /// Write to this file instead of stdout.
         #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
@@ -216,17 +218,6 @@ impl Command {
     }
 }
 
-/// `--format` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A readable table.
-    Table,
-    /// One JSON object.
-    Json,
-    /// Comma-separated values.
-    Csv,
-}
-
 /// A clap parser for one of the library's named values: `--help` lists the names and clap
 /// refuses others; the value is the library's own.
 fn choice<T: Choice + Send + Sync>() -> impl TypedValueParser<Value = T> {
@@ -284,7 +275,7 @@ pub struct Common {
     #[arg(allow_hyphen_values = true, long, value_parser = choice::<Precision>(), default_value = "f64")]
     pub precision: Precision,
     /// Output format.
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "table")]
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Format>(), default_value = "table")]
     pub format: Format,
     /// Write the output to FILE (whole, via a temporary name) instead of stdout ('-' = stdout).
     #[arg(allow_hyphen_values = true, long, value_name = "FILE")]
@@ -536,7 +527,7 @@ pub struct PhaseArgs {
     #[arg(allow_hyphen_values = true, long, value_parser = choice::<Precision>(), default_value = "f64")]
     pub precision: Precision,
     /// Output format.
-    #[arg(allow_hyphen_values = true, long, value_enum, default_value = "table")]
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Format>(), default_value = "table")]
     pub format: Format,
     /// Write the output to FILE (whole, via a temporary name) instead of stdout ('-' = stdout).
     #[arg(allow_hyphen_values = true, long, value_name = "FILE")]

@@ -15,7 +15,7 @@
 //! written into a fresh temporary directory beside the target and then renamed onto it, so the
 //! target is either complete or absent.
 
-use crate::experiment::RunHeader;
+use crate::record::RunHeader;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -29,7 +29,6 @@ use crate::error::Result;
 use crate::files::{self, Existing};
 use crate::net::DenseNet;
 use crate::npy;
-use crate::report;
 use crate::rng;
 use crate::scalar::{Precision, Real};
 
@@ -103,16 +102,16 @@ pub struct Manifest {
     /// Some `h_i(x)` is exactly zero (MATH 2): `f = 0` and `grad f = 0` near `x`.
     pub dead: bool,
     /// radex's `f(x)` (underflows to 0 at extreme depth; see `log2_abs_f`).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub f: f64,
     /// `log2 |f(x)|` (null when dead).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub log2_abs_f: f64,
     /// radex's `||grad f(x)||`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub grad_norm: f64,
     /// `log2 ||grad f(x)||` (null when dead).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub log2_grad_norm: f64,
     /// How the files define the network.
     pub convention: String,
@@ -192,7 +191,7 @@ fn write_files<T: Real + npy::Element>(p: &ExportParams, dir: &Path) -> io::Resu
         log2_grad_norm: lin.grad_norm.log2_abs(),
         convention: CONVENTION.into(),
     };
-    let json = report::to_json(&manifest);
+    let json = crate::record::to_json(&manifest);
     save(&dir.join(MANIFEST), |w| w.write_all(json.as_bytes()))?;
     Ok(manifest)
 }

@@ -14,26 +14,17 @@ use anyhow::Context;
 use clap::Parser;
 
 use bar::Bar;
-use cli::{Cli, Command, Common, Format};
+use cli::{Cli, Command, Common};
 use radex::experiment::runner::available_threads;
 use radex::experiment::{bottleneck, compare, depth, linearity, minpert, scaling};
 use radex::export;
 use radex::files;
 use radex::progress::Progress;
-use radex::report::exporter::{CsvExporter, Exporter, JsonExporter, Report, TableExporter};
+use radex::report::Report;
 use radex::report::figures;
 use radex::report::heatmap;
 use radex::report::svg::PlotError;
 use radex::report::table;
-
-/// The report in the chosen format.
-fn render<R: Report>(format: Format, report: &R) -> String {
-    match format {
-        Format::Table => TableExporter.export(report),
-        Format::Json => JsonExporter.export(report),
-        Format::Csv => CsvExporter.export(report),
-    }
-}
 
 /// Runs one experiment behind a progress bar of `steps` steps.
 fn staged<R>(what: &str, steps: usize, run: impl FnOnce(&Bar) -> R) -> R {
@@ -51,7 +42,7 @@ fn output<'a, R: Report>(
     plot: Option<(&'a Path, Result<String, PlotError>)>,
 ) -> Output<'a> {
     Output {
-        text: render(common.format, report),
+        text: common.format.render(report),
         out: common.out.as_deref(),
         plot: plot.map(|(path, svg)| (path, svg.map_err(anyhow::Error::from))),
     }
@@ -171,7 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             let plot = a.plot.as_deref().map(|path| (path, heatmap::phase(&rep)));
             Output {
-                text: render(a.format, &rep),
+                text: a.format.render(&rep),
                 out: a.out.as_deref(),
                 plot: plot.map(|(path, svg)| (path, svg.map_err(anyhow::Error::from))),
             }

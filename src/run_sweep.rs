@@ -10,11 +10,12 @@ use anyhow::Context;
 use clap::Parser;
 
 use crate::bar::Bar;
-use crate::cli::{Cli, Command, Format, SweepCommand};
+use crate::cli::{Cli, Command, SweepCommand};
 use radex::experiment::compare::AttackOutput;
 use radex::experiment::runner::Exec;
 use radex::files;
-use radex::report::exporter::{CsvExporter, Exporter, JsonExporter, TableExporter};
+use radex::record::to_json;
+use radex::report::{Format, Report};
 use radex::report::{figures, heatmap};
 use radex::sweep::dir::{self, Event, PlanFile, SweepError};
 use radex::sweep::job::{Job, Merged};
@@ -468,7 +469,7 @@ fn render(
                     "== point {i} of {}: {} ==\n{}\n",
                     plan.points.len(),
                     plan.points[*i].command(&plan.experiment),
-                    TableExporter.export(m)
+                    m.table()
                 )
             })
             .collect(),
@@ -477,7 +478,7 @@ fn render(
                 .iter()
                 .map(|(i, m)| {
                     let report: serde_json::Value =
-                        serde_json::from_str(&JsonExporter.export(m)).expect("radex's own JSON");
+                        serde_json::from_str(&to_json(m)).expect("radex's own JSON");
                     serde_json::json!({
                         "point": i,
                         "command": plan.points[*i].command(&plan.experiment),
@@ -496,7 +497,7 @@ fn render(
             // The varying flags' columns are named as the flags, apart from the report's own.
             let flags: Vec<String> = varying.iter().map(|f| format!("--{f}")).collect();
             for (i, m) in merged {
-                let text = CsvExporter.export(m);
+                let text = m.csv();
                 let mut r = csv::ReaderBuilder::new()
                     .flexible(true)
                     .from_reader(text.as_bytes());

@@ -503,7 +503,7 @@ fn linearity_and_bottleneck_inputs_print_the_library_run_bitwise() {
     use radex::experiment::args::{BottleneckArgs, Inputs, LinearityArgs, RunArgs};
     use radex::experiment::{bottleneck, compare::Comparison, linearity};
     use radex::progress::Quiet;
-    use radex::report::to_json;
+    use radex::record::to_json;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let w = weights_with_biases(&[12, 16, 4, 16], 2);

@@ -13,7 +13,7 @@ use radex::experiment::minpert::{self, MinPertReport};
 use radex::experiment::scaling::{self, ScalingReport};
 use radex::export::Manifest;
 use radex::progress::Quiet;
-use radex::report::to_json;
+use radex::record::to_json;
 
 fn round_trip<R: serde::Serialize + serde::de::DeserializeOwned>(report: &R) -> String {
     let text = to_json(report);

@@ -18,15 +18,16 @@ use pyo3::types::PyDict;
 
 use radex::arch::{self, Arch, Init, OutputLaw};
 use radex::budget::Budget;
+use radex::choice::Choice;
 use radex::experiment as exp;
 use radex::experiment::args::{
-    AttackArgs, BottleneckArgs, Choice, DepthArgs, Inputs, LinearityArgs, MinPertArgs, PhaseArgs,
-    RunArgs, ScalingArgs, load_limit, load_network,
+    AttackArgs, BottleneckArgs, DepthArgs, Inputs, LinearityArgs, MinPertArgs, PhaseArgs, RunArgs,
+    ScalingArgs, load_limit, load_network,
 };
 use radex::net::{
     DenseNet, Grad, Layers, Net, Sampler, Source, Trace, backward_into, forward_into,
 };
-use radex::report::to_json;
+use radex::record::to_json;
 use radex::reproduce::plan::Mode;
 use radex::reproduce::run::ReproduceArgs;
 use radex::scalar::{Precision, Real};

@@ -11,6 +11,7 @@ use crate::act::Act;
 use crate::arch::{self, Family, Init, OutputLaw, Term};
 use crate::attack::Norm;
 use crate::budget::{self, Budget};
+use crate::choice::Choice;
 use crate::error::{Result, human_bytes, invalid, num};
 use crate::experiment::attack::{AttackKind, AttackParams, default_eps};
 use crate::experiment::attack::{GivenInputs, ModelFile};
@@ -28,43 +29,6 @@ use crate::model;
 use crate::net::{DenseNet, Layers, Sampler, SamplerChoice, Source};
 use crate::rng::InputLaw;
 use crate::scalar::Precision;
-
-/// A value of a flag with a fixed set of names (`--init nn|he`, `--attack onestep|..`).
-pub trait Choice: Copy + PartialEq + 'static {
-    /// The flag it is given to.
-    const FLAG: &'static str;
-    /// Every name with its value.
-    const ALL: &'static [(&'static str, Self)];
-
-    /// The value named `s`, or an error naming the flag and the choices.
-    fn parse(s: &str) -> Result<Self> {
-        Self::ALL
-            .iter()
-            .find(|(n, _)| *n == s)
-            .map(|&(_, v)| v)
-            .ok_or_else(|| {
-                invalid(
-                    Self::FLAG,
-                    s,
-                    format!("expected one of {}", Self::names().join(", ")),
-                )
-            })
-    }
-
-    /// Its name.
-    fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, v)| *v == self)
-            .map(|(n, _)| *n)
-            .expect("every value is named")
-    }
-
-    /// Every name, in order.
-    fn names() -> Vec<&'static str> {
-        Self::ALL.iter().map(|(n, _)| *n).collect()
-    }
-}
 
 impl Choice for Init {
     const FLAG: &'static str = "--init";

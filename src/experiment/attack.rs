@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use crate::experiment::RunHeader;
+use crate::record::RunHeader;
 use faer::Par;
 use serde::Serialize;
 
@@ -362,28 +362,28 @@ pub struct TrialRecord {
     /// Dead network at `x` (`f = 0`, `grad f = 0`); excluded from every statistic.
     pub dead: bool,
     /// `f(x)` (may underflow to 0 at extreme depth; see `log2_abs_f`).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub f: f64,
     /// `log2 |f(x)|`, finite at any depth.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub log2_abs_f: f64,
     /// `||grad f(x)||` (may underflow at extreme depth; see `log2_grad_norm`).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub grad_norm: f64,
     /// `log2 ||grad f(x)||`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub log2_grad_norm: f64,
     /// One-step relative perturbation `||x' - x|| / ||x||`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub rho: f64,
     /// `rho * sqrt(d)` (prediction: distributed like `2|Z|`).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub rho_sqrt_d: f64,
     /// `f(x')` at the one-step point, evaluated.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub f_adv: f64,
     /// `f(x') / f(x)` (prediction: tends to -1).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub f_ratio: f64,
     /// One-step success: `sign f(x') != sign f(x)`, a landing on `f(x') = 0` included.
     pub success: bool,
@@ -399,8 +399,8 @@ pub struct TrialRecord {
     /// The linear prediction of the smallest flip in the run's norm (MATH 3, "other norms"),
     /// `|f(x)| / (||grad f(x)||_q ||x||)` (`q` = 2 in L2, 1 in Linf); NaN when dead.
     #[serde(
-        default = "crate::report::nan::missing",
-        deserialize_with = "crate::report::nan::f64"
+        default = "crate::record::nan::missing",
+        deserialize_with = "crate::record::nan::f64"
     )]
     pub linear_rho: f64,
     /// Ray attack: `t ||grad f(x)||_q / |f(x)|` (prediction 1).
@@ -702,28 +702,28 @@ pub fn run_trial_range(
 #[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct Lemma22 {
     /// Predicted scale `s`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub scale: f64,
     /// `log2 s`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub log2_scale: f64,
     /// Root mean square of `f(x)`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub f_rms: f64,
     /// `f_rms / s` (prediction 1).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub f_rms_over_scale: f64,
     /// 10th and 90th percentiles of `f(x) / s` (prediction: -1.2816, 1.2816).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub f_over_scale_p10: f64,
     /// See `f_over_scale_p10`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub f_over_scale_p90: f64,
     /// Median `||grad f(x)||`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub grad_norm_median: f64,
     /// Median `||grad f(x)|| / s` (prediction 1).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub grad_norm_median_over_scale: f64,
 }
 
@@ -731,10 +731,10 @@ pub struct Lemma22 {
 #[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct Clipped {
     /// Fraction of live trials in which clipping moved the one-step point.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub clip_active: f64,
     /// Fraction of live trials in which the clipped point flips (evaluated).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub success_rate: f64,
     /// `||clip(x') - x|| / ||x||` times `sqrt(d)`, over live trials.
     pub rho_sqrt_d: Summary,
@@ -756,13 +756,13 @@ pub struct Clause {
     pub abs_f_ratio: Band,
     /// Fraction of live trials where the clause alone, `|f(x')| >= |f(x)|`, holds at the
     /// one-step point (`c = 2`), ties excluded.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub clause_alone_at_one_step: f64,
     /// Fraction where both clauses hold there: the sign flipped and `|f(x')| >= |f(x)|`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub both_clauses_at_one_step: f64,
     /// Fraction where `|f(x')|` and `|f(x)|` tie (within `1e-12 |f(x)|`), neither outcome.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub ties_at_one_step: f64,
     /// Quantiles of the smallest step factor `c >= 2` at which it holds (prediction: tends to 2).
     pub c_min: Band,
@@ -778,10 +778,10 @@ pub struct AttackBlock {
     /// Verified sign flips.
     pub successes: usize,
     /// `successes / live`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub success_rate: f64,
     /// 95% Wilson interval.
-    #[serde(deserialize_with = "crate::report::nan::pair")]
+    #[serde(deserialize_with = "crate::record::nan::pair")]
     pub success_ci: [f64; 2],
     /// `||x' - x|| / ||x||` over the successes (PGD: at the smallest successful budget).
     pub rel_pert: Summary,
@@ -798,20 +798,20 @@ pub struct AttackBlock {
 #[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct PgdPoint {
     /// Budget relative to `||x||`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub eps: f64,
     /// `eps * sqrt(d)`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub eps_sqrt_d: f64,
     /// Fraction of live pairs flipped within the budget.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub success_rate: f64,
     /// 95% Wilson interval.
-    #[serde(deserialize_with = "crate::report::nan::pair")]
+    #[serde(deserialize_with = "crate::record::nan::pair")]
     pub success_ci: [f64; 2],
     /// Linear-model prediction: a flip needs `eps >= |f| / (||grad|| ||x||) ~ |Z| / sqrt(d)`,
     /// so the rate is `P(|Z| <= eps sqrt(d)) = 2 Phi(eps sqrt(d)) - 1`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub prediction: f64,
 }
 
@@ -833,53 +833,53 @@ pub struct Best {
 #[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct Prediction {
     /// Success rate tends to 1.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub success_rate: f64,
     /// Median of `rho sqrt(d)`: `2 Phi^{-1}(3/4)` for one step, half that for the minimal
     /// flips (ray, DeepFool); none for PGD.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub rho_sqrt_d_median: f64,
     /// Mean: `2 sqrt(2/pi)` for one step, `sqrt(2/pi)` for the minimal flips.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub rho_sqrt_d_mean: f64,
     /// 10th percentile: `2 Phi^{-1}(0.55)` (one step), half for the minimal flips.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub rho_sqrt_d_p10: f64,
     /// 90th percentile: `2 Phi^{-1}(0.95)` (one step), half for the minimal flips.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub rho_sqrt_d_p90: f64,
     /// `|f(x')| / |f(x)|` tends to 1.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub abs_f_ratio: f64,
     /// `c_min` tends to 2.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub c_min: f64,
     /// Lemma 2.2 scale `s` of `f` and `||grad f||`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub scale: f64,
     /// Ray: `t ||grad|| / |f|` = 1.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub ray_t_ratio: f64,
     /// `r = sqrt(E f^2 / E ||grad f||^2) sqrt(d) / ||x||` of the kernel recursion (MATH 9; 1 for
     /// the paper's network); null for a given network (MATH 10: no prediction).
-    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    #[serde(default, deserialize_with = "crate::record::nan::f64")]
     pub r: f64,
     /// Median of `rho sqrt(d)` for the minimal flips (ray, DeepFool, the best): half the
     /// one-step size.
-    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    #[serde(default, deserialize_with = "crate::record::nan::f64")]
     pub minimal_flip_sqrt_d_median: f64,
     /// Lemma 2.2: root mean square of `f / s` (1; for the margin of `K >= 2`, that of the gap
     /// of the two largest of `K` normals).
-    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    #[serde(default, deserialize_with = "crate::record::nan::f64")]
     pub f_rms_over_scale: f64,
     /// 10th percentile of `f / s`.
-    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    #[serde(default, deserialize_with = "crate::record::nan::f64")]
     pub f_over_scale_p10: f64,
     /// 90th percentile of `f / s`.
-    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    #[serde(default, deserialize_with = "crate::record::nan::f64")]
     pub f_over_scale_p90: f64,
     /// Median `||grad f|| / s`: `sqrt(E ||grad F||^2 / E F^2)`, times `sqrt 2` for the margin.
-    #[serde(default, deserialize_with = "crate::report::nan::f64")]
+    #[serde(default, deserialize_with = "crate::record::nan::f64")]
     pub grad_norm_median_over_scale: f64,
 }
 
@@ -944,16 +944,16 @@ pub struct AttackReport {
     /// Verified sign flips of the reported attack.
     pub successes: usize,
     /// `successes / live`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub success_rate: f64,
     /// 95% Wilson interval of the success rate.
-    #[serde(deserialize_with = "crate::report::nan::pair")]
+    #[serde(deserialize_with = "crate::record::nan::pair")]
     pub success_ci: [f64; 2],
     /// Relative perturbation of the reported attack times `sqrt(d)`: the one-step size over
     /// every live trial, or the flipping perturbation over the trials where one was found.
     pub rho_sqrt_d: Summary,
     /// One-step success rate (equals `success_rate` for `--attack onestep`).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub onestep_success_rate: f64,
     /// Every attack run, on the same pairs.
     pub attacks: Vec<AttackBlock>,

@@ -8,7 +8,7 @@
 //! Given inputs (`--inputs`, MATH 10) replace the sampled `x`: trial `t` is measured at row `t`,
 //! and the predictions take the rows' mean `||x||^2 / d` for the law's.
 
-use crate::experiment::RunHeader;
+use crate::record::RunHeader;
 use serde::Serialize;
 
 use super::attack::GivenInputs;
@@ -75,13 +75,13 @@ pub struct LayerRow {
     pub h_norm: Band,
     /// Prediction `sqrt(d_i E[phi(u_i)^2])`: `sqrt(d_i 2^{-i})` for NN-DEF relu, `sqrt(d_i)` under
     /// He (NaN where the kernel recursion has no value, MATH 9).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub h_norm_prediction: f64,
     /// Exact local expansion: top singular value of `J_i(x)`.
     pub top_singular: Band,
     /// `sqrt(d_i / d_b(i))`: the bound up to a polylog factor, which the top singular value
     /// follows up to a constant (MATH 5 measured 0.6 to 1.7).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub expansion_bound: f64,
     /// Max over sampled `y` of `||h_i(x) - h_i(y)|| / ||x - y||` (at most the top singular
     /// value when no unit changes sign).
@@ -90,18 +90,18 @@ pub struct LayerRow {
     pub random_expansion: Band,
     /// Prediction `sqrt((d_i / d_0) prod_{k <= i} sigma_w^2 E[phi'(u_k)^2])`:
     /// `sqrt(d_i / (d_0 2^i))` for NN-DEF relu.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub random_expansion_prediction: f64,
     /// Median of `top_singular / random_expansion`: the bottleneck effect, which jumps after a
     /// narrow layer.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub bottleneck_effect: f64,
     /// Lemma 2.5 fraction of units with `|z_ij| <= a s_i`, `s_i` the standard deviation of
     /// `z_ij` given `h_{i-1}`: `sqrt(sigma_w^2 ||h_{i-1}||^2 / d_{i-1} + sigma_b^2)` (NN-DEF
     /// without biases: `||h_{i-1}|| / sqrt(d_{i-1})`).
     pub small_fraction: Band,
     /// Prediction `2 Phi(a) - 1`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub small_fraction_prediction: f64,
 }
 
@@ -133,12 +133,12 @@ pub struct BottleneckReport {
     /// Live networks measured.
     pub live: usize,
     /// Sampling radius relative to `||x||`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub radius: f64,
     /// Points sampled per network.
     pub samples: usize,
     /// Lemma 2.5 threshold.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub a: f64,
     /// Element type.
     pub precision: Precision,

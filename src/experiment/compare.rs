@@ -5,13 +5,10 @@
 
 use serde::Serialize;
 
-use super::RunHeader;
 use super::attack::{self, AttackParams, AttackReport, TrialRecord};
-use super::bottleneck::BottleneckReport;
-use super::linearity::LinearityReport;
 use super::runner::Exec;
 use crate::progress::Progress;
-use crate::report::exporter::Report;
+use crate::record::RunHeader;
 
 /// A given network's report beside the one of its initialisation.
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
@@ -92,65 +89,3 @@ pub fn attack_output(
         _ => AttackOutput::One(Box::new(given)),
     }
 }
-
-impl Report for AttackOutput {
-    fn table(&self) -> String {
-        match self {
-            AttackOutput::One(r) => r.table(),
-            AttackOutput::Compared(c) => crate::report::table::attack_comparison_table(c),
-        }
-    }
-
-    /// A comparison: each half's CSV (summary rows, or per-trial records) with a first column
-    /// `network`, `given` or `init`.
-    fn csv(&self) -> String {
-        match self {
-            AttackOutput::One(r) => r.csv(),
-            AttackOutput::Compared(c) => tagged_csv(&c.given.csv(), &c.init.csv()),
-        }
-    }
-}
-
-/// Two CSV texts with one header as one, with a first column `network` (`given`, `init`).
-fn tagged_csv(given: &str, init: &str) -> String {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    for (i, (name, text)) in [("given", given), ("init", init)].into_iter().enumerate() {
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        for (j, rec) in r.records().enumerate() {
-            let rec = rec.expect("radex's own CSV parses");
-            // One header, from the first half.
-            let first = match j {
-                0 if i > 0 => continue,
-                0 => "network",
-                _ => name,
-            };
-            out.write_record(std::iter::once(first).chain(rec.iter()))
-                .expect("in-memory writer");
-        }
-    }
-    String::from_utf8(out.into_inner().expect("in-memory writer")).expect("utf-8")
-}
-
-/// The comparisons whose halves are printed one after the other.
-macro_rules! stacked {
-    ($($r:ty),*) => {$(
-        impl Report for Comparison<$r> {
-            fn table(&self) -> String {
-                format!(
-                    "radex {} --compare-init ({})\n\n== given network ==\n{}\n== at initialisation ==\n{}",
-                    self.run.command,
-                    self.run.math,
-                    self.given.table(),
-                    self.init.table()
-                )
-            }
-            fn csv(&self) -> String {
-                tagged_csv(&self.given.csv(), &self.init.csv())
-            }
-        }
-    )*};
-}
-stacked!(LinearityReport, BottleneckReport);

@@ -11,7 +11,7 @@
 //! `x`, larger where it is not). Also the cosine layer by layer, pooled over every network deep
 //! enough, and the phase of the deep limit (ordered, chaotic, or the paper's polynomial case).
 
-use crate::experiment::RunHeader;
+use crate::record::RunHeader;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -235,15 +235,15 @@ pub struct DepthRow {
     /// Cosine between `h_l(x)` and `h_l(y)` over networks.
     pub cosine: Band,
     /// Mean of that cosine.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub cosine_mean: f64,
     /// Standard error of the mean.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub cosine_se: f64,
     /// Infinite-width prediction of that cosine: Lemma 3.2's `kappa` iterated `l` times from
     /// `cos theta` (relu without biases), else the kernel recursion of MATH 9 (NaN where it
     /// leaves `f64`).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub kappa: f64,
     /// `max |f(x) - f(y)| / mean |f(x)|` over the sampled inputs, over networks.
     pub spread: Band,
@@ -252,10 +252,10 @@ pub struct DepthRow {
     /// percentiles.
     pub spread_prediction: Band,
     /// One-step success rate (Theorem 1.1's step).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub onestep_success_rate: f64,
     /// Its 95% Wilson interval.
-    #[serde(deserialize_with = "crate::report::nan::pair")]
+    #[serde(deserialize_with = "crate::record::nan::pair")]
     pub onestep_success_ci: [f64; 2],
     /// Networks where some attack flipped the sign.
     pub flip_found: usize,
@@ -266,7 +266,7 @@ pub struct DepthRow {
     /// than half found none).
     pub min_flip_median_all: Option<f64>,
     /// `min_flip.median * sqrt(d)` (at depth 1 the linear prediction is `|Z|`, median 0.674).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub min_flip_sqrt_d_median: f64,
     /// Per network with a flip, the smallest flip over its linear prediction
     /// `|f(x)| / (||grad f(x)|| ||x||)` (the trial's `linear_rho`, half the one-step `rho`,
@@ -290,14 +290,14 @@ pub struct LayerCosine {
     /// Cosine between `h_i(x)` and `h_i(y)`.
     pub cosine: Band,
     /// Mean cosine.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub mean: f64,
     /// Standard error of the mean.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub se: f64,
     /// The predicted cosine at layer `i` (`kappa` iterated `i` times for relu without
     /// biases, the kernel recursion otherwise).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub kappa: f64,
 }
 
@@ -321,10 +321,10 @@ pub struct DepthReport {
     /// Input dimension.
     pub d: usize,
     /// Angle of the pair in degrees.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub theta_degrees: f64,
     /// `cos theta`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub cos_theta: f64,
     /// Pairs of sampled inputs per network.
     pub pairs: usize,
@@ -335,7 +335,7 @@ pub struct DepthReport {
     /// Element type.
     pub precision: Precision,
     /// PGD budgets relative to `||x||`.
-    #[serde(deserialize_with = "crate::report::nan::vec")]
+    #[serde(deserialize_with = "crate::record::nan::vec")]
     pub pgd_eps: Vec<f64>,
     /// One row per depth.
     pub rows: Vec<DepthRow>,

@@ -10,7 +10,7 @@
 //! `x`, defined on all of `R^d`. Given inputs (`--inputs`, MATH 10) replace the sampled `x`: trial
 //! `t` of every architecture is measured at row `t`.
 
-use crate::experiment::RunHeader;
+use crate::record::RunHeader;
 use faer::Par;
 use serde::Serialize;
 
@@ -121,7 +121,7 @@ struct TrialOut {
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct RadiusRow {
     /// Radius relative to `||x||`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub r: f64,
     /// Mean over the uniform directions of the relative gradient change.
     pub mean_change: Band,
@@ -131,21 +131,21 @@ pub struct RadiusRow {
     pub attack_change: Band,
     /// Median `||A_j|| / ||grad f(x)||` per layer, along the attack direction; for `K >= 2` a
     /// last entry `j = l + 1` is the output term (the runner-up's change, MATH 9).
-    #[serde(deserialize_with = "crate::report::nan::vec")]
+    #[serde(deserialize_with = "crate::record::nan::vec")]
     pub attack_terms: Vec<f64>,
     /// Median over networks of the mean over directions of `||A_j|| / ||grad f(x)||`.
-    #[serde(deserialize_with = "crate::report::nan::vec")]
+    #[serde(deserialize_with = "crate::record::nan::vec")]
     pub random_terms: Vec<f64>,
     /// Largest GD-DECOMP residual `||sum_j A_j - (grad f(x) - grad f(y))|| / ||grad f(x)||`
     /// over every network and direction (rounding level).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub decomp_residual: f64,
     /// Median fraction of units per layer whose pre-activation's sign differs (uniform
     /// directions).
-    #[serde(deserialize_with = "crate::report::nan::vec")]
+    #[serde(deserialize_with = "crate::record::nan::vec")]
     pub flipped: Vec<f64>,
     /// The same along the attack direction.
-    #[serde(deserialize_with = "crate::report::nan::vec")]
+    #[serde(deserialize_with = "crate::record::nan::vec")]
     pub flipped_attack: Vec<f64>,
     /// `K >= 2`: fraction of the sampled `y` (every network, uniform directions) whose runner-up
     /// `j*` differs from the one at `x` (absent for one output).
@@ -190,7 +190,7 @@ pub struct LinearityReport {
     /// Uniform directions per radius.
     pub directions: usize,
     /// Threshold of the linearity radius.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub threshold: f64,
     /// Element type.
     pub precision: Precision,

@@ -3,7 +3,7 @@
 //! expectation. Run `r` at size `k` uses the weight streams `(derive_seed(seed, [k]), r, 1, *)`
 //! and the input of trial `r`.
 
-use crate::experiment::RunHeader;
+use crate::record::RunHeader;
 use serde::Serialize;
 use std::ops::Range;
 
@@ -44,24 +44,24 @@ pub struct MinPertRow {
     /// Hidden width `k`.
     pub k: usize,
     /// Mean of `||delta*|| / ||x||` over the runs.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub mean: f64,
     /// Sample standard deviation over the runs.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub sd: f64,
     /// Runs.
     pub runs: usize,
     /// `sqrt(min(k, d) / d)` (at most 1).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub sqrt_k_over_d: f64,
     /// Exact expectation `E sqrt(Beta(k/2, (d-k)/2))` (1 for `k >= d`).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub beta_expectation: f64,
     /// Its standard error over `runs` (from the exact variance `k/d - E^2`).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub beta_standard_error: f64,
     /// Every run's value.
-    #[serde(deserialize_with = "crate::report::nan::vec")]
+    #[serde(deserialize_with = "crate::record::nan::vec")]
     pub values: Vec<f64>,
 }
 

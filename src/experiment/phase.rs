@@ -9,7 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::RunHeader;
 use super::depth::{self, DepthParams, DepthRow, DepthTrial};
 use super::runner::Exec;
 use crate::act::Act;
@@ -17,8 +16,7 @@ use crate::arch::{Family, OutputLaw};
 use crate::error::Result;
 use crate::kernel::{Phase, critical_sigma_w2};
 use crate::progress::Progress;
-use crate::report::exporter::Report;
-use crate::report::{table, to_csv};
+use crate::record::RunHeader;
 use crate::rng;
 use crate::scalar::Precision;
 
@@ -227,81 +225,6 @@ pub fn assemble(p: &PhaseParams, outs: &[Vec<DepthTrial>]) -> Result<PhaseReport
     })
 }
 
-/// One cell as a CSV row.
-#[derive(Clone, Debug, Serialize)]
-pub struct PhaseCsvRow {
-    /// `sigma_w^2`.
-    pub sigma_w2: f64,
-    /// `sigma_b`.
-    pub sigma_b: f64,
-    /// `ordered`, `chaotic`, `critical` or `no_fixed_point`.
-    pub phase: String,
-    /// `chi_1`.
-    pub chi_1: Option<f64>,
-    /// `c*` in the chaotic phase.
-    pub c_star: Option<f64>,
-    /// Live networks.
-    pub live: usize,
-    /// Dead networks.
-    pub dead: usize,
-    /// Networks whose output overflowed.
-    pub overflow: usize,
-    /// One-step success rate.
-    pub onestep_success_rate: f64,
-    /// Wilson interval, low end.
-    pub onestep_ci_lo: f64,
-    /// Wilson interval, high end.
-    pub onestep_ci_hi: f64,
-    /// Networks with a verified flip.
-    pub flip_found: usize,
-    /// Median smallest flip over every live network (no flip = infinite).
-    pub min_flip_median_all: Option<f64>,
-    /// That times `sqrt(d)`.
-    pub min_flip_median_all_sqrt_d: Option<f64>,
-    /// Median cosine of `h_l` for the 90-degree pair.
-    pub cosine_median: f64,
-    /// The kernel's cosine.
-    pub cosine_prediction: f64,
-    /// Median spread of `f`.
-    pub spread_median: f64,
-    /// Its infinite-width median.
-    pub spread_prediction_median: f64,
-    /// Derived seed of the cell.
-    pub seed: u64,
-}
-
-/// One CSV row per cell.
-pub fn csv_rows(r: &PhaseReport) -> Vec<PhaseCsvRow> {
-    let sqrt_d = (r.d as f64).sqrt();
-    r.cells
-        .iter()
-        .map(|c| PhaseCsvRow {
-            sigma_w2: c.sigma_w2,
-            sigma_b: c.sigma_b,
-            phase: phase_name(c.phase.as_ref()).into(),
-            chi_1: c.chi_1,
-            c_star: match c.phase {
-                Some(Phase::Chaotic { c_star, .. }) => Some(c_star),
-                _ => None,
-            },
-            live: c.row.live,
-            dead: c.row.dead,
-            overflow: c.row.overflow,
-            onestep_success_rate: c.row.onestep_success_rate,
-            onestep_ci_lo: c.row.onestep_success_ci[0],
-            onestep_ci_hi: c.row.onestep_success_ci[1],
-            flip_found: c.row.flip_found,
-            min_flip_median_all: c.row.min_flip_median_all,
-            min_flip_median_all_sqrt_d: c.row.min_flip_median_all.map(|m| m * sqrt_d),
-            cosine_median: c.row.cosine.median,
-            cosine_prediction: c.row.kappa,
-            spread_median: c.row.spread.median,
-            spread_prediction_median: c.row.spread_prediction.median,
-            seed: c.row.seed,
-        })
-        .collect()
-}
-
 /// The phase's short name.
 pub fn phase_name(p: Option<&Phase>) -> &'static str {
     match p {
@@ -310,14 +233,5 @@ pub fn phase_name(p: Option<&Phase>) -> &'static str {
         Some(Phase::Critical { .. }) => "critical",
         Some(Phase::NoFixedPoint { .. }) => "no_fixed_point",
         None => "none",
-    }
-}
-
-impl Report for PhaseReport {
-    fn table(&self) -> String {
-        table::phase_table(self)
-    }
-    fn csv(&self) -> String {
-        to_csv(&csv_rows(self))
     }
 }

@@ -2,7 +2,7 @@
 //! relative to `d`, and the log-log slope of the median `rho` against `d` (prediction -1/2),
 //! with a bootstrap 95% interval.
 
-use crate::experiment::RunHeader;
+use crate::record::RunHeader;
 use rand::RngExt;
 use serde::Serialize;
 
@@ -79,16 +79,16 @@ pub struct ScalingRow {
     /// Dead networks.
     pub dead: usize,
     /// Median one-step `rho` over live trials.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub median_rho: f64,
     /// `median_rho * sqrt(d)` (prediction 1.349).
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub median_rho_sqrt_d: f64,
     /// One-step success rate.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub success_rate: f64,
     /// Its 95% Wilson interval.
-    #[serde(deserialize_with = "crate::report::nan::pair")]
+    #[serde(deserialize_with = "crate::record::nan::pair")]
     pub success_ci: [f64; 2],
 }
 
@@ -115,13 +115,13 @@ pub struct ScalingReport {
     /// Bootstrap resamples.
     pub bootstrap: usize,
     /// Least-squares slope of `ln median rho` against `ln d`.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub slope: f64,
     /// Bootstrap 95% percentile interval of the slope (trials resampled within each `d`).
-    #[serde(deserialize_with = "crate::report::nan::pair")]
+    #[serde(deserialize_with = "crate::record::nan::pair")]
     pub slope_ci: [f64; 2],
     /// Predicted slope.
-    #[serde(deserialize_with = "crate::report::nan::f64")]
+    #[serde(deserialize_with = "crate::record::nan::f64")]
     pub prediction: f64,
     /// One row per `d`.
     pub rows: Vec<ScalingRow>,

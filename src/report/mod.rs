@@ -1,72 +1,169 @@
-//! Rendering records as a table, JSON, CSV or SVG plot (writing them is [`crate::files`]).
+//! Rendering records: each report as a table, JSON or CSV ([`Format`]), and SVG plots
+//! (writing them is [`crate::files`]). The layer above the experiments: it reads their
+//! records, and nothing below it imports it.
 
-pub mod exporter;
+pub mod csv;
 pub mod figures;
 pub mod heatmap;
 pub mod rows;
 pub mod svg;
 pub mod table;
 
-/// Serialises to pretty JSON with a trailing newline.
-pub fn to_json<S: serde::Serialize>(value: &S) -> String {
-    let mut s = serde_json::to_string_pretty(value).expect("records serialise");
-    s.push('\n');
-    s
+pub use csv::to_csv;
+
+use serde::Serialize;
+
+use crate::choice::Choice;
+use crate::experiment::attack::AttackReport;
+use crate::experiment::bottleneck::BottleneckReport;
+use crate::experiment::compare::{AttackOutput, Comparison};
+use crate::experiment::depth::DepthReport;
+use crate::experiment::linearity::LinearityReport;
+use crate::experiment::minpert::MinPertReport;
+use crate::experiment::phase::PhaseReport;
+use crate::experiment::scaling::ScalingReport;
+use crate::record::to_json;
+
+/// What every report offers the output formats; JSON is its serde serialisation.
+pub trait Report: Serialize {
+    /// The readable table.
+    fn table(&self) -> String;
+    /// The CSV text, a header and one row per item (missing values empty).
+    fn csv(&self) -> String;
 }
 
-/// Serialises rows to CSV with a header. A missing value (an absent option, or a number that
-/// is not finite: `NaN`, `inf`, `-inf`) is an empty field, the one convention of every CSV
-/// radex writes (pandas and R read it as missing).
-pub fn to_csv<S: serde::Serialize>(rows: &[S]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).expect("rows serialise");
-    }
-    let raw = w.into_inner().expect("in-memory writer");
-    // serde gives non-finite floats as `NaN`/`inf`; no string field radex writes takes those
-    // values, so they are rewritten field by field.
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(raw.as_slice());
-    let mut out = csv::Writer::from_writer(Vec::new());
-    for rec in r.records() {
-        let rec = rec.expect("radex's own CSV parses");
-        out.write_record(rec.iter().map(|f| match f {
-            "NaN" | "inf" | "-inf" => "",
-            f => f,
-        }))
-        .expect("in-memory writer");
-    }
-    String::from_utf8(out.into_inner().expect("in-memory writer")).expect("utf-8")
+/// An output format (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A readable table.
+    Table,
+    /// One pretty JSON object.
+    Json,
+    /// Comma-separated values.
+    Csv,
 }
 
-/// Reading back what JSON writes for a number that is not one: a missing value (`NaN`) is
-/// written `null`, and these read `null` as `NaN`, so every record round-trips.
-pub mod nan {
-    use serde::{Deserialize, Deserializer};
+impl Choice for Format {
+    const FLAG: &'static str = "--format";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("table", Format::Table),
+        ("json", Format::Json),
+        ("csv", Format::Csv),
+    ];
+}
 
-    /// A number, `null` as `NaN`.
-    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+impl Format {
+    /// `report` rendered in this format.
+    pub fn render<R: Report>(self, report: &R) -> String {
+        match self {
+            Format::Table => report.table(),
+            Format::Json => to_json(report),
+            Format::Csv => report.csv(),
+        }
     }
+}
 
-    /// `NaN`: the value of a number missing from a record written before it existed.
-    pub fn missing() -> f64 {
-        f64::NAN
+impl Report for AttackReport {
+    fn table(&self) -> String {
+        table::attack_table(self)
     }
-
-    /// A pair of numbers (an interval), `null` as `NaN`.
-    pub fn pair<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 2], D::Error> {
-        let [a, b] = <[Option<f64>; 2]>::deserialize(d)?;
-        Ok([a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN)])
+    /// One row per trial with `--per-trial`, else the summary rows.
+    fn csv(&self) -> String {
+        match &self.per_trial {
+            Some(trials) => to_csv(trials),
+            None => to_csv(&table::attack_rows(self)),
+        }
     }
+}
 
-    /// A list of numbers, `null` as `NaN`.
-    pub fn vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        Ok(Vec::<Option<f64>>::deserialize(d)?
-            .into_iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect())
+impl Report for AttackOutput {
+    fn table(&self) -> String {
+        match self {
+            AttackOutput::One(r) => r.table(),
+            AttackOutput::Compared(c) => table::attack_comparison_table(c),
+        }
+    }
+    /// A comparison: each half's CSV (summary rows, or per-trial records) with a first column
+    /// `network`, `given` or `init`.
+    fn csv(&self) -> String {
+        match self {
+            AttackOutput::One(r) => r.csv(),
+            AttackOutput::Compared(c) => csv::tagged_csv(&c.given.csv(), &c.init.csv()),
+        }
+    }
+}
+
+/// The comparisons whose halves are printed one after the other.
+macro_rules! stacked {
+    ($($r:ty),*) => {$(
+        impl Report for Comparison<$r> {
+            fn table(&self) -> String {
+                format!(
+                    "radex {} --compare-init ({})\n\n== given network ==\n{}\n== at initialisation ==\n{}",
+                    self.run.command,
+                    self.run.math,
+                    self.given.table(),
+                    self.init.table()
+                )
+            }
+            fn csv(&self) -> String {
+                csv::tagged_csv(&self.given.csv(), &self.init.csv())
+            }
+        }
+    )*};
+}
+stacked!(LinearityReport, BottleneckReport);
+
+impl Report for ScalingReport {
+    fn table(&self) -> String {
+        table::scaling_table(self)
+    }
+    fn csv(&self) -> String {
+        to_csv(&rows::scaling(self))
+    }
+}
+
+impl Report for LinearityReport {
+    fn table(&self) -> String {
+        table::linearity_table(self)
+    }
+    fn csv(&self) -> String {
+        to_csv(&rows::linearity(self))
+    }
+}
+
+impl Report for BottleneckReport {
+    fn table(&self) -> String {
+        table::bottleneck_table(self)
+    }
+    fn csv(&self) -> String {
+        to_csv(&rows::bottleneck(self))
+    }
+}
+
+impl Report for MinPertReport {
+    fn table(&self) -> String {
+        table::minpert_table(self)
+    }
+    fn csv(&self) -> String {
+        to_csv(&rows::minpert(self))
+    }
+}
+
+impl Report for DepthReport {
+    fn table(&self) -> String {
+        table::depth_table(self)
+    }
+    fn csv(&self) -> String {
+        to_csv(&rows::depth(self))
+    }
+}
+
+impl Report for PhaseReport {
+    fn table(&self) -> String {
+        table::phase_table(self)
+    }
+    fn csv(&self) -> String {
+        to_csv(&rows::phase(self))
     }
 }

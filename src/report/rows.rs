@@ -7,6 +7,7 @@ use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
 use crate::experiment::minpert::MinPertReport;
+use crate::experiment::phase::PhaseReport;
 use crate::experiment::scaling::ScalingReport;
 
 /// One input dimension of `radex scaling` (the interval split into two columns).
@@ -285,6 +286,81 @@ pub fn depth(r: &DepthReport) -> Vec<DepthCsvRow> {
             flip_over_linear_p10: row.flip_over_linear.p10,
             flip_over_linear_p90: row.flip_over_linear.p90,
             flip_over_linear_median_all: row.flip_over_linear_median_all,
+        })
+        .collect()
+}
+
+/// One cell as a CSV row.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseCsvRow {
+    /// `sigma_w^2`.
+    pub sigma_w2: f64,
+    /// `sigma_b`.
+    pub sigma_b: f64,
+    /// `ordered`, `chaotic`, `critical` or `no_fixed_point`.
+    pub phase: String,
+    /// `chi_1`.
+    pub chi_1: Option<f64>,
+    /// `c*` in the chaotic phase.
+    pub c_star: Option<f64>,
+    /// Live networks.
+    pub live: usize,
+    /// Dead networks.
+    pub dead: usize,
+    /// Networks whose output overflowed.
+    pub overflow: usize,
+    /// One-step success rate.
+    pub onestep_success_rate: f64,
+    /// Wilson interval, low end.
+    pub onestep_ci_lo: f64,
+    /// Wilson interval, high end.
+    pub onestep_ci_hi: f64,
+    /// Networks with a verified flip.
+    pub flip_found: usize,
+    /// Median smallest flip over every live network (no flip = infinite).
+    pub min_flip_median_all: Option<f64>,
+    /// That times `sqrt(d)`.
+    pub min_flip_median_all_sqrt_d: Option<f64>,
+    /// Median cosine of `h_l` for the 90-degree pair.
+    pub cosine_median: f64,
+    /// The kernel's cosine.
+    pub cosine_prediction: f64,
+    /// Median spread of `f`.
+    pub spread_median: f64,
+    /// Its infinite-width median.
+    pub spread_prediction_median: f64,
+    /// Derived seed of the cell.
+    pub seed: u64,
+}
+
+/// One CSV row per cell.
+pub fn phase(r: &PhaseReport) -> Vec<PhaseCsvRow> {
+    let sqrt_d = (r.d as f64).sqrt();
+    r.cells
+        .iter()
+        .map(|c| PhaseCsvRow {
+            sigma_w2: c.sigma_w2,
+            sigma_b: c.sigma_b,
+            phase: crate::experiment::phase::phase_name(c.phase.as_ref()).into(),
+            chi_1: c.chi_1,
+            c_star: match c.phase {
+                Some(crate::kernel::Phase::Chaotic { c_star, .. }) => Some(c_star),
+                _ => None,
+            },
+            live: c.row.live,
+            dead: c.row.dead,
+            overflow: c.row.overflow,
+            onestep_success_rate: c.row.onestep_success_rate,
+            onestep_ci_lo: c.row.onestep_success_ci[0],
+            onestep_ci_hi: c.row.onestep_success_ci[1],
+            flip_found: c.row.flip_found,
+            min_flip_median_all: c.row.min_flip_median_all,
+            min_flip_median_all_sqrt_d: c.row.min_flip_median_all.map(|m| m * sqrt_d),
+            cosine_median: c.row.cosine.median,
+            cosine_prediction: c.row.kappa,
+            spread_median: c.row.spread.median,
+            spread_prediction_median: c.row.spread_prediction.median,
+            seed: c.row.seed,
         })
         .collect()
 }

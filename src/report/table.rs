@@ -945,7 +945,7 @@ pub fn phase_table(r: &PhaseReport) -> String {
 /// `radex attack --compare-init` (MATH 10): the rows of both reports side by side, the
 /// prediction column being the initialisation's (a given network has none).
 pub fn attack_comparison_table(c: &crate::experiment::compare::AttackComparison) -> String {
-    use crate::experiment::args::Choice;
+    use crate::choice::Choice;
     let (g, i) = (&c.given, &c.init);
     let inputs = match &g.inputs {
         Some(f) => format!("inputs {f} (row t at trial t)"),

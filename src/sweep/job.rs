@@ -19,7 +19,7 @@ use crate::experiment::minpert::{self, MinPertParams, MinPertReport};
 use crate::experiment::phase::{self, PhaseParams, PhaseReport};
 use crate::experiment::runner::Exec;
 use crate::progress::Progress;
-use crate::report::exporter::Report;
+use crate::report::Report;
 
 /// The experiments a sweep can run.
 pub const EXPERIMENTS: &[&str] = &["attack", "depth", "minpert", "phase"];
