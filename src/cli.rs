@@ -10,11 +10,11 @@ use clap::{Args, Parser, Subcommand};
 
 use radex::act::Act;
 use radex::arch::{Init, OutputLaw};
-use radex::attack::Norm;
+use radex::attack::{Attacks, Norm};
 use radex::choice::Choice;
 use radex::error::Result;
 use radex::experiment::args as lib;
-use radex::experiment::attack::{AttackKind, AttackParams};
+use radex::experiment::attack::AttackParams;
 use radex::experiment::bottleneck::BottleneckParams;
 use radex::experiment::depth::DepthParams;
 use radex::experiment::linearity::LinearityParams;
@@ -318,8 +318,8 @@ pub struct AttackArgs {
     #[arg(long)]
     pub compare_init: bool,
     /// Attack to report: onestep (Theorem 1.1) or ray (minimal flip along the gradient).
-    #[arg(allow_hyphen_values = true, long, value_parser = choice::<AttackKind>(), default_value = "onestep")]
-    pub attack: AttackKind,
+    #[arg(allow_hyphen_values = true, long, value_parser = choice::<Attacks>(), default_value = "onestep")]
+    pub attack: Attacks,
     /// Add every trial's raw record (JSON: `per_trial`; CSV: one row per trial).
     #[arg(long)]
     pub per_trial: bool,

@@ -241,7 +241,7 @@ mod tests {
             params().arch,
             2,
             2,
-            crate::experiment::attack::AttackKind::Onestep,
+            crate::attack::Attacks::only(crate::attack::Attack::Onestep),
             Precision::F64,
         );
         p.with_c = false;

@@ -2,7 +2,8 @@
 //! from sampling error.
 
 use radex::arch::{Arch, Init, Term};
-use radex::experiment::attack::{AttackKind, AttackParams, run_trials, summarise};
+use radex::attack::{Attack, Attacks};
+use radex::experiment::attack::{AttackParams, run_trials, summarise};
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::{self, ScalingParams};
 use radex::measure::stats::{normal_quantile, quantile};
@@ -22,7 +23,7 @@ fn one_step_attack_at_d_2000_matches_theorem_1_1() {
         Arch::new(2000, vec![2000, 2000], Init::Nn).unwrap(),
         2021,
         n,
-        AttackKind::Onestep,
+        Attacks::only(Attack::Onestep),
         Precision::F64,
     );
     let recs = run_trials(&p, &Exec::new(0, None), &Quiet);

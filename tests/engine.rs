@@ -5,8 +5,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use radex::arch::{Arch, Init};
 use radex::attack::onestep::linearise;
+use radex::attack::{Attack, Attacks};
 use radex::attack::{Domain, Norm, f_along, ray_flip};
-use radex::experiment::attack::{AttackKind, AttackParams, run_trials, summarise};
+use radex::experiment::attack::{AttackParams, run_trials, summarise};
 use radex::experiment::runner::Exec;
 use radex::net::{DenseNet, Layers, backward, forward};
 use radex::progress::Quiet;
@@ -269,7 +270,7 @@ fn gemm_and_matvec_are_bitwise_independent_of_parallelism() {
 
 #[test]
 fn trials_are_bitwise_identical_on_one_and_two_threads() {
-    for attack in [AttackKind::Onestep, AttackKind::All] {
+    for attack in [Attacks::only(Attack::Onestep), Attacks::EVERY] {
         let p = AttackParams::new(
             Arch::new(300, vec![300, 300], Init::Nn).unwrap(),
             3,

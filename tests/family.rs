@@ -2,13 +2,14 @@
 //! for every activation (Euler where it holds, finite differences always), margins of
 //! `K >= 2` outputs, the lazy sampler's law with biases and ten outputs, overflow reported.
 
+use radex::attack::{Attack, Attacks};
 use std::path::Path;
 
 use faer::{MatRef, Par};
 use radex::act::Act;
 use radex::arch::{Arch, Family, OutputLaw};
 use radex::attack::onestep::linearise;
-use radex::experiment::attack::{AttackKind, AttackParams, TrialRecord, run_trials};
+use radex::experiment::attack::{AttackParams, TrialRecord, run_trials};
 use radex::experiment::runner::Exec;
 use radex::net::{DenseNet, Labelled, Layers, LazyNet, Sampler, forward_keep};
 use radex::progress::Quiet;
@@ -314,7 +315,13 @@ fn finite_differences_match_the_gradient_for_every_activation() {
 /// The one-step statistics of `trials` pairs of a tanh network with biases and ten outputs.
 fn sample_family(sampler: Sampler, seed: u64, trials: usize, fam: Family) -> Vec<TrialRecord> {
     let arch = Arch::with_family(30, vec![20, 40], fam).unwrap();
-    let mut p = AttackParams::new(arch, seed, trials, AttackKind::Onestep, Precision::F64);
+    let mut p = AttackParams::new(
+        arch,
+        seed,
+        trials,
+        Attacks::only(Attack::Onestep),
+        Precision::F64,
+    );
     p.with_c = false;
     p.sampler = sampler;
     run_trials(&p, &Exec::new(0, None), &Quiet)
@@ -409,7 +416,7 @@ fn rademacher_outputs_are_signs_and_the_same_in_both_samplers() {
 fn overflow_is_reported_not_printed() {
     let arch = Arch::with_family(20, vec![20; 14], family(Act::Square, 2.0, 1.0, 1)).unwrap();
     let recs = {
-        let p = AttackParams::new(arch, 1, 4, AttackKind::All, Precision::F64);
+        let p = AttackParams::new(arch, 1, 4, Attacks::EVERY, Precision::F64);
         run_trials(&p, &Exec::new(1, None), &Quiet)
     };
     for r in &recs {
@@ -421,7 +428,7 @@ fn overflow_is_reported_not_printed() {
             Arch::with_family(20, vec![20; 14], family(Act::Square, 2.0, 1.0, 1)).unwrap(),
             1,
             4,
-            AttackKind::All,
+            Attacks::EVERY,
             Precision::F64,
         ),
         recs,
@@ -507,7 +514,7 @@ fn one_step_medians_match_the_kernel_prediction() {
     ] {
         let arch = Arch::with_family(2000, widths, fam).unwrap();
         let n = 8000;
-        let mut p = AttackParams::new(arch, 17, n, AttackKind::Onestep, Precision::F64);
+        let mut p = AttackParams::new(arch, 17, n, Attacks::only(Attack::Onestep), Precision::F64);
         p.with_c = false;
         p.sampler = Sampler::Lazy;
         let recs = run_trials(&p, &Exec::new(0, None), &Quiet);

@@ -5,7 +5,8 @@
 use faer::{MatMut, MatRef, Par};
 use radex::arch::{Arch, Init};
 use radex::attack::onestep::linearise;
-use radex::experiment::attack::{AttackKind, AttackParams, TrialRecord, run_trials, summarise};
+use radex::attack::{Attack, Attacks};
+use radex::experiment::attack::{AttackParams, TrialRecord, run_trials, summarise};
 use radex::experiment::runner::Exec;
 use radex::measure::stats::ks_two_sample;
 use radex::net::{Layers, LazyNet, Sampler, SamplerChoice, backward, forward};
@@ -171,7 +172,7 @@ fn one_step_sample(sampler: Sampler, seed: u64, trials: usize) -> Vec<TrialRecor
         Arch::new(30, vec![20, 40], Init::Nn).unwrap(),
         seed,
         trials,
-        AttackKind::Onestep,
+        Attacks::only(Attack::Onestep),
         Precision::F64,
     );
     p.with_c = false;
@@ -233,11 +234,11 @@ fn lazy_trials_are_bitwise_identical_on_one_and_two_threads() {
     for (arch, attack) in [
         (
             Arch::new(20_000, vec![300, 300], Init::Nn).unwrap(),
-            AttackKind::Ray,
+            Attacks::only(Attack::Ray),
         ),
         (
             Arch::new(60, vec![50, 40], Init::Nn).unwrap(),
-            AttackKind::All,
+            Attacks::EVERY,
         ),
     ] {
         let mut p = AttackParams::new(arch, 3, 6, attack, Precision::F64);
@@ -299,7 +300,7 @@ fn auto_counts_the_longer_scan_of_deep_networks() {
             Arch::new(d, widths, Init::Nn).unwrap(),
             1,
             10,
-            AttackKind::Onestep,
+            Attacks::only(Attack::Onestep),
             Precision::F64,
         );
         SamplerChoice::Auto.resolve(&p.arch, p.queries_per_network())

@@ -2,10 +2,11 @@
 //! JSON, read back into its type and written again: the same text (missing values, `null`,
 //! read back as `NaN`; PGD flags as `"0101"`; attack names as enums).
 
+use radex::attack::Attacks;
 use radex::experiment::args::{
     AttackArgs, BottleneckArgs, DepthArgs, LinearityArgs, MinPertArgs, RunArgs, ScalingArgs,
 };
-use radex::experiment::attack::{self, AttackKind, AttackReport};
+use radex::experiment::attack::{self, AttackReport};
 use radex::experiment::bottleneck::{self, BottleneckReport};
 use radex::experiment::depth::{self, DepthReport};
 use radex::experiment::linearity::{self, LinearityReport};
@@ -49,7 +50,7 @@ fn every_report_round_trips_through_json() {
         let (p, e) = AttackArgs {
             arch: arch.into(),
             trials: 30,
-            attack: AttackKind::All,
+            attack: Attacks::EVERY,
             eps: Some("0.1,0.3".into()),
             pgd_steps: 3,
             run: run(5),

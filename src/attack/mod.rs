@@ -11,6 +11,7 @@ pub mod ray;
 
 use faer::{MatRef, Par};
 
+use crate::choice::Choice;
 use crate::net::{Layers, Scaled, forward};
 use crate::scalar::Real;
 
@@ -20,6 +21,111 @@ pub use norm::Norm;
 pub use onestep::{OneStep, one_step};
 pub use pgd::{PgdRun, PgdSettings, pgd, project_l2, project_linf};
 pub use ray::{RayFlip, ray_flip};
+
+/// One attack, as flags and records name it (declared in the alphabetical order of the
+/// names, which is the order of `wins` in JSON).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Attack {
+    /// DeepFool (iterated linearisation, stops at the flip).
+    Deepfool,
+    /// The minimum-norm attack: from DeepFool's flip (else the ray's, else PGD's), a walk
+    /// along the decision boundary towards `x` keeping the nearest verified flip.
+    Minnorm,
+    /// The one-step attack of Theorem 1.1: `x' = x - 2 f grad / ||grad||^2`.
+    Onestep,
+    /// PGD with fixed budgets (success rate against eps).
+    Pgd,
+    /// The minimal flip along the gradient ray (bracketing and bisection).
+    Ray,
+}
+
+impl Attack {
+    /// The name in flags and records: `onestep`, `ray`, `deepfool`, `pgd`, `minnorm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attack::Deepfool => "deepfool",
+            Attack::Minnorm => "minnorm",
+            Attack::Onestep => "onestep",
+            Attack::Pgd => "pgd",
+            Attack::Ray => "ray",
+        }
+    }
+}
+
+impl std::fmt::Display for Attack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The attacks a run asks for (`--attack`): one, or every one (`all`), which run on the same
+/// pairs with the best perturbation per pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attacks(u8);
+
+impl Attacks {
+    /// Every attack (`--attack all`).
+    pub const EVERY: Attacks = Attacks(0b1_1111);
+
+    /// Only `a`.
+    pub const fn only(a: Attack) -> Attacks {
+        Attacks(1 << a as u8)
+    }
+
+    /// Whether `a` runs.
+    pub fn contains(self, a: Attack) -> bool {
+        self.0 & Attacks::only(a).0 != 0
+    }
+
+    /// Whether every attack runs.
+    pub fn is_all(self) -> bool {
+        self == Attacks::EVERY
+    }
+
+    /// The attack whose numbers lead the report: the one asked for, or Theorem 1.1's one-step
+    /// attack when all run.
+    pub fn reported(self) -> Attack {
+        [
+            Attack::Onestep,
+            Attack::Ray,
+            Attack::Deepfool,
+            Attack::Pgd,
+            Attack::Minnorm,
+        ]
+        .into_iter()
+        .find(|&a| self.contains(a))
+        .expect("at least one attack runs")
+    }
+}
+
+impl Choice for Attacks {
+    const FLAG: &'static str = "--attack";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("onestep", Attacks::only(Attack::Onestep)),
+        ("ray", Attacks::only(Attack::Ray)),
+        ("deepfool", Attacks::only(Attack::Deepfool)),
+        ("pgd", Attacks::only(Attack::Pgd)),
+        ("minnorm", Attacks::only(Attack::Minnorm)),
+        ("all", Attacks::EVERY),
+    ];
+}
+
+/// Records name the attacks asked for as the flag does (`"onestep"`, `"all"`).
+impl serde::Serialize for Attacks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Attacks {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Attacks, D::Error> {
+        let name = String::deserialize(d)?;
+        Attacks::parse(&name).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Points evaluated per batched forward pass in line searches on stored weights (a lazy
 /// network asks for fewer: [`Layers::line_batch`]).

@@ -10,10 +10,11 @@ use std::sync::Arc;
 use crate::act::Act;
 use crate::arch::{self, Family, Init, OutputLaw, Term};
 use crate::attack::Norm;
+use crate::attack::{Attack, Attacks};
 use crate::budget::{self, Budget};
 use crate::choice::Choice;
 use crate::error::{Result, human_bytes, invalid, num};
-use crate::experiment::attack::{AttackKind, AttackParams, default_eps};
+use crate::experiment::attack::{AttackParams, default_eps};
 use crate::experiment::attack::{GivenInputs, ModelFile};
 use crate::experiment::bottleneck::BottleneckParams;
 use crate::experiment::depth::{DepthParams, default_depths};
@@ -56,18 +57,6 @@ impl Choice for Precision {
     const FLAG: &'static str = "--precision";
     const ALL: &'static [(&'static str, Self)] =
         &[("f64", Precision::F64), ("f32", Precision::F32)];
-}
-
-impl Choice for AttackKind {
-    const FLAG: &'static str = "--attack";
-    const ALL: &'static [(&'static str, Self)] = &[
-        ("onestep", AttackKind::Onestep),
-        ("ray", AttackKind::Ray),
-        ("deepfool", AttackKind::Deepfool),
-        ("pgd", AttackKind::Pgd),
-        ("minnorm", AttackKind::Minnorm),
-        ("all", AttackKind::All),
-    ];
 }
 
 impl Choice for Norm {
@@ -535,7 +524,7 @@ pub struct AttackArgs {
     /// Independent `(network, x)` pairs.
     pub trials: usize,
     /// Attack to report.
-    pub attack: AttackKind,
+    pub attack: Attacks,
     /// The norm of the ray, DeepFool, PGD and minnorm (MATH 3, "other norms").
     pub norm: Norm,
     /// PGD budgets relative to `||x||` (default: `0.25,0.5,1,2,4` over `sqrt(D)`).
@@ -572,7 +561,7 @@ impl Default for AttackArgs {
         AttackArgs {
             arch: "2000,2000,2000".into(),
             trials: 100,
-            attack: AttackKind::Onestep,
+            attack: Attacks::only(Attack::Onestep),
             norm: Norm::L2,
             eps: None,
             pgd_steps: 20,
@@ -617,7 +606,7 @@ impl AttackArgs {
         p.inputs = inputs;
         p.input = self.run.input;
         p.pgd.domain = p.domain();
-        if self.norm != Norm::L2 && self.attack == AttackKind::Onestep {
+        if self.norm != Norm::L2 && self.attack == Attacks::only(Attack::Onestep) {
             return Err(invalid(
                 "--norm",
                 self.norm.name(),
@@ -1613,8 +1602,8 @@ mod tests {
 
     #[test]
     fn choices_parse_their_names_and_name_the_flag_otherwise() {
-        for (n, v) in AttackKind::ALL {
-            assert_eq!(AttackKind::parse(n).unwrap(), *v);
+        for (n, v) in Attacks::ALL {
+            assert_eq!(Attacks::parse(n).unwrap(), *v);
             assert_eq!(v.name(), *n);
         }
         let e = SamplerChoice::parse("sparse").unwrap_err().to_string();

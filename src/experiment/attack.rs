@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::runner::Exec;
 use crate::arch::{Arch, Family, Init};
 use crate::attack::onestep::{Linearisation, linearise, one_step_from};
-use crate::attack::{Domain, clip_to_box, f_at};
+use crate::attack::{Attack, Attacks, Domain, clip_to_box, f_at};
 use crate::attack::{
     LINE_BATCH, MinNormSettings, Norm, PgdSettings, deepfool, minnorm, pgd, ray_flip,
 };
@@ -22,63 +22,6 @@ use crate::net::{Labelled, Layers, Net, Sampler, Scaled, Source};
 use crate::progress::Progress;
 use crate::rng::{self, InputLaw};
 use crate::scalar::{Precision, Real};
-
-/// Which attack `radex attack` reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AttackKind {
-    /// The one-step attack of Theorem 1.1: `x' = x - 2 f grad / ||grad||^2`.
-    Onestep,
-    /// The minimal flip along the gradient ray (bracketing and bisection).
-    Ray,
-    /// L2 DeepFool for one output (iterated linearisation, stops at the flip).
-    Deepfool,
-    /// L2 PGD with the budgets of `--eps` (success rate against eps).
-    Pgd,
-    /// The minimum-norm attack: from DeepFool's flip (else the ray's, else PGD's), a walk
-    /// along the decision boundary towards `x` keeping the nearest verified flip.
-    Minnorm,
-    /// Every attack on the same pairs, with the best perturbation per pair.
-    All,
-}
-
-/// One attack, as records name it (declared in the alphabetical order of the names, which is
-/// the order of `wins` in JSON).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum AttackName {
-    /// L2 DeepFool.
-    Deepfool,
-    /// The minimum-norm L2 attack.
-    Minnorm,
-    /// The one-step attack of Theorem 1.1.
-    Onestep,
-    /// L2 PGD.
-    Pgd,
-    /// The minimal flip along the gradient ray.
-    Ray,
-}
-
-impl AttackName {
-    /// The name in records: `onestep`, `ray`, `deepfool`, `pgd`, `minnorm`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AttackName::Deepfool => "deepfool",
-            AttackName::Minnorm => "minnorm",
-            AttackName::Onestep => "onestep",
-            AttackName::Pgd => "pgd",
-            AttackName::Ray => "ray",
-        }
-    }
-}
-
-impl std::fmt::Display for AttackName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Per-budget PGD flags: one `0`/`1` character per budget in JSON and CSV (`"0111"`), a
 /// `Vec<bool>` in the record.
@@ -114,12 +57,6 @@ mod flags01 {
     }
 }
 
-impl AttackKind {
-    fn runs(self, other: AttackKind) -> bool {
-        self == other || self == AttackKind::All
-    }
-}
-
 /// DeepFool settings.
 #[derive(Clone, Copy, Debug)]
 pub struct DeepFoolSettings {
@@ -139,7 +76,7 @@ pub struct AttackParams {
     /// Number of independent `(network, x)` pairs.
     pub trials: usize,
     /// Attack to report.
-    pub attack: AttackKind,
+    pub attack: Attacks,
     /// Element type.
     pub precision: Precision,
     /// Search the smallest step factor `c` (costs a few batched forward passes per trial).
@@ -237,7 +174,7 @@ impl AttackParams {
         arch: Arch,
         seed: u64,
         trials: usize,
-        attack: AttackKind,
+        attack: Attacks,
         precision: Precision,
     ) -> Self {
         let eps = default_eps(arch.d, Norm::L2);
@@ -307,7 +244,7 @@ impl AttackParams {
                 // Refinement passes evaluate 3 points; PGD one per budget (PGD also runs as
                 // the minimum-norm walk's start where nothing else flips).
                 let pgd =
-                    if self.attack.runs(AttackKind::Pgd) || self.attack.runs(AttackKind::Minnorm) {
+                    if self.attack.contains(Attack::Pgd) || self.attack.contains(Attack::Minnorm) {
                         self.pgd.eps.len()
                     } else {
                         0
@@ -331,16 +268,16 @@ impl AttackParams {
     pub fn queries_per_network(&self) -> usize {
         let scan = self.arch.depth().saturating_mul(4).clamp(12, 40);
         let mut k = 2 + if self.with_c { scan } else { 1 };
-        if self.attack.runs(AttackKind::Ray) {
+        if self.attack.contains(Attack::Ray) {
             k += 12;
         }
-        if self.attack.runs(AttackKind::Deepfool) {
+        if self.attack.contains(Attack::Deepfool) {
             k += 8;
         }
-        if self.attack.runs(AttackKind::Pgd) {
+        if self.attack.contains(Attack::Pgd) {
             k = k.saturating_add(self.pgd.steps.saturating_mul(2 * self.pgd.eps.len()));
         }
-        if self.attack.runs(AttackKind::Minnorm) {
+        if self.attack.contains(Attack::Minnorm) {
             // Its own start (DeepFool) when it does not run, and the walk.
             k += MINNORM_QUERIES;
         }
@@ -435,7 +372,7 @@ pub struct TrialRecord {
     /// Smallest verified flipping perturbation `||x' - x|| / ||x||` over the attacks run.
     pub best_rho: Option<f64>,
     /// The attack that found it.
-    pub best_attack: Option<AttackName>,
+    pub best_attack: Option<Attack>,
     /// The unscaled forward pass overflowed at `x` (MATH 9): no number is reported, and the
     /// trial is excluded from every statistic.
     #[serde(default)]
@@ -507,9 +444,9 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     // does not depend on what else runs. (Starting from the nearer of DeepFool's and the ray's
     // flips gave the same minima to 1e-3 on 60 networks of issue 14, and the ray costs about
     // five DeepFool runs.)
-    let start = p.attack.runs(AttackKind::Minnorm);
+    let start = p.attack.contains(Attack::Minnorm);
     let norm = p.norm;
-    let df = (start || p.attack.runs(AttackKind::Deepfool)).then(|| {
+    let df = (start || p.attack.contains(Attack::Deepfool)).then(|| {
         deepfool(
             net,
             &x,
@@ -522,13 +459,13 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
         )
     });
     let df_flip = df.as_ref().and_then(|d| d.x_adv.as_deref());
-    let ray = (p.attack.runs(AttackKind::Ray) || (start && df_flip.is_none()))
+    let ray = (p.attack.contains(Attack::Ray) || (start && df_flip.is_none()))
         .then(|| ray_flip(net, &x, &lin, norm, domain, par));
     let ray_point = ray
         .and_then(|r| r.t)
         .map(|t| domain.point(&x, &lin.steepest(norm).0, t));
     let first_flip = df_flip.or(ray_point.as_deref());
-    let pgd = (p.attack.runs(AttackKind::Pgd) || (start && first_flip.is_none()))
+    let pgd = (p.attack.contains(Attack::Pgd) || (start && first_flip.is_none()))
         .then(|| pgd(net, &x, lin.f, &p.pgd, p.seed, t, par));
     let norm_x = crate::vector::norm(&x);
     let mn = start.then(|| {
@@ -539,9 +476,9 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
         minnorm(net, &x, &lin, from, &p.minnorm, norm, domain, par)
     });
     // Only the attacks asked for are reported.
-    let ray = ray.filter(|_| p.attack.runs(AttackKind::Ray));
-    let df = df.filter(|_| p.attack.runs(AttackKind::Deepfool));
-    let pgd = pgd.filter(|_| p.attack.runs(AttackKind::Pgd));
+    let ray = ray.filter(|_| p.attack.contains(Attack::Ray));
+    let df = df.filter(|_| p.attack.contains(Attack::Deepfool));
+    let pgd = pgd.filter(|_| p.attack.contains(Attack::Pgd));
     let s = one_step_from(net, &x, lin, p.with_c, par);
     // Box inputs: the one-step point clipped to [0, 1]^d, evaluated (MATH 9).
     let clipped = (p.input == InputLaw::Box && !s.dead).then(|| {
@@ -583,13 +520,13 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     // L2 step: a candidate in L2 only).
     let best = [
         (
-            AttackName::Onestep,
+            Attack::Onestep,
             s.success.then_some(s.rho).filter(|_| norm == Norm::L2),
         ),
-        (AttackName::Ray, ray_rho),
-        (AttackName::Deepfool, df.as_ref().and_then(|d| d.rho)),
-        (AttackName::Pgd, pgd_best.and_then(|r| r.rho)),
-        (AttackName::Minnorm, mn.as_ref().and_then(|m| m.rho)),
+        (Attack::Ray, ray_rho),
+        (Attack::Deepfool, df.as_ref().and_then(|d| d.rho)),
+        (Attack::Pgd, pgd_best.and_then(|r| r.rho)),
+        (Attack::Minnorm, mn.as_ref().and_then(|m| m.rho)),
     ]
     .into_iter()
     .filter_map(|(name, rho)| rho.map(|r| (name, r)))
@@ -774,7 +711,7 @@ pub struct Clause {
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct AttackBlock {
     /// `onestep`, `ray`, `deepfool` or `pgd`.
-    pub name: AttackName,
+    pub name: Attack,
     /// Verified sign flips.
     pub successes: usize,
     /// `successes / live`.
@@ -826,7 +763,7 @@ pub struct Best {
     /// 0.674).
     pub rel_pert_sqrt_d: Summary,
     /// How often each attack gave the best flip.
-    pub wins: std::collections::BTreeMap<AttackName, usize>,
+    pub wins: std::collections::BTreeMap<Attack, usize>,
 }
 
 /// Predictions printed beside the measurements (MATH 3).
@@ -925,7 +862,7 @@ pub struct AttackReport {
     /// Number of trials.
     pub trials: usize,
     /// Reported attack (`all`: the one-step attack, with every attack under `attacks`).
-    pub attack: AttackKind,
+    pub attack: Attacks,
     /// The norm of the ray, DeepFool, PGD and minnorm distances (MATH 3, "other norms").
     #[serde(default)]
     pub norm: Norm,
@@ -981,12 +918,12 @@ pub struct AttackReport {
 }
 
 fn block(
-    name: AttackName,
+    name: Attack,
     live: &[&TrialRecord],
     sqrt_d: f64,
     rho: impl Fn(&TrialRecord) -> Option<f64>,
 ) -> AttackBlock {
-    let over_linear = (name != AttackName::Onestep).then(|| {
+    let over_linear = (name != Attack::Onestep).then(|| {
         let ratios: Vec<f64> = live
             .iter()
             .filter_map(|t| rho(t).map(|r| r / t.linear_rho))
@@ -1019,36 +956,28 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         }
     };
 
-    let mut attacks = vec![block(AttackName::Onestep, &live, sqrt_d, |t| {
+    let mut attacks = vec![block(Attack::Onestep, &live, sqrt_d, |t| {
         t.success.then_some(t.rho)
     })];
-    if p.attack.runs(AttackKind::Ray) {
-        attacks.push(block(AttackName::Ray, &live, sqrt_d, |t| t.ray_rho));
+    if p.attack.contains(Attack::Ray) {
+        attacks.push(block(Attack::Ray, &live, sqrt_d, |t| t.ray_rho));
     }
-    if p.attack.runs(AttackKind::Deepfool) {
-        attacks.push(block(AttackName::Deepfool, &live, sqrt_d, |t| {
-            t.deepfool_rho
-        }));
+    if p.attack.contains(Attack::Deepfool) {
+        attacks.push(block(Attack::Deepfool, &live, sqrt_d, |t| t.deepfool_rho));
     }
-    if p.attack.runs(AttackKind::Pgd) {
-        attacks.push(block(AttackName::Pgd, &live, sqrt_d, |t| t.pgd_rho));
+    if p.attack.contains(Attack::Pgd) {
+        attacks.push(block(Attack::Pgd, &live, sqrt_d, |t| t.pgd_rho));
     }
-    if p.attack.runs(AttackKind::Minnorm) {
-        attacks.push(block(AttackName::Minnorm, &live, sqrt_d, |t| t.minnorm_rho));
+    if p.attack.contains(Attack::Minnorm) {
+        attacks.push(block(Attack::Minnorm, &live, sqrt_d, |t| t.minnorm_rho));
     }
-    let reported = match p.attack {
-        AttackKind::Onestep | AttackKind::All => AttackName::Onestep,
-        AttackKind::Ray => AttackName::Ray,
-        AttackKind::Deepfool => AttackName::Deepfool,
-        AttackKind::Pgd => AttackName::Pgd,
-        AttackKind::Minnorm => AttackName::Minnorm,
-    };
+    let reported = p.attack.reported();
     let main = attacks
         .iter()
         .find(|b| b.name == reported)
         .expect("reported attack ran");
     let (successes, success_ci) = (main.successes, main.success_ci);
-    let rho_sqrt_d = if reported == AttackName::Onestep {
+    let rho_sqrt_d = if reported == Attack::Onestep {
         // The step is taken on every live trial; its law (2|Z|) is unconditional.
         Summary::of(&live.iter().map(|r| r.rho_sqrt_d).collect::<Vec<_>>())
     } else {
@@ -1082,7 +1011,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
 
     // In Linf, a Gaussian gradient's ||g||_1 / ||g||_2 (MATH 3, "other norms").
     let dual = p.norm.gaussian_dual_ratio(p.arch.d);
-    let ray = p.attack.runs(AttackKind::Ray).then(|| RayBlock {
+    let ray = p.attack.contains(Attack::Ray).then(|| RayBlock {
         t_ratio: Summary::of(
             &live
                 .iter()
@@ -1091,7 +1020,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
         ),
         not_found: live.iter().filter(|r| r.ray_success == Some(false)).count(),
     });
-    let pgd_curve = p.attack.runs(AttackKind::Pgd).then(|| {
+    let pgd_curve = p.attack.contains(Attack::Pgd).then(|| {
         p.pgd
             .eps
             .iter()
@@ -1112,7 +1041,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
             })
             .collect()
     });
-    let best = (p.attack == AttackKind::All).then(|| {
+    let best = (p.attack.is_all()).then(|| {
         let b: Vec<f64> = live.iter().filter_map(|r| r.best_rho).collect();
         let mut wins = std::collections::BTreeMap::new();
         for r in &live {
@@ -1145,8 +1074,8 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
     // The one-step size, or half of it for the minimal flips (ray, DeepFool, minnorm), over
     // `||grad||_q / ||grad||_2` of a Gaussian gradient in Linf; none for PGD.
     let k = match reported {
-        AttackName::Onestep => 1.0,
-        AttackName::Pgd => f64::NAN,
+        Attack::Onestep => 1.0,
+        Attack::Pgd => f64::NAN,
         _ => 0.5 / dual,
     };
     let given = p.source.is_given();

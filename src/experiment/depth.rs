@@ -11,6 +11,7 @@
 //! `x`, larger where it is not). Also the cosine layer by layer, pooled over every network deep
 //! enough, and the phase of the deep limit (ordered, chaotic, or the paper's polynomial case).
 
+use crate::attack::{Attack, Attacks};
 use crate::record::RunHeader;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -20,7 +21,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use super::attack::{AttackKind, AttackName, AttackParams, TrialRecord, trial_on};
+use super::attack::{AttackParams, TrialRecord, trial_on};
 use super::runner::Exec;
 use crate::arch::{Arch, Family, Init};
 use crate::attack::LINE_BATCH;
@@ -89,7 +90,7 @@ impl DepthParams {
             self.arch(depth)?,
             rng::derive_seed(self.seed, &[DEPTH_TAG, depth as u64]),
             self.trials,
-            AttackKind::All,
+            Attacks::EVERY,
             self.precision,
         );
         p.with_c = false;
@@ -277,7 +278,7 @@ pub struct DepthRow {
     /// (None when half of them or more found none).
     pub flip_over_linear_median_all: Option<f64>,
     /// How often each attack gave the smallest flip.
-    pub wins: BTreeMap<AttackName, usize>,
+    pub wins: BTreeMap<Attack, usize>,
 }
 
 /// The cosine at one layer, pooled over every network at least that deep.

@@ -2,11 +2,12 @@
 //! relative to `d`, and the log-log slope of the median `rho` against `d` (prediction -1/2),
 //! with a bootstrap 95% interval.
 
+use crate::attack::{Attack, Attacks};
 use crate::record::RunHeader;
 use rand::RngExt;
 use serde::Serialize;
 
-use super::attack::{AttackKind, AttackParams, run_trials};
+use super::attack::{AttackParams, run_trials};
 use super::runner::Exec;
 use crate::arch::{Arch, Family, Init, Term};
 use crate::error::Result;
@@ -54,7 +55,7 @@ impl ScalingParams {
             self.arch(d)?,
             rng::derive_seed(self.seed, &[d as u64]),
             self.trials,
-            AttackKind::Onestep,
+            Attacks::only(Attack::Onestep),
             self.precision,
         );
         p.with_c = false;

@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 
+use crate::attack::Attack;
 use crate::attack::Norm;
-use crate::experiment::attack::{AttackKind, AttackName, AttackReport};
+use crate::experiment::attack::AttackReport;
 use crate::experiment::bottleneck::BottleneckReport;
 use crate::experiment::depth::DepthReport;
 use crate::experiment::linearity::LinearityReport;
@@ -82,12 +83,9 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
         predicted: pr,
         source: s,
     };
-    let name = match r.attack {
-        AttackKind::Onestep | AttackKind::All => "one-step",
-        AttackKind::Ray => "ray",
-        AttackKind::Deepfool => "deepfool",
-        AttackKind::Pgd => "pgd",
-        AttackKind::Minnorm => "minnorm",
+    let name = match r.attack.reported() {
+        Attack::Onestep => "one-step",
+        a => a.as_str(),
     };
     let mut rows = vec![
         row(
@@ -159,8 +157,8 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
         let minimal = p.minimal_flip_sqrt_d_median;
         for b in &r.attacks {
             let (pred, sub) = match b.name {
-                AttackName::Onestep => (2.0 * minimal * r.norm.gaussian_dual_ratio(r.d), ""),
-                AttackName::Pgd => (f64::NAN, sub),
+                Attack::Onestep => (2.0 * minimal * r.norm.gaussian_dual_ratio(r.d), ""),
+                Attack::Pgd => (f64::NAN, sub),
                 _ => (minimal, sub),
             };
             rows.push(row(
@@ -177,11 +175,7 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
             ));
             if let Some(over) = &b.over_linear {
                 // A minimal flip of a near-linear f is at its linear prediction.
-                let pred = if b.name == AttackName::Pgd {
-                    f64::NAN
-                } else {
-                    1.0
-                };
+                let pred = if b.name == Attack::Pgd { f64::NAN } else { 1.0 };
                 rows.push(row(
                     &format!("{} flip / linear prediction median", b.name),
                     over.median,

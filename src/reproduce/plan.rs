@@ -2,6 +2,7 @@
 //! each as the `radex` command line rendered from them, which gives the same numbers (same
 //! seed, any `-j`).
 
+use crate::attack::{Attack, Attacks};
 use serde::Serialize;
 
 use crate::act::Act;
@@ -10,7 +11,6 @@ use crate::experiment::args::{
     AttackArgs, BottleneckArgs, DepthArgs, LinearityArgs, MinPertArgs, PhaseArgs, RunArgs,
     ScalingArgs,
 };
-use crate::experiment::attack::AttackKind;
 use crate::net::SamplerChoice;
 
 /// How big the run is.
@@ -206,7 +206,7 @@ impl Plan {
                 experiment: Experiment::Attack(AttackArgs {
                     arch: vec![d.to_string(); layers + 1].join(","),
                     trials,
-                    attack: AttackKind::Onestep,
+                    attack: Attacks::only(Attack::Onestep),
                     sampler: SamplerChoice::Lazy,
                     run,
                     ..Default::default()
