@@ -56,7 +56,7 @@ pub mod error;
 pub mod experiment;
 pub mod export;
 pub mod files;
-pub mod kernel;
+pub mod infinite_width;
 pub mod lists;
 pub mod measure;
 pub mod mem;

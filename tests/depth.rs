@@ -10,7 +10,7 @@ use radex::experiment::attack::trial;
 use radex::experiment::depth::{
     self, DepthParams, DepthReport, output_correlations, predicted_cosines,
 };
-use radex::kernel::Kernel;
+use radex::infinite_width::Kernel;
 use radex::measure::depth::{at_angle, kappa_iterates, layer_cosines, pair_stream};
 use radex::measure::stats::Band;
 use radex::net::{DenseNet, forward};

@@ -7,7 +7,7 @@ use radex::act::Act;
 use radex::experiment::depth::predicted_cosines;
 use radex::experiment::phase::{PhaseParams, run};
 use radex::experiment::runner::Exec;
-use radex::kernel::{Phase, critical_sigma_w2};
+use radex::infinite_width::{Phase, critical_sigma_w2};
 use radex::progress::Quiet;
 use radex::scalar::Precision;
 

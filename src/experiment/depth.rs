@@ -26,7 +26,7 @@ use super::runner::Exec;
 use crate::arch::{Arch, Family, Init};
 use crate::attack::LINE_BATCH;
 use crate::error::Result;
-use crate::kernel::{Kernel, KernelError, LayerCorrelation, Phase};
+use crate::infinite_width::{Kernel, KernelError, LayerCorrelation, Phase};
 use crate::measure::depth::{at_angle, kappa_iterates, layer_cosines, pair_stream, sensitivity};
 use crate::measure::stats::{Band, mean, quantile, sample_sd, wilson};
 use crate::net::{DenseNet, forward};

@@ -14,7 +14,7 @@ use super::runner::Exec;
 use crate::act::Act;
 use crate::arch::{Family, OutputLaw};
 use crate::error::Result;
-use crate::kernel::{Phase, critical_sigma_w2};
+use crate::infinite_width::{Phase, critical_sigma_w2};
 use crate::progress::Progress;
 use crate::record::RunHeader;
 use crate::rng;

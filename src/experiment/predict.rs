@@ -5,7 +5,7 @@
 
 use crate::act::Act;
 use crate::arch::Arch;
-use crate::kernel::{self, Kernel};
+use crate::infinite_width::{self, Kernel};
 use crate::measure::stats::{normal_cdf, normal_quantile};
 
 /// A quantile the report prints.
@@ -108,7 +108,7 @@ impl Law {
 
     /// `P(rho sqrt(d) / r > t)` for the one-step size.
     fn survival(&self, t: f64) -> f64 {
-        kernel::one_step_survival(self.outputs, t)
+        infinite_width::one_step_survival(self.outputs, t)
     }
 
     /// A quantile of the one-step size `rho sqrt(d)`.
@@ -142,7 +142,7 @@ impl Law {
         if self.outputs == 1 {
             return 2.0 * (2.0 / std::f64::consts::PI).sqrt() * self.r;
         }
-        kernel::one_step_law(self.outputs, self.r).map_or(f64::NAN, |l| l.mean)
+        infinite_width::one_step_law(self.outputs, self.r).map_or(f64::NAN, |l| l.mean)
     }
 
     /// The linear model's chance that a budget `eps` (relative to `||x||`, `e = eps sqrt(d)`)

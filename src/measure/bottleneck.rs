@@ -11,14 +11,14 @@
 //! `||h_{i-1}|| / sqrt(d_{i-1})`), so that `P = 2 Phi(a) - 1` exactly for every family.
 //!
 //! Predictions for the general family come from the kernel recursion of MATH 9
-//! ([`crate::kernel`]): `E ||h_i||^2 = d_i E[phi(u_i)^2]` and, for a random direction,
+//! ([`crate::infinite_width`]): `E ||h_i||^2 = d_i E[phi(u_i)^2]` and, for a random direction,
 //! `E ||J_i u||^2 = (d_i / d_0) prod_{k <= i} sigma_w^2 E[phi'(u_k)^2]`, `u_k ~ N(0, q_k)`.
 
 use faer::{MatRef, Par};
 
 use crate::act::Act;
 use crate::arch::{Arch, Init};
-use crate::kernel::{Func, Kernel, ln_second_moment};
+use crate::infinite_width::{Func, Kernel, ln_second_moment};
 use crate::measure::stats::normal_cdf;
 use crate::net::jacobian::top_singular_values;
 use crate::net::trace::ldexp;

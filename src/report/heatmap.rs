@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::svg::{PlotError, tick};
 use crate::experiment::phase::PhaseReport;
-use crate::kernel::critical_sigma_w2;
+use crate::infinite_width::critical_sigma_w2;
 
 /// Width and height of the SVG canvas in pixels.
 pub const SIZE: (u32, u32) = (1500, 640);

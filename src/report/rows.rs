@@ -344,7 +344,7 @@ pub fn phase(r: &PhaseReport) -> Vec<PhaseCsvRow> {
             phase: crate::experiment::phase::phase_name(c.phase.as_ref()).into(),
             chi_1: c.chi_1,
             c_star: match c.phase {
-                Some(crate::kernel::Phase::Chaotic { c_star, .. }) => Some(c_star),
+                Some(crate::infinite_width::Phase::Chaotic { c_star, .. }) => Some(c_star),
                 _ => None,
             },
             live: c.row.live,

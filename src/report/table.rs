@@ -12,7 +12,7 @@ use crate::experiment::minpert::MinPertReport;
 use crate::experiment::phase::PhaseReport;
 use crate::experiment::scaling::ScalingReport;
 use crate::export::{MANIFEST, Manifest};
-use crate::kernel::{NoFixedPoint, Phase};
+use crate::infinite_width::{NoFixedPoint, Phase};
 use crate::net::Sampler;
 use crate::rng::InputLaw;
 

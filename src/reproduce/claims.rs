@@ -749,7 +749,7 @@ pub fn beyond_one_step(
         let cdf: Vec<(f64, f64)> = (0..=200)
             .map(|i| {
                 let t = top * i as f64 / 200.0;
-                (t, 1.0 - crate::kernel::one_step_survival(k, t))
+                (t, 1.0 - crate::infinite_width::one_step_survival(k, t))
             })
             .collect();
         let law = if k == 1 {
