@@ -9,6 +9,7 @@ mod engine;
 mod export;
 mod family;
 mod general_measures;
+mod golden;
 mod lazy;
 mod minnorm;
 mod minpert;
