@@ -10,6 +10,8 @@ or as the CLI's comma-separated strings. Bad input raises :class:`InputError` (a
 ``ValueError``) with the CLI's one-line message, before any work. The GIL is released while
 radex computes; every function takes ``progress``, a function ``progress(what, done, total)``
 called as the work advances (at most once per percent), or ``None`` (the default) for none.
+An exception raised by ``progress``, or Ctrl-C (``KeyboardInterrupt``), stops the run before
+its next trial and is raised from the function.
 
 >>> import radex
 >>> r = radex.attack(arch="500,500,500", trials=20, per_trial=True)
@@ -137,7 +139,8 @@ def attack(
 
     Networks and inputs you bring (MATH 10): ``model`` is a file read as ``--model`` reads it
     (safetensors, npz, a radex export directory; ``act`` names the activation when the file
-    does not); ``inputs`` a path to an ``.npy`` file or an array of shape ``(n, d)``: trial
+    does not); ``inputs`` a path to an ``.npy`` file or an array of shape ``(n, d)`` (float64,
+    float32 or float16, as the file's; any other dtype raises :class:`InputError`): trial
     ``t`` attacks row ``t`` and ``trials`` defaults to ``n`` (else to 100). With
     ``compare_init``, the given network and the same architecture at its random
     initialisation (``act`` the network's, ``sigma_w2`` default 1, ``sigma_b`` default 0) are
@@ -331,14 +334,33 @@ def reproduce(
     return json.loads(text)
 
 
+_FLOAT_INPUTS = (
+    "expected a path to an .npy file or a numpy array of float64, float32 or float16 of shape "
+    "(n, d) or (d,); convert it with .astype('float64')"
+)
+
+
 def _inputs(v: Any) -> Any:
     """``inputs`` as the native module takes it: a path as ``str``, else a float64 array of
-    shape ``(n, d)`` (one input ``(d,)`` is one row)."""
+    shape ``(n, d)`` (one input ``(d,)`` is one row). Arrays must be float64, float32 or
+    float16, as an ``.npy`` file of ``--inputs`` must (a list is read as numpy reads it, then
+    the same holds): any other dtype is refused, not converted."""
     if v is None or isinstance(v, str):
         return v
     if isinstance(v, os.PathLike):
         return os.fspath(v)
-    return np.ascontiguousarray(np.atleast_2d(np.asarray(v, dtype=np.float64)))
+    what, a = type(v).__name__, v
+    if isinstance(v, (list, tuple)):
+        try:
+            a = np.asarray(v)
+        except (ValueError, TypeError):
+            raise InputError(f"invalid value '{what}' for '--inputs': {_FLOAT_INPUTS}") from None
+        what = f"{what} of {a.dtype}"
+    elif isinstance(v, np.ndarray):
+        what = str(v.dtype)
+    if not (isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize in (2, 4, 8)):
+        raise InputError(f"invalid value '{what}' for '--inputs': {_FLOAT_INPUTS}")
+    return np.ascontiguousarray(np.atleast_2d(a.astype(np.float64, copy=False)))
 
 
 def _kwargs(args: dict) -> dict:

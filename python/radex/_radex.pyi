@@ -1,7 +1,7 @@
 """Type stubs of the native module (the functions take the keywords of the public ones in
 ``radex/__init__.py`` as one dictionary and return the CLI's JSON text)."""
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +33,15 @@ class Network:
     ) -> Network: ...
     @staticmethod
     def from_weights(
-        weights: list[npt.NDArray[Any]],
-        biases: Optional[list[npt.NDArray[Any]]] = None,
+        weights: Sequence[npt.NDArray[np.floating[Any]]],
+        biases: Optional[Sequence[npt.NDArray[np.floating[Any]]]] = None,
         act: str = "relu",
-    ) -> Network: ...
+        max_memory: Optional[str] = None,
+    ) -> Network:
+        """Weights ``W_i`` of shape ``(d_i, d_{i-1})`` and optional biases ``b_i`` of shape
+        ``(d_i,)``, numpy arrays of float64, float32 or float16 (any other dtype raises
+        :class:`InputError`); all float32 gives an f32 network. The memory needed is checked
+        from the shapes against ``max_memory`` (as ``--max-memory``) before any copy."""
     @staticmethod
     def load(path: str, act: Optional[str] = None) -> Network: ...
     def forward(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...

@@ -10,11 +10,14 @@ use std::sync::Arc;
 
 use faer::{MatRef, Par};
 use numpy::ndarray::{Array1, Array2, ShapeBuilder};
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2};
+use numpy::{
+    IntoPyArray, PyArray2, PyArrayDescrMethods, PyReadonlyArray2, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList, PyTuple};
 
 use radex::arch::{self, Arch, Init, OutputLaw};
 use radex::budget::Budget;
@@ -173,12 +176,17 @@ fn run_args(kw: &Bound<'_, PyDict>) -> PyResult<RunArgs> {
 
 /// Progress reported to a Python callable `progress(what, done, total)`, called from the
 /// worker threads (with the GIL taken for the call) at most once per percent of a stage and at
-/// its end; an exception it raises is printed and otherwise ignored.
+/// its end. The first exception it raises stops the run (no further call is made), as Ctrl-C
+/// does, and is raised from the function that ran it.
 struct PyProgress {
     callback: Option<Py<PyAny>>,
     what: std::sync::Mutex<String>,
     done: std::sync::atomic::AtomicU64,
     total: std::sync::atomic::AtomicU64,
+    /// Set when the run is to stop: the callback raised, or a signal's handler did.
+    stop: std::sync::atomic::AtomicBool,
+    /// The first exception that stopped the run.
+    error: std::sync::Mutex<Option<PyErr>>,
 }
 
 impl PyProgress {
@@ -199,15 +207,29 @@ impl PyProgress {
             what: std::sync::Mutex::new(String::new()),
             done: 0.into(),
             total: 0.into(),
+            stop: false.into(),
+            error: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Stops the run with `e`, unless an earlier exception already did.
+    fn fail(&self, e: PyErr) {
+        if let Ok(mut slot) = self.error.lock() {
+            slot.get_or_insert(e);
+        }
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn report(&self, done: u64, total: u64) {
         if let Some(cb) = &self.callback {
             let what = self.what.lock().map(|w| w.clone()).unwrap_or_default();
             Python::attach(|py| {
+                // Checked with the GIL held, so no call follows the one that raised.
+                if radex::progress::Progress::cancelled(self) {
+                    return;
+                }
                 if let Err(e) = cb.call1(py, (what, done, total)) {
-                    e.print(py);
+                    self.fail(e);
                 }
             });
         }
@@ -234,10 +256,20 @@ impl radex::progress::Progress for PyProgress {
             self.report(done, total);
         }
     }
+
+    fn cancelled(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
+/// How often the calling thread looks for a signal (Ctrl-C) while a run works.
+const SIGNAL_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Runs `f` with the GIL released, behind the `progress` keyword's callable (one stage named
-/// `what` of `steps` steps).
+/// `what` of `steps` steps). `f` works on a thread of its own while the calling thread takes
+/// the GIL every [`SIGNAL_POLL`] to run Python's signal handlers: an exception one raises
+/// (`KeyboardInterrupt` on Ctrl-C), or one the callable raises, stops the run before its next
+/// unit of work and is raised here.
 fn with_progress<R: Send>(
     py: Python<'_>,
     kw: &Bound<'_, PyDict>,
@@ -247,7 +279,34 @@ fn with_progress<R: Send>(
 ) -> PyResult<R> {
     let progress = PyProgress::from(kw)?;
     radex::progress::Progress::start(&progress, what, steps as u64);
-    Ok(py.detach(|| f(&progress)))
+    let outcome = py.detach(|| {
+        std::thread::scope(|s| {
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+            let progress = &progress;
+            let worker = s.spawn(move || {
+                let r = f(progress);
+                let _ = done_tx.send(());
+                r
+            });
+            // Ends when the worker sends, or drops the sender by unwinding.
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                done_rx.recv_timeout(SIGNAL_POLL)
+            {
+                if !radex::progress::Progress::cancelled(progress) {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        progress.fail(e);
+                    }
+                }
+            }
+            worker.join()
+        })
+    });
+    let stopped = progress.error.lock().ok().and_then(|mut e| e.take());
+    match (outcome, stopped) {
+        (_, Some(e)) => Err(e),
+        (Ok(r), None) => Ok(r),
+        (Err(payload), None) => std::panic::resume_unwind(payload),
+    }
 }
 
 /// `radex attack` (MATH 3): the report as JSON text.
@@ -588,6 +647,61 @@ fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(out)
 }
 
+/// The dtypes a given array may have: those `--model` and `--inputs` files may hold, each
+/// converted exactly.
+const FLOAT_DTYPES: &str =
+    "expected a numpy array of float64, float32 or float16; convert it with .astype('float64')";
+
+/// The one-line error about argument `name`, whose value is `value`.
+fn invalid_argument(name: &str, value: &str, reason: &str) -> PyErr {
+    InputError::new_err(format!("invalid value '{value}' for '{name}': {reason}"))
+}
+
+/// What `v` is, for an error: its dtype if it is an array, else its type (`None` as itself).
+fn what_is(v: &Bound<'_, PyAny>) -> String {
+    if v.is_none() {
+        return "None".into();
+    }
+    if let Ok(a) = v.cast::<PyUntypedArray>() {
+        return a.dtype().to_string();
+    }
+    v.get_type()
+        .name()
+        .map_or_else(|_| "object".into(), |n| n.to_string())
+}
+
+/// `v` as numpy arrays of float64, float32 or float16 (the dtypes of [`FLOAT_DTYPES`]; no
+/// other is converted): a list or tuple of them, the `i`-th named `name[i]` in errors.
+fn float_arrays<'py>(
+    v: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<Vec<Bound<'py, PyUntypedArray>>> {
+    if !(v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) {
+        return Err(invalid_argument(
+            name,
+            &what_is(v),
+            "expected a list of numpy arrays of float64, float32 or float16",
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, a) in v.try_iter()?.enumerate() {
+        let a = a?;
+        let dtype_ok = a.cast::<PyUntypedArray>().is_ok_and(|a| {
+            let d = a.dtype();
+            d.kind() == b'f' && matches!(d.itemsize(), 2 | 4 | 8)
+        });
+        if !dtype_ok {
+            return Err(invalid_argument(
+                &format!("{name}[{i}]"),
+                &what_is(&a),
+                FLOAT_DTYPES,
+            ));
+        }
+        out.push(a.cast_into::<PyUntypedArray>().expect("an array"));
+    }
+    Ok(out)
+}
+
 /// One network of either element type.
 enum AnyNet {
     F64(Net<f64>),
@@ -650,6 +764,17 @@ fn columns<T: Real>(x: &PyReadonlyArray2<'_, f64>, d: usize, out: &mut Vec<T>) -
     out.clear();
     out.extend(a.iter().map(|&v| T::from_f64(v)));
     Ok(n)
+}
+
+/// `X` of `forward` and `grad`: a float64 array of shape `(n, d)`.
+fn float64_rows<'py>(x: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray2<'py, f64>> {
+    x.extract().map_err(|_| {
+        invalid_argument(
+            "X",
+            &what_is(x),
+            "expected a numpy array of float64 of shape (n, d); convert it with .astype('float64')",
+        )
+    })
 }
 
 /// `F(x_b)` for each input, row-major `n x K` (NaN where the unscaled pass overflowed).
@@ -753,30 +878,44 @@ impl Network {
     /// A network with the given weights `[W_1, .., W_{l+1}]`, `W_i` of shape
     /// `(d_i, d_{i-1})` (PyTorch's `nn.Linear` layout; the last one's `K >= 1` rows are the
     /// outputs), optional biases `[b_1, .., b_{l+1}]` of shape `(d_i,)`, and the activation
-    /// (MATH 9, 10). All float32 gives an f32 network, anything else float64; C or Fortran
-    /// order.
+    /// (MATH 9, 10). Every array is a numpy array of float64, float32 or float16 (as `--model`
+    /// files are; any other dtype is refused, not converted), in any order or strides; all
+    /// float32 gives an f32 network, anything else float64. The memory the network needs is
+    /// checked from the shapes, against `max_memory` (as `--max-memory`, default the memory
+    /// available), before anything is copied.
     #[staticmethod]
-    #[pyo3(signature = (weights, biases = None, act = "relu"))]
+    #[pyo3(signature = (weights, biases = None, act = "relu", max_memory = None))]
     fn from_weights(
-        weights: Vec<Bound<'_, PyAny>>,
-        biases: Option<Vec<Bound<'_, PyAny>>>,
+        weights: &Bound<'_, PyAny>,
+        biases: Option<&Bound<'_, PyAny>>,
         act: &str,
+        max_memory: Option<&str>,
     ) -> PyResult<Network> {
+        let weights = float_arrays(weights, "weights")?;
+        let biases = match biases {
+            Some(b) if !b.is_none() => Some(float_arrays(b, "biases")?),
+            _ => None,
+        };
         if weights.is_empty() {
             return Err(InputError::new_err(
                 "invalid value '[]' for 'weights': expected at least two matrices W_1, W_2",
             ));
         }
         let act: radex::act::Act = act.parse().map_err(input_error)?;
-        let is_f32 = |a: &Bound<'_, PyAny>| {
-            a.getattr("dtype")
-                .and_then(|d| d.str())
-                .is_ok_and(|d| d == "float32")
-        };
+        let max_memory = max_memory
+            .map(radex::budget::parse_bytes)
+            .transpose()
+            .map_err(input_error)?;
+        let is_f32 = |a: &Bound<'_, PyUntypedArray>| a.dtype().itemsize() == 4;
         let all_f32 = weights.iter().chain(biases.iter().flatten()).all(is_f32);
+        let elem: u128 = if all_f32 { 4 } else { 8 };
         let mut dims = Vec::new();
+        let mut shapes = Vec::new();
+        // The network's own copy of every array, and the largest conversion made on the way
+        // (one array at a time, when its dtype is not the network's).
+        let (mut bytes, mut convert) = (0u128, 0u128);
         for (i, w) in weights.iter().enumerate() {
-            let shape: Vec<usize> = w.getattr("shape")?.extract()?;
+            let shape = w.shape().to_vec();
             if shape.len() != 2 {
                 return Err(InputError::new_err(format!(
                     "invalid value 'W_{} of shape {shape:?}' for 'weights': expected 2-D arrays",
@@ -787,7 +926,26 @@ impl Network {
                 dims.push(shape[1]);
             }
             dims.push(shape[0]);
+            shapes.push(format!("({}, {})", shape[0], shape[1]));
         }
+        for a in weights.iter().chain(biases.iter().flatten()) {
+            let n = a
+                .shape()
+                .iter()
+                .fold(1u128, |n, &m| n.saturating_mul(m as u128))
+                .saturating_mul(elem);
+            bytes = bytes.saturating_add(n);
+            if a.dtype().itemsize() as u128 != elem
+                || !a.dtype().is_native_byteorder().unwrap_or(true)
+            {
+                convert = convert.max(n);
+            }
+        }
+        Budget::new()
+            .part("weights", shapes.join(", "), bytes.saturating_add(convert))
+            .fix("use smaller weights or raise the limit with max_memory (e.g. max_memory='64G')")
+            .check(max_memory)
+            .map_err(input_error)?;
         // The output rows are K, not a hidden width.
         dims.pop();
         let family = arch::Family {
@@ -797,13 +955,24 @@ impl Network {
         fn build<T: Real + numpy::Element>(
             dims: &[usize],
             family: arch::Family,
-            weights: &[Bound<'_, PyAny>],
-            biases: &Option<Vec<Bound<'_, PyAny>>>,
+            weights: &[Bound<'_, PyUntypedArray>],
+            biases: &Option<Vec<Bound<'_, PyUntypedArray>>>,
             dtype: &str,
         ) -> PyResult<DenseNet<T>> {
+            // The array itself when it is already of `T`, else a converted copy.
+            fn of_t<'py, T: numpy::Element>(
+                a: &Bound<'py, PyUntypedArray>,
+                dtype: &str,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                if a.dtype().is_equiv_to(&numpy::dtype::<T>(a.py())) {
+                    Ok(a.clone().into_any())
+                } else {
+                    a.call_method1("astype", (dtype,))
+                }
+            }
             let mut ws = Vec::with_capacity(weights.len());
             for w in weights {
-                let a: PyReadonlyArray2<'_, T> = w.call_method1("astype", (dtype,))?.extract()?;
+                let a: PyReadonlyArray2<'_, T> = of_t::<T>(w, dtype)?.extract()?;
                 // Column-major: the transpose's logical order.
                 ws.push(a.as_array().t().iter().copied().collect::<Vec<T>>());
             }
@@ -812,10 +981,8 @@ impl Network {
                 Some(bs) => {
                     let mut out = Vec::with_capacity(bs.len());
                     for (i, b) in bs.iter().enumerate() {
-                        let a: numpy::PyReadonlyArray1<'_, T> = b
-                            .call_method1("astype", (dtype,))?
-                            .extract()
-                            .map_err(|_| {
+                        let a: numpy::PyReadonlyArray1<'_, T> =
+                            of_t::<T>(b, dtype)?.extract().map_err(|_| {
                                 InputError::new_err(format!(
                                     "invalid value 'b_{}' for 'biases': expected 1-D arrays of shape (d_i,)",
                                     i + 1
@@ -857,8 +1024,9 @@ impl Network {
     fn forward<'py>(
         &mut self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let x = float64_rows(x)?;
         let d = self.architecture().d;
         let k = self.architecture().outputs();
         let out = match &mut self.net {
@@ -887,8 +1055,9 @@ impl Network {
     fn grad<'py>(
         &mut self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let x = float64_rows(x)?;
         let d = self.architecture().d;
         let (out, n) = match &mut self.net {
             AnyNet::F64(net) => {

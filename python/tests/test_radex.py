@@ -425,3 +425,163 @@ def test_brought_linearity_and_bottleneck_take_inputs_as_attack_does(tmp_path):
             radex.bottleneck(network=net, inputs=bad)
     with pytest.raises(radex.InputError, match="'--trials'"):
         radex.linearity(network=net, inputs=X, trials=0)
+
+
+# Bad inputs to the Python front: every one a radex.InputError naming the argument, before any
+# work or copy.
+
+FLOAT_DTYPES = "expected a numpy array of float64, float32 or float16"
+
+
+def _two_layers(rng=np.random.default_rng(3)):
+    return [rng.standard_normal((6, 4)), rng.standard_normal((1, 6))]
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64, np.int64, np.int32, np.bool_,
+                                   object, np.uint8, np.longdouble])
+def test_from_weights_refuses_a_non_float_dtype_naming_the_argument_index_and_dtype(dtype):
+    if dtype is np.longdouble and np.dtype(np.longdouble).itemsize == 8:
+        pytest.skip("long double is float64 here")
+    W1, W2 = _two_layers()
+    bad = (W1 + 1j * W1 if np.dtype(dtype).kind == "c" else W1).astype(dtype)
+    name = np.dtype(dtype).name
+    with pytest.raises(radex.InputError) as e:
+        radex.Network.from_weights([W1, W2.astype(dtype)])
+    msg = str(e.value)
+    assert "'weights[1]'" in msg and f"'{name}'" in msg and FLOAT_DTYPES in msg, msg
+    assert "\n" not in msg
+    with pytest.raises(radex.InputError, match=r"'weights\[0\]'.*" + FLOAT_DTYPES):
+        radex.Network.from_weights([bad, W2])
+    b = [np.zeros(6), np.zeros(1)]
+    with pytest.raises(radex.InputError, match=r"'biases\[0\]'.*" + FLOAT_DTYPES):
+        radex.Network.from_weights([W1, W2], [b[0].astype(dtype), b[1]])
+
+
+def test_from_weights_keeps_every_float_dtype_exact():
+    W1, W2 = _two_layers()
+    X = np.random.default_rng(4).standard_normal((3, 4))
+    want = radex.Network.from_weights([W1.astype(np.float16).astype(np.float64), W2])
+    got = radex.Network.from_weights([W1.astype(np.float16), W2])
+    assert got.precision == "f64" and np.array_equal(got.forward(X), want.forward(X))
+    # Big-endian and strided views are read as their values.
+    got = radex.Network.from_weights([W1.astype(">f8"), np.asfortranarray(W2)[:, ::1]])
+    assert np.array_equal(got.forward(X), radex.Network.from_weights([W1, W2]).forward(X))
+    assert radex.Network.from_weights([W1.astype(np.float32), W2.astype(np.float32)]).precision \
+        == "f32"
+
+
+@pytest.mark.parametrize("weights, what, where", [
+    (None, "None", "'weights'"),
+    ("W1,W2", "str", "'weights'"),
+    (3, "int", "'weights'"),
+    ([[[1.0, 2.0]], [[1.0]]], "list", r"'weights\[0\]'"),
+    ([np.ones((2, 2)), [[1.0, 1.0]]], "list", r"'weights\[1\]'"),
+    ([np.ones((2, 2)), None], "None", r"'weights\[1\]'"),
+])
+def test_from_weights_refuses_what_is_not_a_list_of_arrays(weights, what, where):
+    with pytest.raises(radex.InputError, match=f"invalid value '{what}' for {where}: expected"):
+        radex.Network.from_weights(weights)
+
+
+def test_from_weights_refuses_biases_that_are_not_a_list_of_arrays():
+    W1, W2 = _two_layers()
+    for biases, what, where in [("b", "str", "'biases'"), ([[0.0] * 6, np.zeros(1)], "list",
+                                                          r"'biases\[0\]'")]:
+        with pytest.raises(radex.InputError, match=f"invalid value '{what}' for {where}"):
+            radex.Network.from_weights([W1, W2], biases)
+
+
+def test_from_weights_checks_memory_from_the_shapes_before_any_copy():
+    # 8 TB as a broadcast view of one float: more than any machine has available, so the
+    # default limit (MemAvailable) refuses it; the old code began a copy of it.
+    huge = np.broadcast_to(np.float64(0.5), (1_000_000, 1_000_000))
+    with pytest.raises(radex.InputError, match="'weights'.*estimated peak memory") as e:
+        radex.Network.from_weights([huge, np.ones((1, 1_000_000))])
+    assert "\n" not in str(e.value)
+    # 74.5 GiB, over a given limit.
+    big = np.broadcast_to(np.float32(0.5), (100_000, 100_000))
+    with pytest.raises(radex.InputError, match="'weights'.*exceeds the 1.00 GiB available"):
+        radex.Network.from_weights([big, np.ones((1, 100_000), np.float32)], max_memory="1G")
+    with pytest.raises(radex.InputError, match="'--max-memory'"):
+        radex.Network.from_weights(_two_layers(), max_memory="lots")
+    # Under the limit it is built, from a broadcast view too.
+    small = np.broadcast_to(np.float64(0.5), (300, 200))
+    net = radex.Network.from_weights([small, np.ones((1, 300))], max_memory="1G")
+    assert net.arch == "200,300" and np.array_equal(net.weights()[0], small)
+
+
+@pytest.mark.parametrize("bad, what", [
+    (np.ones((2, 12), dtype=np.int64), "int64"),
+    (np.ones((2, 12), dtype=np.bool_), "bool"),
+    (np.ones((2, 12), dtype=np.complex128), "complex128"),
+    (np.ones((2, 12), dtype=object), "object"),
+    ([[1] * 12], "list of int64"),
+    ([["1.5"] * 12], "list of <U3"),
+    ([[1.0] * 12, [1.0]], "list"),
+    ({"x": 1}, "dict"),
+])
+def test_array_inputs_must_be_float(tmp_path, bad, what):
+    Ws, bs, X = _tanh_net(tmp_path)
+    net = radex.Network.from_weights(Ws, bs, act="tanh")
+    for call in (radex.attack, radex.linearity, radex.bottleneck):
+        with pytest.raises(radex.InputError) as e:
+            call(network=net, inputs=bad)
+        msg = str(e.value)
+        assert msg.startswith(f"invalid value '{what}' for '--inputs': expected"), msg
+        assert "\n" not in msg
+    # Float arrays of each width, and lists of floats, are read as their values.
+    want = radex.attack(network=net, inputs=X)
+    for ok in (X.astype(np.float32).astype(np.float64), X.astype(np.float16)):
+        assert radex.attack(network=net, inputs=ok) == radex.attack(
+            network=net, inputs=ok.astype(np.float64))
+    assert radex.attack(network=net, inputs=X.tolist()) == want
+
+
+def test_a_raising_progress_function_stops_the_run_and_its_exception_is_raised():
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def progress(what, done, total):
+        calls.append(done)
+        raise Stop("from the callback")
+
+    for threads in (1, 2):
+        calls.clear()
+        with pytest.raises(Stop, match="from the callback"):
+            radex.attack(arch="40,40,40", trials=5000, threads=threads, progress=progress)
+        assert len(calls) == 1, calls
+    # Not raising: called to the end, and the same result as without it.
+    seen = []
+    r = radex.attack(arch="40,40,40", trials=300, progress=lambda *a: seen.append(a))
+    assert seen[-1] == ("attack", 300, 300) and r == radex.attack(arch="40,40,40", trials=300)
+
+
+def test_ctrl_c_stops_a_run_promptly():
+    import signal
+    import sys
+    import time
+
+    # A run of minutes; Ctrl-C one second in must end it within seconds.
+    code = (
+        "import sys, radex\n"
+        "print('started', flush=True)\n"
+        "radex.attack(arch='300,300,300', trials=10**7, threads=1, progress=None)\n"
+        "print('finished', flush=True)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "started"
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        t = time.monotonic()
+        out, err = p.communicate(timeout=20)
+        took = time.monotonic() - t
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "KeyboardInterrupt" in err and "finished" not in out, err
+    assert p.returncode != 0 and took < 5, took

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use faer::Par;
 use rayon::prelude::*;
 
-use crate::progress::Progress;
+use crate::progress::{Progress, stop_if_cancelled};
 
 /// Threads this machine runs at once (at least 1).
 pub fn available_threads() -> usize {
@@ -77,7 +77,9 @@ impl Exec {
     }
 
     /// [`Exec::run`] for the trials in `trials` only (a sweep's unit): trial `t` gets the
-    /// same result as in a run of all of them, whatever the range.
+    /// same result as in a run of all of them, whatever the range. Before each trial it asks
+    /// [`Progress::cancelled`], and unwinds with [`crate::progress::Cancelled`] when the run
+    /// is to stop.
     pub fn run_range<S: Send, R: Send>(
         &self,
         trials: Range<u64>,
@@ -108,6 +110,7 @@ impl Exec {
                             spare: &spare,
                         },
                         |s, t| {
+                            stop_if_cancelled(progress);
                             let r = work(s.state.as_mut().expect("present"), t, Par::Seq);
                             progress.inc();
                             r
@@ -118,6 +121,7 @@ impl Exec {
                 let mut s = init();
                 trials
                     .map(|t| {
+                        stop_if_cancelled(progress);
                         let r = work(&mut s, t, Par::rayon(self.threads));
                         progress.inc();
                         r
