@@ -216,7 +216,13 @@ fn run_cmd(dir: &Path, shard: Option<&str>, threads: usize) -> anyhow::Result<Ex
     };
     let r = match dir::run_shard(dir, &plan, i, n, &make, &bar, &mut log) {
         Ok(r) => r,
-        Err(e @ SweepError::Shard(ShardError::Locked { .. })) => return Ok(refuse(e)),
+        Err(
+            e @ (SweepError::Shard(ShardError::Locked { .. }) | SweepError::OtherSharding { .. }),
+        ) => return Ok(refuse(e)),
+        Err(e @ SweepError::Results(_)) => {
+            eprintln!("radex: error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
         Err(e) => return Err(e.into()),
     };
     eprintln!(

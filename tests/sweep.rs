@@ -560,3 +560,283 @@ fn the_readmes_example_plans_expand() {
         assert_eq!(plan["points"].as_array().unwrap().len(), points, "{name}");
     }
 }
+
+/// The results file of shard 0 of `dir`, and its lines.
+fn shard0(dir: &Path) -> (PathBuf, Vec<String>) {
+    let file = dir.join("results").join("shard-0.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    (file.clone(), text.lines().map(String::from).collect())
+}
+
+/// The 1-based number of the first done line.
+fn first_done(lines: &[String]) -> usize {
+    1 + lines
+        .iter()
+        .position(|l| l.contains("\"event\":\"done\""))
+        .unwrap()
+}
+
+/// Expects exit code `code` and a one-line message holding every needle.
+fn fails(args: &[&str], code: i32, needles: &[&str]) {
+    let out = radex().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_grid_or_a_plan_over_the_limits_is_refused_before_anything_is_made() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    // Ten flags of ten values: 10^10 points, refused at once (it was built in memory, and
+    // aborted).
+    let mut grid = String::from("experiment = \"attack\"\narch = \"20,10\"\n");
+    for f in ["seed", "trials", "eps", "pgd_steps", "queries", "c_max"] {
+        grid.push_str(&format!("{f} = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"));
+    }
+    for f in ["random_start", "per_trial", "compare_init", "linf"] {
+        grid.push_str(&format!(
+            "{f} = [{}]\n",
+            ["true", "false"].repeat(5).join(", ")
+        ));
+    }
+    let file = root.path().join("grid.toml");
+    std::fs::write(&file, grid).unwrap();
+    let clock = Instant::now();
+    refused(
+        &["sweep", "plan", s(&file), "--out", s(&out)],
+        &["grid", "10000000000 points", "at most 100000;"],
+    );
+    assert!(clock.elapsed() < Duration::from_secs(10), "refused at once");
+    assert!(!out.exists(), "nothing written");
+    // Two million one-trial units, refused before more than the limit are made.
+    let file = root.path().join("units.toml");
+    std::fs::write(
+        &file,
+        "experiment = \"attack\"\narch = \"20,10\"\nattack = \"onestep\"\ntrials = [1000000, 1000000]\nunit_trials = 1\n",
+    )
+    .unwrap();
+    refused(
+        &["sweep", "plan", s(&file), "--out", s(&out)],
+        &["unit_trials", "2000000 units", "at most 1000000;"],
+    );
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn a_hand_edited_plan_is_refused_as_corrupt_naming_what_is_wrong() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = planned(root.path(), "p", DEPTH);
+    ok(&["sweep", "run", s(&dir), "--shard", "0/2"]);
+    let path = dir.join("plan.json");
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(Edit, &[&str]); 8] = [
+        (
+            |p| p["units"][1]["point"] = 99.into(),
+            &["unit 1", "point 99"],
+        ),
+        (|p| p["units"][1]["part"] = 5.into(), &["unit 1", "part 5"]),
+        (
+            |p| p["units"][1]["end"] = 1_000_000_000_000_000_000u64.into(),
+            &["unit 1", "trials 3..1000000000000000000"],
+        ),
+        (
+            |p| {
+                p["units"][1]["first"] = 6.into();
+                p["units"][1]["end"] = 4.into();
+            },
+            &["unit 1", "trials 6..4", "first < end"],
+        ),
+        (
+            |p| p["units"][1]["id"] = "0123456789abcdef".into(),
+            &["unit 1 is 0123456789abcdef", "expected"],
+        ),
+        (
+            |p| {
+                p["units"].as_array_mut().unwrap().pop();
+            },
+            &["17 units, expected 18"],
+        ),
+        (
+            |p| p["points"][0]["parts"][0]["trials"] = 1_000_000_000_000_000_000u64.into(),
+            &["18 units, expected 333333333333333349"],
+        ),
+        (|p| p["units"][1]["point"] = (-1).into(), &["invalid value"]),
+    ];
+    for (edit, needles) in cases {
+        let mut bad = good.clone();
+        edit(&mut bad);
+        std::fs::write(&path, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
+        let mut needles = needles.to_vec();
+        let at = format!("corrupt plan {}: ", s(&path));
+        needles.push(&at);
+        for cmd in ["run", "status", "merge"] {
+            refused(&["sweep", cmd, s(&dir)], &needles);
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&good).unwrap()).unwrap();
+    ok(&["sweep", "run", s(&dir), "--shard", "1/2"]);
+    matches_one_run("depth", &merged(&dir));
+}
+
+#[test]
+fn a_line_that_is_not_a_record_is_named_by_file_and_line_by_status_run_and_merge() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = planned(root.path(), "r", DEPTH);
+    ok(&["sweep", "run", s(&dir)]);
+    let (file, mut lines) = shard0(&dir);
+    let n = first_done(&lines);
+    // A field of a record renamed, the line sealed again: valid JSON and a valid checksum,
+    // but not a record.
+    let line = &lines[n - 1];
+    let payload = match line.rfind(",\"sha256\":") {
+        Some(k) => format!("{}}}", &line[..k]),
+        None => line.clone(),
+    };
+    assert!(payload.contains("\"dead\":"));
+    lines[n - 1] = radex::sweep::shard::seal(&payload.replacen("\"dead\":", "\"dead_\":", 1));
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let at = format!("{}: line {n}", s(&file));
+    let st = radex().args(["sweep", "status", s(&dir)]).output().unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    assert!(
+        text(&st).contains(&at) && text(&st).contains("is not a record of `radex depth`"),
+        "{}",
+        text(&st)
+    );
+    assert!(!text(&st).contains("done 18"), "{}", text(&st));
+    for cmd in ["run", "merge"] {
+        fails(&["sweep", cmd, s(&dir)], 1, &[&at, "not a record"]);
+    }
+}
+
+#[test]
+fn a_line_of_another_sweep_is_refused_by_run_naming_file_and_line() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = planned(root.path(), "a", DEPTH);
+    let other = planned(
+        root.path(),
+        "b",
+        &DEPTH.replace("seed = [1, 2]", "seed = 3"),
+    );
+    ok(&["sweep", "run", s(&dir), "--shard", "0/2"]);
+    ok(&["sweep", "run", s(&other)]);
+    let (_, theirs) = shard0(&other);
+    let (file, mut lines) = shard0(&dir);
+    lines.push(theirs[first_done(&theirs) - 1].clone());
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let at = format!("{}: line {}", s(&file), lines.len());
+    for args in [
+        vec!["sweep", "run", s(&dir), "--shard", "1/2"],
+        vec!["sweep", "run", s(&dir), "--shard", "0/2"],
+        vec!["sweep", "merge", s(&dir)],
+    ] {
+        fails(&args, 1, &[&at, "not a unit of this plan"]);
+    }
+    let st = radex().args(["sweep", "status", s(&dir)]).output().unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    assert!(text(&st).contains(&at), "{}", text(&st));
+    assert!(
+        !dir.join("results").join("shard-1.jsonl").exists(),
+        "the refused run ran nothing"
+    );
+}
+
+#[test]
+fn a_changed_number_in_a_results_line_fails_its_checksum() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = planned(root.path(), "c", DEPTH);
+    ok(&["sweep", "run", s(&dir)]);
+    let (file, mut lines) = shard0(&dir);
+    let n = first_done(&lines);
+    // A digit of the first record's first number changed: still valid JSON.
+    let line = &mut lines[n - 1];
+    let at = line.find("\"records\":[").unwrap();
+    let k = at + line[at..].find(|c: char| c.is_ascii_digit()).unwrap();
+    let digit = line.as_bytes()[k];
+    let new = if digit == b'9' {
+        '8'
+    } else {
+        (digit + 1) as char
+    };
+    line.replace_range(k..k + 1, &new.to_string());
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let at = format!("{}: line {n} is corrupt", s(&file));
+    let st = radex().args(["sweep", "status", s(&dir)]).output().unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    assert!(
+        text(&st).contains(&at) && text(&st).contains("checksum"),
+        "{}",
+        text(&st)
+    );
+    for cmd in ["run", "merge"] {
+        fails(&["sweep", cmd, s(&dir)], 1, &[&at, "checksum"]);
+    }
+}
+
+#[test]
+fn a_runner_with_another_shard_count_than_a_live_one_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = planned(root.path(), "n", DEPTH);
+    // A live runner of shard 1 of 2 (a process that sleeps, holding the lock).
+    let mut owner = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let lock = dir.join("results").join("shard-1.lock");
+    std::fs::write(&lock, format!("{} {} 2\n", owner.id(), host.trim())).unwrap();
+    let pid = format!("pid {}", owner.id());
+    refused(
+        &["sweep", "run", s(&dir), "--shard", "0/3"],
+        &[
+            "shard-1.lock",
+            "shard 1 of 2",
+            &pid,
+            "3 shards",
+            "--shard I/2",
+        ],
+    );
+    assert!(
+        !dir.join("results").join("shard-0.jsonl").exists(),
+        "nothing ran"
+    );
+    assert!(!dir.join("results").join("shard-0.lock").exists());
+    // The same count runs beside it.
+    ok(&["sweep", "run", s(&dir), "--shard", "0/2"]);
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    // Its owner gone, results of another count are fine: the units done are skipped.
+    ok(&["sweep", "run", s(&dir), "--shard", "0/3"]);
+    ok(&["sweep", "run", s(&dir), "--shard", "1/3"]);
+    ok(&["sweep", "run", s(&dir), "--shard", "2/3"]);
+    assert!(done_lines(&dir).values().all(|&n| n == 1));
+    matches_one_run("depth", &merged(&dir));
+}
+
+#[test]
+fn an_io_error_names_its_cause_once() {
+    let root = tempfile::tempdir().unwrap();
+    // `results` a file: the sweep's own error; `shard-0.jsonl` a directory: the shard's.
+    let dir = planned(root.path(), "f", DEPTH);
+    std::fs::remove_dir(dir.join("results")).unwrap();
+    std::fs::write(dir.join("results"), "").unwrap();
+    let out = radex().args(["sweep", "run", s(&dir)]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("File exists").count(), 1, "{err}");
+    let dir = planned(root.path(), "g", DEPTH);
+    std::fs::create_dir(dir.join("results").join("shard-0.jsonl")).unwrap();
+    for cmd in ["run", "merge"] {
+        let out = radex().args(["sweep", cmd, s(&dir)]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.matches("Is a directory").count(), 1, "{cmd}: {err}");
+        assert!(err.contains("shard-0.jsonl"), "{cmd}: {err}");
+    }
+}

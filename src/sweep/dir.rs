@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value as Json, json};
+use serde_json::Value as Json;
 
-use super::job::{EXPERIMENTS, Job, JobError, Merged, Part};
+use super::job::{self, EXPERIMENTS, Job, JobError, Merged, Part};
 use super::plan::{self, PlanError, Spec, Unit, UnitSize};
 use super::shard::{self, Lock, Owner, ShardError, Writer};
 use crate::experiment::runner::Exec;
@@ -51,13 +51,14 @@ pub enum SweepError {
     /// A results file cannot be read or written, or its shard is held.
     #[error(transparent)]
     Shard(#[from] ShardError),
-    /// A file of the sweep cannot be read or written.
-    #[error("{path}: {source}")]
+    /// A file of the sweep cannot be read or written (the cause is part of the message, not
+    /// a source of it, so a chain printed with `{:#}` names it once).
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: io::Error,
+        cause: io::Error,
     },
     /// A plan is there already, and it is another one.
     #[error(
@@ -77,6 +78,34 @@ pub enum SweepError {
         /// Why it cannot be read.
         reason: String,
     },
+    /// A plan file that is not as `sweep plan` writes it (edited by hand, or cut).
+    #[error(
+        "corrupt plan {path}: {reason}; restore it, or plan the sweep again into a new directory (radex sweep plan PLAN.toml --out DIR)"
+    )]
+    CorruptPlan {
+        /// The plan file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Another runner deals the units to another number of shards: both would run the same
+    /// units.
+    #[error(
+        "{lock}: shard {shard} of {shards} is being run by pid {} on {}, and this run deals the units to {of} shards, so both would run the same units; run with --shard I/{shards} while it runs, or wait for it to end (if it was killed with SIGKILL on another host, remove this lock file)",
+        .owner.pid, .owner.host
+    )]
+    OtherSharding {
+        /// The other runner's lock file.
+        lock: PathBuf,
+        /// Its shard.
+        shard: usize,
+        /// Its number of shards.
+        shards: usize,
+        /// Who holds it.
+        owner: Owner,
+        /// This run's number of shards.
+        of: usize,
+    },
     /// Results that do not belong to the plan, or that disagree.
     #[error("{0}")]
     Results(String),
@@ -93,19 +122,19 @@ pub enum SweepError {
         total: usize,
     },
     /// A point's records do not merge.
-    #[error("point {point}: {source}")]
+    #[error("point {point}: {cause}")]
     Merge {
         /// Its index.
         point: usize,
         /// Why.
-        source: JobError,
+        cause: JobError,
     },
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SweepError + '_ {
-    move |source| SweepError::Io {
+    move |cause| SweepError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -143,9 +172,12 @@ impl Point {
 }
 
 /// Expands a plan file's text: every point validated by the experiment (memory estimate
-/// included) before anything runs, and cut into units.
+/// included) before anything runs, and cut into units. A grid of more than
+/// [`plan::MAX_POINTS`] points is refused before any point is made, and a plan of more than
+/// [`plan::MAX_UNITS`] units before any unit is made.
 pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, SweepError> {
     let spec = Spec::parse(text)?;
+    spec.check_count()?;
     if !EXPERIMENTS.contains(&spec.experiment.as_str()) {
         return Err(PlanError {
             key: "experiment".into(),
@@ -158,8 +190,9 @@ pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, SweepError> {
         .into());
     }
     let mut points = Vec::new();
-    let mut units = Vec::new();
-    for (i, mut args) in spec.points().into_iter().enumerate() {
+    // Every point's units counted first, and made once the count is within the limit.
+    let mut total: Option<usize> = Some(0);
+    for (i, mut args) in spec.points().enumerate() {
         let refused = |args: &[String], message: String| SweepError::Point {
             point: i,
             args: args.join(" "),
@@ -173,9 +206,32 @@ pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, SweepError> {
             }
         }
         let parts = job.parts().map_err(|e| refused(&args, e.to_string()))?;
-        units.extend(plan::units(&spec.experiment, i, &args, &parts, spec.size));
+        total = total.and_then(|t| t.checked_add(plan::unit_count(&parts, spec.size)?));
         points.push(Point { args, parts });
     }
+    match total {
+        Some(t) if t <= plan::MAX_UNITS => {}
+        t => {
+            let key = match spec.size {
+                UnitSize::Trials(_) => "unit_trials",
+                UnitSize::Seconds(_) => "unit_seconds",
+            };
+            return Err(PlanError {
+                key: key.into(),
+                reason: format!(
+                    "the plan has {} units, expected at most {}; give a larger {key}, or fewer trials or points",
+                    t.map_or(format!("more than {}", usize::MAX), |t| t.to_string()),
+                    plan::MAX_UNITS,
+                ),
+            }
+            .into());
+        }
+    }
+    let units = points
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| plan::units(&spec.experiment, i, &p.args, &p.parts, spec.size))
+        .collect();
     Ok(PlanFile {
         radex: env!("CARGO_PKG_VERSION").into(),
         experiment: spec.experiment,
@@ -220,7 +276,113 @@ pub fn read_plan(dir: &Path) -> Result<PlanFile, SweepError> {
         reason,
     };
     let text = fs::read_to_string(&path).map_err(|e| no_plan(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| no_plan(e.to_string()))
+    let corrupt = |reason: String| SweepError::CorruptPlan {
+        path: path.clone(),
+        reason,
+    };
+    let plan: PlanFile = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+    check_plan(&plan).map_err(corrupt)?;
+    Ok(plan)
+}
+
+/// Whether `plan` is what [`expand`] makes: its experiment sweepable, its plan text's grid
+/// the size of its points, and its units those its points' parts are cut into (in range, in
+/// order, with their ids), or what is wrong.
+fn check_plan(plan: &PlanFile) -> Result<(), String> {
+    if !EXPERIMENTS.contains(&plan.experiment.as_str()) {
+        return Err(format!(
+            "experiment '{}' cannot be swept; expected one of {}",
+            crate::error::cut(&plan.experiment),
+            EXPERIMENTS.join(", ")
+        ));
+    }
+    let spec = Spec::parse(&plan.plan).map_err(|e| format!("its plan text: {e}"))?;
+    if spec.experiment != plan.experiment || spec.size != plan.size {
+        return Err("its experiment or unit size is not its plan text's".into());
+    }
+    if spec.count() != Some(plan.points.len()) {
+        return Err(format!(
+            "{} points, expected {} (its plan text's grid)",
+            plan.points.len(),
+            spec.count()
+                .map_or(format!("more than {}", usize::MAX), |n| n.to_string())
+        ));
+    }
+    for (i, p) in plan.points.iter().enumerate() {
+        if p.parts.is_empty() {
+            return Err(format!("point {i} has no parts"));
+        }
+        if let Some(part) = p
+            .parts
+            .iter()
+            .find(|q| !(q.seconds_per_trial.is_finite() && q.seconds_per_trial >= 0.0))
+        {
+            return Err(format!(
+                "point {i}, part '{}': seconds_per_trial {}, expected a number >= 0",
+                part.name, part.seconds_per_trial
+            ));
+        }
+    }
+    for (k, u) in plan.units.iter().enumerate() {
+        let at = format!("unit {k} ({})", crate::error::cut(&u.id));
+        let Some(point) = plan.points.get(u.point) else {
+            return Err(format!(
+                "{at}: point {}, expected < {} (the number of points)",
+                u.point,
+                plan.points.len()
+            ));
+        };
+        let Some(part) = point.parts.get(u.part) else {
+            return Err(format!(
+                "{at}: part {}, expected < {} (the parts of point {})",
+                u.part,
+                point.parts.len(),
+                u.point
+            ));
+        };
+        if u.first >= u.end || u.end > part.trials {
+            return Err(format!(
+                "{at}: trials {}..{}, expected first < end <= {} (the trials of point {}, part '{}')",
+                u.first, u.end, part.trials, u.point, part.name
+            ));
+        }
+    }
+    // The units the points' parts are cut into, counted before any is made.
+    let expected = plan.points.iter().try_fold(0usize, |n, p| {
+        n.checked_add(plan::unit_count(&p.parts, plan.size)?)
+    });
+    if expected != Some(plan.units.len()) {
+        return Err(format!(
+            "{} units, expected {} (its points' trials cut into units)",
+            plan.units.len(),
+            expected.map_or(format!("more than {}", usize::MAX), |n| n.to_string())
+        ));
+    }
+    let mut k = 0;
+    for (i, p) in plan.points.iter().enumerate() {
+        for want in plan::units(&plan.experiment, i, &p.args, &p.parts, plan.size) {
+            let u = &plan.units[k];
+            if (&u.id, u.point, u.part, u.first, u.end)
+                != (&want.id, want.point, want.part, want.first, want.end)
+            {
+                return Err(format!(
+                    "unit {k} is {} (point {}, part {}, trials {}..{}), expected {} (point {}, part {}, trials {}..{})",
+                    crate::error::cut(&u.id),
+                    u.point,
+                    u.part,
+                    u.first,
+                    u.end,
+                    want.id,
+                    want.point,
+                    want.part,
+                    want.first,
+                    want.end
+                ));
+            }
+            k += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Shard `i`'s results file in `dir`.
@@ -277,7 +439,63 @@ fn shard_paths(dir: &Path, suffix: &str) -> Result<BTreeMap<usize, PathBuf>, Swe
     Ok(out)
 }
 
-/// Reads every results file of `dir` against `plan`.
+/// A results line as [`run_shard`] writes it (before its checksum, [`shard::seal`]), read
+/// whole: a line with a field unknown, missing or of another type is not a result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Line {
+    /// A unit is starting.
+    Started {
+        /// Its id.
+        unit: String,
+        /// The runner's host.
+        host: String,
+        /// The runner's pid.
+        pid: u32,
+        /// When (seconds since the epoch).
+        at: f64,
+    },
+    /// A unit is done.
+    Done {
+        /// Its id.
+        unit: String,
+        /// Its point.
+        point: usize,
+        /// Its part.
+        part: usize,
+        /// Its first trial.
+        first: u64,
+        /// One past its last trial.
+        end: u64,
+        /// How long it took.
+        seconds: f64,
+        /// The runner's host.
+        host: String,
+        /// Each trial's record, in trial order ([`super::record`]).
+        records: Vec<Json>,
+    },
+    /// A unit failed.
+    Failed {
+        /// Its id.
+        unit: String,
+        /// Its point.
+        point: usize,
+        /// Its part.
+        part: usize,
+        /// Its first trial.
+        first: u64,
+        /// One past its last trial.
+        end: u64,
+        /// The runner's host.
+        host: String,
+        /// The error.
+        error: String,
+    },
+}
+
+/// Reads every results file of `dir` against `plan`: each line read whole as a [`Line`] of a
+/// unit of the plan, a done line's records each read as the experiment's record; any other
+/// line is a problem, named by its file and line number.
 pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
     let by_id: BTreeMap<&str, &Unit> = plan.units.iter().map(|u| (u.id.as_str(), u)).collect();
     let mut out = Results::default();
@@ -285,20 +503,30 @@ pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
         let contents = shard::read(&path)?;
         out.problems
             .extend(contents.corrupt.iter().map(ToString::to_string));
-        for (n, mut line) in contents.lines.into_iter().enumerate() {
-            let at = || format!("{}: line {}", path.display(), n + 1);
-            let id = line
-                .get("unit")
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_string();
-            let id = id.as_str();
-            let Some(unit) = by_id.get(id) else {
-                out.problems
-                    .push(format!("{}: unit '{id}' is not a unit of this plan", at()));
+        for (n, line) in contents.lines {
+            let at = || format!("{}: line {n}", path.display());
+            let line: Line = match serde_json::from_value(Json::Object(line)) {
+                Ok(l) => l,
+                Err(e) => {
+                    out.problems
+                        .push(format!("{}: not a results line ({e})", at()));
+                    continue;
+                }
+            };
+            let id = match &line {
+                Line::Started { unit, .. }
+                | Line::Done { unit, .. }
+                | Line::Failed { unit, .. } => unit.clone(),
+            };
+            let Some(unit) = by_id.get(id.as_str()) else {
+                out.problems.push(format!(
+                    "{}: unit '{}' is not a unit of this plan (a line of another sweep?)",
+                    at(),
+                    crate::error::cut(&id)
+                ));
                 continue;
             };
-            let state = match line_state(&mut line, unit) {
+            let state = match line_state(line, unit, &plan.experiment) {
                 Ok(s) => s,
                 Err(reason) => {
                     out.problems.push(format!("{}: {reason}", at()));
@@ -307,7 +535,7 @@ pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
             };
             // Done wins (twice, from a shard rerun with another count, the records must
             // agree); otherwise the later line.
-            match (&state, out.units.get(id)) {
+            match (&state, out.units.get(&id)) {
                 (UnitState::Done(new), Some(UnitState::Done(old))) if new != old => {
                     out.problems.push(format!(
                         "{}: unit {id} is done twice with different records",
@@ -316,7 +544,7 @@ pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
                 }
                 (_, Some(UnitState::Done(_))) => {}
                 _ => {
-                    out.units.insert(id.into(), state);
+                    out.units.insert(id, state);
                 }
             }
         }
@@ -333,13 +561,27 @@ pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
 
 /// A results line's meaning for `unit`, or why it has none (a done line's records are moved
 /// out of it, not copied).
-fn line_state(line: &mut Map<String, Json>, unit: &Unit) -> Result<UnitState, String> {
-    let event = line.get("event").and_then(Json::as_str).unwrap_or("");
-    match event {
-        "done" => {
-            let Some(Json::Array(records)) = line.remove("records") else {
-                return Err("a done line without its records".into());
-            };
+fn line_state(line: Line, unit: &Unit, experiment: &str) -> Result<UnitState, String> {
+    let check = |point: usize, part: usize, first: u64, end: u64| {
+        if (point, part, first, end) == (unit.point, unit.part, unit.first, unit.end) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unit {} is point {}, part {}, trials {}..{} in the plan, and point {point}, part {part}, trials {first}..{end} here",
+                unit.id, unit.point, unit.part, unit.first, unit.end
+            ))
+        }
+    };
+    match line {
+        Line::Done {
+            point,
+            part,
+            first,
+            end,
+            records,
+            ..
+        } => {
+            check(point, part, first, end)?;
             if records.len() as u64 != unit.end - unit.first {
                 return Err(format!(
                     "unit {} has {} records, expected {}",
@@ -348,24 +590,64 @@ fn line_state(line: &mut Map<String, Json>, unit: &Unit) -> Result<UnitState, St
                     unit.end - unit.first
                 ));
             }
+            for (k, r) in records.iter().enumerate() {
+                job::check_record(experiment, r).map_err(|e| {
+                    format!(
+                        "unit {}: the record of trial {} is not a record of `radex {experiment}` ({e})",
+                        unit.id,
+                        unit.first + k as u64
+                    )
+                })?;
+            }
             Ok(UnitState::Done(records))
         }
-        "failed" => Ok(UnitState::Failed(
-            line.get("error")
-                .and_then(Json::as_str)
-                .unwrap_or("no message")
-                .to_string(),
-        )),
-        "started" => Ok(UnitState::Started(Owner {
-            pid: line.get("pid").and_then(Json::as_u64).unwrap_or(0) as u32,
-            host: line
-                .get("host")
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_string(),
-        })),
-        other => Err(format!("unknown event '{other}'")),
+        Line::Failed {
+            point,
+            part,
+            first,
+            end,
+            error,
+            ..
+        } => {
+            check(point, part, first, end)?;
+            Ok(UnitState::Failed(error))
+        }
+        Line::Started { pid, host, .. } => Ok(UnitState::Started(Owner { pid, host })),
     }
+}
+
+/// Refuses `dir`'s locks held by a live runner that deals the units to another number of
+/// shards than `of`: both would run the same units.
+fn check_sharding(dir: &Path, shard: usize, of: usize) -> Result<(), SweepError> {
+    for (j, lock) in shard_paths(dir, ".lock")? {
+        if j == shard {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&lock) else {
+            continue;
+        };
+        if let Some((owner, Some(shards))) = shard::parse_lock(&text) {
+            if shards != of && !owner.is_gone() {
+                return Err(SweepError::OtherSharding {
+                    lock,
+                    shard: j,
+                    shards,
+                    owner,
+                    of,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The error of results lines that are not results of the plan.
+fn not_results(problems: &[String]) -> SweepError {
+    SweepError::Results(format!(
+        "{} line(s) of the results are not results of this plan, first: {}; repair or remove them by hand",
+        problems.len(),
+        problems[0]
+    ))
 }
 
 /// What a shard did.
@@ -412,10 +694,16 @@ pub fn run_shard(
     let path = shard_file(dir, shard);
     let results_dir = dir.join(RESULTS_DIR);
     fs::create_dir_all(&results_dir).map_err(io_at(&results_dir))?;
-    let lock = Lock::acquire(&lock_file(dir, shard))?;
-    let (mut writer, _) = Writer::open(&path, lock)?;
-    // Done anywhere (another sharding may have run it), read under this shard's lock.
+    let lock = Lock::acquire(&lock_file(dir, shard), of)?;
+    // Under this shard's lock, which says its number of shards to a runner starting now.
+    check_sharding(dir, shard, of)?;
+    // Done anywhere (another sharding may have run it), read under this shard's lock; a line
+    // that is not a result of the plan is refused before anything is written.
     let seen = results(dir, plan)?;
+    if !seen.problems.is_empty() {
+        return Err(not_results(&seen.problems));
+    }
+    let (mut writer, _) = Writer::open(&path, lock)?;
     let assigned = plan::assign(&plan.units, of);
     let mine: Vec<&Unit> = plan
         .units
@@ -437,9 +725,12 @@ pub fn run_shard(
     let me = Owner::this();
     for (k, unit) in todo.iter().enumerate() {
         log(Event::Start(unit, k + 1, todo.len()));
-        writer.append(&json!({
-            "unit": unit.id, "event": "started", "host": me.host, "pid": me.pid, "at": now(),
-        }))?;
+        writer.append(&Line::Started {
+            unit: unit.id.clone(),
+            host: me.host.clone(),
+            pid: me.pid,
+            at: now(),
+        })?;
         let point = &plan.points[unit.point];
         let clock = Instant::now();
         let run = job_of(&plan.experiment, &point.args).and_then(|(job, exec)| {
@@ -460,19 +751,29 @@ pub fn run_shard(
         let seconds = clock.elapsed().as_secs_f64();
         match run {
             Ok(records) => {
-                writer.append(&json!({
-                    "unit": unit.id, "event": "done", "point": unit.point, "part": unit.part,
-                    "first": unit.first, "end": unit.end, "seconds": seconds, "host": me.host,
-                    "records": records,
-                }))?;
+                writer.append(&Line::Done {
+                    unit: unit.id.clone(),
+                    point: unit.point,
+                    part: unit.part,
+                    first: unit.first,
+                    end: unit.end,
+                    seconds,
+                    host: me.host.clone(),
+                    records,
+                })?;
                 out.done += 1;
                 log(Event::Done(unit, seconds));
             }
             Err(message) => {
-                writer.append(&json!({
-                    "unit": unit.id, "event": "failed", "point": unit.point, "part": unit.part,
-                    "first": unit.first, "end": unit.end, "host": me.host, "error": message,
-                }))?;
+                writer.append(&Line::Failed {
+                    unit: unit.id.clone(),
+                    point: unit.point,
+                    part: unit.part,
+                    first: unit.first,
+                    end: unit.end,
+                    host: me.host.clone(),
+                    error: message.clone(),
+                })?;
                 out.failed += 1;
                 log(Event::Failed(unit, &message));
             }
@@ -534,11 +835,7 @@ pub fn merge(
 ) -> Result<Vec<(usize, Merged)>, SweepError> {
     let mut r = results(dir, plan)?;
     if !r.problems.is_empty() {
-        return Err(SweepError::Results(format!(
-            "{} line(s) of the results are not results of this plan, first: {}; repair or remove them by hand",
-            r.problems.len(),
-            r.problems[0]
-        )));
+        return Err(not_results(&r.problems));
     }
     let done = |r: &Results, u: &Unit| matches!(r.units.get(&u.id), Some(UnitState::Done(_)));
     let missing = plan.units.iter().filter(|u| !done(&r, u)).count();
@@ -575,7 +872,7 @@ pub fn merge(
             })?;
         let merged = job
             .merge(&parts)
-            .map_err(|source| SweepError::Merge { point: i, source })?;
+            .map_err(|cause| SweepError::Merge { point: i, cause })?;
         out.push((i, merged));
     }
     Ok(out)
@@ -604,5 +901,50 @@ pub fn flag_value(args: &[String], flag: &str) -> String {
             Some(v) if !v.starts_with("--") => v.clone(),
             _ => "true".into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_results_line_round_trips_and_one_with_a_field_unknown_or_missing_is_refused() {
+        let lines = [
+            Line::Started {
+                unit: "ab".into(),
+                host: "h".into(),
+                pid: 7,
+                at: 1.5,
+            },
+            Line::Done {
+                unit: "ab".into(),
+                point: 1,
+                part: 2,
+                first: 3,
+                end: 5,
+                seconds: 0.25,
+                host: "h".into(),
+                records: vec![Json::from(0.5), Json::from(1.0)],
+            },
+            Line::Failed {
+                unit: "ab".into(),
+                point: 1,
+                part: 2,
+                first: 3,
+                end: 5,
+                host: "h".into(),
+                error: "no".into(),
+            },
+        ];
+        for line in lines {
+            let text = serde_json::to_string(&line).unwrap();
+            assert_eq!(serde_json::from_str::<Line>(&text).unwrap(), line, "{text}");
+            let extra = text.replacen('{', "{\"x\":1,", 1);
+            assert!(serde_json::from_str::<Line>(&extra).is_err(), "{extra}");
+            let renamed = text.replacen("\"host\"", "\"hots\"", 1);
+            assert!(serde_json::from_str::<Line>(&renamed).is_err(), "{renamed}");
+        }
+        assert!(serde_json::from_str::<Line>("{\"event\":\"other\",\"unit\":\"ab\"}").is_err());
     }
 }

@@ -119,13 +119,14 @@ pub enum JobError {
     /// The experiment refused the point.
     #[error(transparent)]
     Experiment(#[from] crate::error::Error),
-    /// A record does not read back as the experiment's.
-    #[error("a record of part {part} does not read back: {source}")]
+    /// A record does not read back as the experiment's (the cause is part of the message,
+    /// not a source of it, so a chain printed with `{:#}` names it once).
+    #[error("a record of part {part} does not read back: {cause}")]
     Record {
         /// The part's index.
         part: usize,
         /// Why.
-        source: RecordError,
+        cause: RecordError,
     },
     /// Records that do not make up the parts.
     #[error("part {part}: {got} records, expected {expected}")]
@@ -287,9 +288,31 @@ impl Job {
     }
 }
 
+/// Whether `j` is exactly a record of `experiment`'s units: read as its record type, it is
+/// written back the same (a field unknown, renamed, missing or of another type is not).
+pub fn check_record(experiment: &str, j: &Json) -> Result<(), RecordError> {
+    match experiment {
+        "attack" => same::<TrialRecord>(j),
+        "depth" | "phase" => same::<DepthTrial>(j),
+        "minpert" => same::<f64>(j),
+        other => Err(RecordError::new(format!("'{other}' cannot be swept"))),
+    }
+}
+
+fn same<T: Serialize + serde::de::DeserializeOwned>(j: &Json) -> Result<(), RecordError> {
+    let back = record::encode(&record::decode::<T>(j)?)?;
+    if back == *j {
+        Ok(())
+    } else {
+        Err(RecordError::new(
+            "it reads back as another record: a field is unknown, or of another type",
+        ))
+    }
+}
+
 fn encode<T: Serialize>(recs: &[T], part: usize) -> Result<Vec<Json>, JobError> {
     recs.iter()
-        .map(|r| record::encode(r).map_err(|source| JobError::Record { part, source }))
+        .map(|r| record::encode(r).map_err(|cause| JobError::Record { part, cause }))
         .collect()
 }
 
@@ -306,6 +329,6 @@ fn decode_parts<T: serde::de::DeserializeOwned>(
 
 fn decode<T: serde::de::DeserializeOwned>(recs: &[Json], part: usize) -> Result<Vec<T>, JobError> {
     recs.iter()
-        .map(|j| record::decode(j).map_err(|source| JobError::Record { part, source }))
+        .map(|j| record::decode(j).map_err(|cause| JobError::Record { part, cause }))
         .collect()
 }

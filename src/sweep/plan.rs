@@ -73,6 +73,15 @@ pub struct Axis {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
+/// The most grid points a plan may have: more would not be a figure but a mistake (ten flags
+/// of ten values are `10^10` points), and each point is validated and written into
+/// `plan.json`. The count is the product of the axes' lengths, taken before any point is made.
+pub const MAX_POINTS: usize = 100_000;
+
+/// The most units a plan may have (about 150 MB of `plan.json`): a plan of many trials in
+/// tiny units (`unit_trials = 1`) is refused before its units are made.
+pub const MAX_UNITS: usize = 1_000_000;
+
 /// A unit's estimated time on one thread when the plan does not say: short enough that a
 /// killed shard loses little and shards balance, long enough that the per-unit cost
 /// (validating the point, one fsync) is nothing beside it.
@@ -210,32 +219,73 @@ impl Spec {
         })
     }
 
-    /// Every grid point's flags as command-line arguments (after the subcommand), the last axis
-    /// varying fastest.
-    pub fn points(&self) -> Vec<Vec<String>> {
-        let mut points: Vec<Vec<String>> = vec![Vec::new()];
-        for Axis { flags, rows } in &self.axes {
-            points = points
+    /// The number of grid points, the product of the axes' lengths; `None` past `usize::MAX`.
+    pub fn count(&self) -> Option<usize> {
+        self.axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.rows.len()))
+    }
+
+    /// The grid's size refused when it is over [`MAX_POINTS`], before any point is made.
+    pub fn check_count(&self) -> Result<usize, PlanError> {
+        let lengths = || {
+            self.axes
                 .iter()
-                .flat_map(|p| {
-                    rows.iter().map(move |row| {
-                        let mut q = p.clone();
-                        for (f, v) in flags.iter().zip(row) {
-                            match v {
-                                None => {}
-                                Some(s) if s.is_empty() => q.push(format!("--{f}")),
-                                Some(s) => q.extend([format!("--{f}"), s.clone()]),
-                            }
-                        }
-                        q
-                    })
-                })
-                .collect();
+                .filter(|a| a.rows.len() > 1)
+                .map(|a| a.rows.len().to_string())
+                .collect::<Vec<_>>()
+                .join(" x ")
+        };
+        match self.count() {
+            Some(n) if n <= MAX_POINTS => Ok(n),
+            n => Err(err(
+                "grid",
+                format!(
+                    "the grid has {} points ({}), expected at most {MAX_POINTS}; split the plan into several, or zip the lists that vary together",
+                    n.map_or(format!("more than {}", usize::MAX), |n| n.to_string()),
+                    lengths()
+                ),
+            )),
         }
-        points
+    }
+
+    /// Grid point `i`'s flags as command-line arguments (after the subcommand); the last axis
+    /// varies fastest.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`Spec::count`].
+    pub fn point(&self, i: usize) -> Vec<String> {
+        assert!(self.count().is_some_and(|n| i < n), "point {i} of the grid");
+        let mut steps = vec![0; self.axes.len()];
+        let mut rest = i;
+        for (k, a) in self.axes.iter().enumerate().rev() {
+            steps[k] = rest % a.rows.len();
+            rest /= a.rows.len();
+        }
+        let mut q = Vec::new();
+        for (Axis { flags, rows }, &k) in self.axes.iter().zip(&steps) {
+            for (f, v) in flags.iter().zip(&rows[k]) {
+                match v {
+                    None => {}
+                    Some(s) if s.is_empty() => q.push(format!("--{f}")),
+                    Some(s) => q.extend([format!("--{f}"), s.clone()]),
+                }
+            }
+        }
+        q
+    }
+
+    /// Every grid point's flags, in order ([`Spec::point`]), made one at a time.
+    ///
+    /// # Panics
+    ///
+    /// If the grid has more than `usize::MAX` points ([`Spec::check_count`] first).
+    pub fn points(&self) -> impl Iterator<Item = Vec<String>> + '_ {
+        let n = self.count().expect("a grid of at most usize::MAX points");
+        (0..n).map(|i| self.point(i))
     }
 }
-
 /// One unit: a grid point, one of its parts and a range of that part's trials.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unit {
@@ -254,6 +304,22 @@ pub struct Unit {
     pub seconds: f64,
 }
 
+/// The trials in a unit of `part` cut by `size`.
+fn step(part: &Part, size: UnitSize) -> u64 {
+    match size {
+        UnitSize::Trials(n) => n.max(1) as u64,
+        UnitSize::Seconds(s) => ((s / part.seconds_per_trial).floor() as u64).max(1),
+    }
+}
+
+/// The number of units [`units`] cuts `parts` into, without making them; `None` past
+/// `usize::MAX`.
+pub fn unit_count(parts: &[Part], size: UnitSize) -> Option<usize> {
+    parts.iter().try_fold(0usize, |n, p| {
+        n.checked_add(usize::try_from(p.trials.div_ceil(step(p, size))).ok()?)
+    })
+}
+
 /// The units of a point: each part's trials cut into ranges of `size`.
 pub fn units(
     experiment: &str,
@@ -264,12 +330,11 @@ pub fn units(
 ) -> Vec<Unit> {
     let mut out = Vec::new();
     for (j, part) in parts.iter().enumerate() {
-        let step = match size {
-            UnitSize::Trials(n) => n.max(1) as u64,
-            UnitSize::Seconds(s) => ((s / part.seconds_per_trial).floor() as u64).max(1),
-        };
+        let step = step(part, size);
         for k in 0..part.trials.div_ceil(step) {
-            let (first, end) = (k * step, ((k + 1) * step).min(part.trials));
+            // k * step < trials, and (k + 1) * step at most trials + step - 1: no overflow
+            // unless that passes u64::MAX.
+            let (first, end) = (k * step, (k * step).saturating_add(step).min(part.trials));
             let mut h = Sha256::new();
             // NUL-separated: no argument holds a NUL, so distinct lists hash distinct texts.
             let range = format!("{first}..{end}");
@@ -329,7 +394,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.experiment, "attack");
-        let p = s.points();
+        let p: Vec<Vec<String>> = s.points().collect();
         assert_eq!(p.len(), 4);
         assert_eq!(
             p[1],
@@ -358,7 +423,7 @@ mod tests {
              seed = [1, 2, 3]\nzip = [[\"arch\", \"init\"]]\n",
         )
         .unwrap();
-        let p = s.points();
+        let p: Vec<Vec<String>> = s.points().collect();
         assert_eq!(p.len(), 6);
         assert_eq!(p[0], ["--arch", "200,200", "--init", "nn", "--seed", "1"]);
         assert_eq!(p[5], ["--arch", "d,d", "--init", "he", "--seed", "3"]);
@@ -447,5 +512,66 @@ mod tests {
         };
         assert_eq!((load(0), load(1)), (10.0, 10.0));
         assert_eq!(assign(&us, 1), vec![0; 6]);
+    }
+
+    #[test]
+    fn a_grid_over_the_limit_is_counted_not_made() {
+        // Ten flags of ten values: 10^10 points, counted in no time.
+        let mut text = String::from("experiment = \"attack\"\n");
+        for f in 0..10 {
+            let vals: Vec<String> = (0..10).map(|v| v.to_string()).collect();
+            text.push_str(&format!("f{f} = [{}]\n", vals.join(", ")));
+        }
+        let s = Spec::parse(&text).unwrap();
+        assert_eq!(s.count(), Some(10_000_000_000));
+        let e = s.check_count().unwrap_err();
+        assert_eq!(e.key, "grid");
+        let m = e.to_string();
+        assert!(
+            m.contains("10000000000") && m.contains(&MAX_POINTS.to_string()),
+            "{m}"
+        );
+        // Past usize::MAX, the count says so.
+        for f in 10..30 {
+            text.push_str(&format!("f{f} = [{}]\n", ["1"; 20].join(", ")));
+        }
+        let s = Spec::parse(&text).unwrap();
+        assert_eq!(s.count(), None);
+        assert!(
+            s.check_count()
+                .unwrap_err()
+                .to_string()
+                .contains("more than")
+        );
+        // The last point, made alone, is the last of the product.
+        let small = Spec::parse("experiment = \"attack\"\na = [1, 2]\nb = [3, 4, 5]\n").unwrap();
+        assert_eq!(small.check_count().unwrap(), 6);
+        assert_eq!(small.point(5), ["--a", "2", "--b", "5"]);
+        assert_eq!(small.points().count(), 6);
+    }
+
+    #[test]
+    fn units_are_counted_without_being_made() {
+        let part = |trials: u64| Part {
+            name: "trials".into(),
+            trials,
+            seconds_per_trial: 0.5,
+        };
+        let parts = [part(120), part(7)];
+        for size in [
+            UnitSize::Trials(50),
+            UnitSize::Trials(1),
+            UnitSize::Seconds(20.0),
+        ] {
+            assert_eq!(
+                unit_count(&parts, size),
+                Some(units("attack", 0, &[], &parts, size).len()),
+                "{size:?}"
+            );
+        }
+        assert_eq!(
+            unit_count(&[part(u64::MAX), part(u64::MAX)], UnitSize::Trials(1)),
+            None
+        );
     }
 }

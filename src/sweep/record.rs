@@ -21,6 +21,13 @@ const F64: &str = "f64";
 #[error("{0}")]
 pub struct RecordError(String);
 
+impl RecordError {
+    /// An error saying `what`.
+    pub fn new(what: impl Into<String>) -> RecordError {
+        RecordError(what.into())
+    }
+}
+
 /// `v` as JSON, non-finite floats included.
 pub fn encode<T: Serialize>(v: &T) -> Result<Json, RecordError> {
     let tree = serde_value::to_value(v).map_err(|e| RecordError(e.to_string()))?;
