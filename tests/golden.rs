@@ -227,7 +227,8 @@ fn manifest_sizes_are_right(rel: &str, bytes: &[u8], work: &Path) -> Result<(), 
 /// - in `reproduce`'s `manifest.json`, the sizes of `results.json` and `report.md`, which
 ///   hold those times as text; [`run`] checks that every size listed is the file's;
 /// - in a sweep's `results/shard-*.jsonl`, each event's `"at"` (the time), `"host"` and
-///   `"pid"` (the machine and process that ran the unit) and `"seconds"` (its wall time).
+///   `"pid"` (the machine and process that ran the unit), `"seconds"` (its wall time) and
+///   `"sha256"` (the line's checksum, which covers those; `tests/sweep.rs` checks it).
 ///
 /// Binary files (`.npy`) are compared unmasked.
 fn mask(path: &str, bytes: &[u8]) -> Vec<u8> {
@@ -257,7 +258,7 @@ fn mask(path: &str, bytes: &[u8]) -> Vec<u8> {
         }
     }
     if path.contains("/results/shard-") && path.ends_with(".jsonl") {
-        for key in ["at", "host", "pid", "seconds"] {
+        for key in ["at", "host", "pid", "seconds", "sha256"] {
             t = mask_json_value(&t, key);
         }
     }
