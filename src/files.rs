@@ -91,8 +91,10 @@ fn alive(_pid: u32) -> bool {
     true
 }
 
-/// Removes temporary files and directories in `dir` left by radex processes of this host that
-/// no longer exist (a run killed with SIGKILL). Best effort: nothing else is touched.
+/// Removes temporary files in `dir` left by radex processes of this host that no longer exist
+/// (a run killed with SIGKILL). Best effort: only regular files whose name has radex's pattern
+/// are removed; a directory or symlink of such a name is never touched, since it may hold a
+/// user's files (an earlier report moved aside, or a directory that only looks like ours).
 pub fn remove_stale(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -114,11 +116,10 @@ pub fn remove_stale(dir: &Path) {
         if h != host() || pid == std::process::id() || alive(pid) {
             continue;
         }
-        let path = e.path();
-        let _ = match e.file_type() {
-            Ok(t) if t.is_dir() => fs::remove_dir_all(&path),
-            _ => fs::remove_file(&path),
-        };
+        // `file_type` does not follow symlinks: a link to a file is not a regular file.
+        if e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(e.path());
+        }
     }
 }
 
@@ -485,7 +486,8 @@ pub fn write_file(path: &Path, content: &[u8]) -> io::Result<()> {
     let mut tmp = register(|| b.tempfile_in(dir), |t| t.path().to_path_buf(), None)?;
     let tmp_path = tmp.path().to_path_buf();
     let r = (|| {
-        tmp.write_all(content)?;
+        // Through the file itself: the temporary's own name is no part of an error.
+        tmp.as_file_mut().write_all(content)?;
         if let Some(m) = &existing {
             keep_owner_and_mode(tmp.as_file(), m)?;
         }
@@ -691,14 +693,26 @@ mod tests {
             i32::MAX as u32 - 7
         );
         let dead_dir = format!(".radex-dir-{}-{}-xyz", host(), i32::MAX as u32 - 7);
+        let dead_link = format!(".radex-tmp-{}-{}-lnk.tmp", host(), i32::MAX as u32 - 7);
         for f in [&dead, &mine, &other_host, "notes.txt"] {
             fs::write(root.path().join(f), "x").unwrap();
         }
+        // A directory named like a dead process's temporary, holding a file: never removed.
         fs::create_dir(root.path().join(&dead_dir)).unwrap();
         fs::write(root.path().join(&dead_dir).join("a"), "x").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("notes.txt", root.path().join(&dead_link)).unwrap();
         remove_stale(root.path());
         assert!(!root.path().join(&dead).exists());
-        assert!(!root.path().join(&dead_dir).exists());
+        assert!(
+            root.path().join(&dead_dir).join("a").exists(),
+            "directory removed"
+        );
+        #[cfg(unix)]
+        assert!(
+            fs::symlink_metadata(root.path().join(&dead_link)).is_ok(),
+            "symlink removed"
+        );
         for f in [&mine, &other_host, "notes.txt"] {
             assert!(root.path().join(f).exists(), "{f} removed");
         }

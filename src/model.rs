@@ -75,6 +75,9 @@ const FORMATS: &str = "expected a safetensors file of a torch.nn.Sequential stat
 pub const ACT_KEY: &str = "radex.activation";
 /// Longest `.npy` header read: numpy.load's own default `max_header_size`.
 const NPY_HEADER_MAX: usize = 10_000;
+/// Bytes of an `.npy` array read before its header is checked: the magic, version and length
+/// fields (12 bytes at most) and the longest header.
+const NPY_HEAD_MAX: u64 = 12 + NPY_HEADER_MAX as u64;
 /// Most brackets an `.npy` header may hold. A float array's has two (the dict and the shape
 /// tuple); the bound keeps the recursive header parser's stack shallow on any input.
 const NPY_BRACKETS_MAX: usize = 16;
@@ -177,7 +180,7 @@ pub fn load_inputs(path: &Path, d: usize, limit: u128) -> Result<Vec<Vec<f64>>> 
             )
         })
     };
-    let (shape, data) = src.npy("the array", &bytes, &want, Order::C)?;
+    let (shape, data) = src.npy("the array", bytes.len() as u64, &bytes[..], &want, Order::C)?;
     let n = if shape.len() == 2 { shape[0] } else { 1 };
     src.charge(bytes_of(n, d), "the rows")?;
     Ok(data.chunks_exact(d.max(1)).map(<[f64]>::to_vec).collect())
@@ -257,18 +260,27 @@ impl<'p> Src<'p> {
         Ok(buf)
     }
 
-    /// Checks that `bytes` is an `.npy` array whose shape `want` accepts (it returns the reason
-    /// otherwise) and reads it as `f64`s in `to` order (`Order::C`: rows, `Order::Fortran`:
-    /// columns), every one finite. Returns the shape and the values.
+    /// Checks that the `total` bytes `r` yields are an `.npy` array whose shape `want` accepts
+    /// (it returns the reason otherwise) and reads it as `f64`s in `to` order (`Order::C`:
+    /// rows, `Order::Fortran`: columns), every one finite. Returns the shape and the values.
+    /// The array is read as a stream: only its header is held besides the values, so a
+    /// decompressed zip entry never sits in memory beside its `f64` copy.
     fn npy(
         &mut self,
         name: &str,
-        bytes: &[u8],
+        total: u64,
+        mut r: impl Read,
         want: &dyn Fn(&[usize]) -> Option<String>,
         to: Order,
     ) -> Result<(Vec<usize>, Vec<f64>)> {
-        let (shape, data_len) = self.npy_precheck(name, bytes)?;
-        let file = NpyFile::new(bytes).map_err(|e| self.err(format!("{name}: {e}")))?;
+        let mut head = Vec::new();
+        (&mut r)
+            .take(total.min(NPY_HEAD_MAX))
+            .read_to_end(&mut head)
+            .map_err(|e| self.err(format!("cannot read {name}: {e}")))?;
+        let (shape, data_len) = self.npy_precheck(name, &head, total)?;
+        let stream = io::BufReader::with_capacity(1 << 16, Cursor::new(head).chain(r));
+        let file = NpyFile::new(stream).map_err(|e| self.err(format!("{name}: {e}")))?;
         let descr = file.dtype().descr();
         let size = match file.dtype() {
             DType::Plain(t) if t.type_char() == TypeChar::Float => t.size_field(),
@@ -311,9 +323,10 @@ impl<'p> Src<'p> {
 
     /// The checks npyz does not make, before it parses: magic, a header inside the bytes and
     /// of bounded size and nesting, and a shape of nonzero dimensions whose element count fits
-    /// in the bytes after the header (so no product npyz computes can overflow). Returns the
+    /// in the bytes after the header (so no product npyz computes can overflow). `bytes` are
+    /// the first bytes of an array of `total` bytes, its whole header among them. Returns the
     /// dimensions and the number of data bytes.
-    fn npy_precheck(&self, name: &str, bytes: &[u8]) -> Result<(Vec<usize>, u64)> {
+    fn npy_precheck(&self, name: &str, bytes: &[u8], total: u64) -> Result<(Vec<usize>, u64)> {
         if !bytes.starts_with(crate::npy::MAGIC) {
             return Err(self.err(format!(
                 "{name} is not a .npy array (it does not start with the magic '\\x93NUMPY'); write it with numpy.save"
@@ -375,7 +388,7 @@ impl<'p> Src<'p> {
         else {
             return Err(malformed("expected one 'shape' tuple"));
         };
-        let data_len = (bytes.len() - end) as u64;
+        let data_len = total - end as u64;
         let mut dims_out = Vec::with_capacity(dims.len());
         let mut count: u64 = 1;
         for d in dims {
@@ -817,28 +830,33 @@ fn npz(src: &mut Src, bytes: &[u8]) -> Result<Weights> {
             .by_index(i)
             .map_err(|e| src.err(format!("cannot read '{}' in the archive ({e})", cut(&name))))?;
         let size = entry.size();
+        // The declared size must fit the budget (a zip bomb is refused before any inflating);
+        // the entry is then read as a stream, its values charged as they are laid out.
         let what = format!("'{name}' ({} once decompressed)", human_bytes(size.into()));
         src.charge(size.into(), &what)?;
-        let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        // The header's size bounds the read: a lying header cannot make the buffer grow.
-        (&mut entry)
-            .take(size.saturating_add(1))
-            .read_to_end(&mut buf)
-            .map_err(|e| src.err(format!("cannot decompress '{}' ({e})", cut(&name))))?;
-        if buf.len() as u64 != size {
-            let got = if buf.len() as u64 > size {
-                "more".to_string()
-            } else {
-                buf.len().to_string()
-            };
-            return Err(src.err(format!(
-                "'{}' decompresses to {got} bytes, not the {size} its header declares: the archive is corrupt",
-                cut(&name)
-            )));
-        }
-        let (shape, data) = src.npy(&format!("'{name}'"), &buf, &want(part), Order::Fortran)?;
-        drop(buf);
         src.release(size.into());
+        // The header's size bounds the read: a lying header cannot make the array grow.
+        let (shape, data) = src.npy(
+            &format!("'{name}'"),
+            size,
+            (&mut entry).take(size),
+            &want(part),
+            Order::Fortran,
+        )?;
+        // Nothing may follow the declared size; reading to the end checks the CRC too.
+        let mut more = [0u8; 1];
+        match entry.read(&mut more) {
+            Ok(0) => {}
+            Ok(_) => {
+                return Err(src.err(format!(
+                    "'{}' decompresses to more than the {size} bytes its header declares: the archive is corrupt",
+                    cut(&name)
+                )));
+            }
+            Err(e) => {
+                return Err(src.err(format!("cannot decompress '{}' ({e})", cut(&name))));
+            }
+        }
         Ok(Tensor { name, shape, data })
     };
     let tensors = read_all(layers, read)?;
@@ -916,7 +934,14 @@ fn export(src: &mut Src) -> Result<Weights> {
     let layers = order(src, layers, true, |i| format!("b{i}.npy"))?;
     let read = |(name, listed): (String, Option<Vec<usize>>), part| -> Result<Tensor> {
         let bytes = src.read(&dir.join(&name), &format!("'{name}'"))?;
-        let (shape, data) = src.npy(&format!("'{name}'"), &bytes, &want(part), Order::Fortran)?;
+        let total = bytes.len() as u64;
+        let (shape, data) = src.npy(
+            &format!("'{name}'"),
+            total,
+            &bytes[..],
+            &want(part),
+            Order::Fortran,
+        )?;
         if listed.as_ref().is_some_and(|l| *l != shape) {
             return Err(src.err(format!(
                 "'{name}' has shape {} but the manifest says {}: the export is inconsistent",
