@@ -127,12 +127,23 @@ pub fn load_model(path: &Path, limit: u128) -> Result<Weights> {
     if meta.is_dir() {
         return export(&mut src);
     }
+    if !meta.is_file() {
+        return Err(src.err(format!(
+            "it is {}, not a model file or directory; {FORMATS}",
+            kind_of(&meta)
+        )));
+    }
     let bytes = src.read(path, "the file")?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+    let zip = bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06");
+    if zip && ext.as_deref() == Some("safetensors") {
+        Err(src.err(
+            "it is a zip archive, not a safetensors file: an .npz renamed (rename it to .npz) or a torch.save checkpoint (save the state dict with safetensors.torch.save_file)",
+        ))
+    } else if zip {
         npz(&mut src, &bytes)
     } else if bytes.get(8) == Some(&b'{') || ext.as_deref() == Some("safetensors") {
         safetensors(&mut src, &bytes)
@@ -145,6 +156,67 @@ pub fn load_model(path: &Path, limit: u128) -> Result<Weights> {
     } else {
         Err(src.err(format!("unrecognised format; {FORMATS}")))
     }
+}
+
+/// What a path that is neither a regular file nor a directory is, for errors.
+fn kind_of(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "not a regular file"
+}
+
+/// The format of the network at `path` when it certainly does not name its activation (an
+/// npz archive never does; a safetensors file without the metadata key [`ACT_KEY`]), read
+/// from the magic and the safetensors header only, before any array; `None` when it names
+/// one, is an export directory (relu unless its manifest says otherwise), or cannot be told
+/// (the full read then reports what is wrong).
+pub fn unnamed_activation(path: &Path) -> Option<&'static str> {
+    let meta = fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let mut f = File::open(path).ok()?;
+    let mut head = [0u8; 9];
+    f.read_exact(&mut head).ok()?;
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return (ext.as_deref() != Some("safetensors")).then_some("npz");
+    }
+    if head[8] != b'{' {
+        return None;
+    }
+    let n = u64::from_le_bytes(head[..8].try_into().ok()?);
+    // Only a header the file holds, and no larger than the safetensors crate accepts.
+    if n > meta.len().saturating_sub(8) || n > 100_000_000 {
+        return None;
+    }
+    let mut text = vec![0u8; usize::try_from(n).ok()?];
+    text[0] = b'{';
+    f.read_exact(&mut text[1..]).ok()?;
+    #[derive(Deserialize)]
+    struct Header {
+        #[serde(rename = "__metadata__", default)]
+        metadata: Option<BTreeMap<String, serde::de::IgnoredAny>>,
+    }
+    let h: Header = serde_json::from_slice(&text).ok()?;
+    let named = h.metadata.is_some_and(|m| m.contains_key(ACT_KEY));
+    (!named).then_some("safetensors")
 }
 
 /// Reads inputs from the `.npy` array at `path`: shape `(n, d)` (one input a row) or `(d,)`
@@ -288,7 +360,7 @@ impl<'p> Src<'p> {
         };
         if !matches!(size, 2 | 4 | 8) {
             return Err(self.err(format!(
-                "{name} has dtype {descr}: expected float64 or float32 (numpy '<f8' or '<f4'); convert it with .astype('float64')"
+                "{name} has dtype {descr}: expected float64, float32 or float16 (numpy '<f8', '<f4' or '<f2'); convert it with .astype('float64')"
             )));
         }
         if let Some(reason) = want(&shape) {
@@ -543,13 +615,113 @@ fn place<E>(
         &mut slot.1
     };
     if spot.is_some() {
-        return Err(src.err(format!(
-            "the tensor '{}' appears twice; keep one",
-            cut(name)
-        )));
+        return Err(twice(src, name));
     }
     *spot = Some(entry);
     Ok(())
+}
+
+/// The error of a tensor that appears twice in one file.
+fn twice(src: &Src, name: &str) -> Error {
+    src.err(format!(
+        "the tensor '{}' appears twice; keep one",
+        cut(name)
+    ))
+}
+
+/// The first key that appears twice in a JSON object, at its top level or in its
+/// `__metadata__` object (serde_json, like Python's json, would keep the last silently).
+fn json_duplicate(text: &[u8]) -> Option<String> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+    use std::collections::HashSet;
+    /// Visits an object, recording its first repeated key; `nested` visits `__metadata__`.
+    struct Keys<'a> {
+        dup: &'a mut Option<String>,
+        nested: bool,
+    }
+    impl<'de> DeserializeSeed<'de> for Keys<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if self.nested && key == "__metadata__" {
+                    map.next_value_seed(Keys {
+                        dup: &mut *self.dup,
+                        nested: false,
+                    })?;
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                if !seen.insert(key.clone()) && self.dup.is_none() {
+                    *self.dup = Some(key);
+                }
+            }
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<(), A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+    }
+    let mut dup = None;
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let _ = Keys {
+        dup: &mut dup,
+        nested: true,
+    }
+    .deserialize(&mut de);
+    dup
+}
+
+/// The first name that two records of the zip central directory starting at `start` in
+/// `bytes` share (the zip crate keeps one of them silently).
+fn zip_duplicate(bytes: &[u8], start: u64) -> Option<String> {
+    let mut at = usize::try_from(start).ok()?;
+    let mut seen = std::collections::HashSet::new();
+    while bytes.get(at..at + 4) == Some(&ZIP_RECORD[..]) {
+        let u16_at = |i: usize| {
+            bytes
+                .get(i..i + 2)
+                .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        let (n, x, c) = (u16_at(at + 28)?, u16_at(at + 30)?, u16_at(at + 32)?);
+        let name = bytes.get(at + 46..at + 46 + n)?;
+        if !seen.insert(name) {
+            return Some(String::from_utf8_lossy(name).into_owned());
+        }
+        at += 46 + n + x + c;
+    }
+    None
 }
 
 /// The layers in order, after checking their structure: every bias has its weight, there are
@@ -697,6 +869,20 @@ fn safetensors(src: &mut Src, bytes: &[u8]) -> Result<Weights> {
         )));
     }
     src.charge(JSON_FACTOR * u128::from(n), "the safetensors header")?;
+    if let Some(key) = bytes
+        .get(8..)
+        .and_then(|b| b.get(..n as usize))
+        .and_then(json_duplicate)
+    {
+        return Err(if key == ACT_KEY || key == "__metadata__" {
+            src.err(format!(
+                "its header has the key '{}' twice; keep one",
+                cut(&key)
+            ))
+        } else {
+            twice(src, &key)
+        });
+    }
     let (n, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| src.err(format!("it is not a valid safetensors file ({e})")))?;
     let data = bytes.get(8 + n..).unwrap_or_default();
@@ -811,6 +997,10 @@ fn npz(src: &mut Src, bytes: &[u8]) -> Result<Weights> {
             "it is not a valid zip archive ({e}); expected the output of numpy.savez"
         ))
     })?;
+    if let Some(file) = zip_duplicate(bytes, zip.central_directory_start()) {
+        let array = npyz::npz::array_name_from_file_name(&file).unwrap_or(&file);
+        return Err(twice(src, array));
+    }
     let mut layers = Layers::new();
     for i in 0..zip.len() {
         let file = zip.name_for_index(i).unwrap_or_default();
@@ -882,11 +1072,21 @@ struct ManifestFile {
 fn export(src: &mut Src) -> Result<Weights> {
     let dir = src.path;
     let path = dir.join(crate::export::MANIFEST);
-    if !path.is_file() {
-        return Err(src.err(format!(
-            "it is a directory without {}, not a radex export; {FORMATS}",
-            crate::export::MANIFEST
-        )));
+    match fs::metadata(&path) {
+        Ok(m) if m.is_file() => {}
+        Ok(m) => {
+            return Err(src.err(format!(
+                "its {} is {}, not a file; write the manifest as a regular file (radex export does)",
+                crate::export::MANIFEST,
+                if m.is_dir() { "a directory" } else { kind_of(&m) }
+            )));
+        }
+        Err(_) => {
+            return Err(src.err(format!(
+                "it is a directory without {}, not a radex export; {FORMATS}",
+                crate::export::MANIFEST
+            )));
+        }
     }
     let text = src.read(&path, crate::export::MANIFEST)?;
     src.charge(JSON_FACTOR * text.len() as u128, crate::export::MANIFEST)?;
