@@ -91,10 +91,11 @@ fn alive(_pid: u32) -> bool {
     true
 }
 
-/// Removes temporary files in `dir` left by radex processes of this host that no longer exist
-/// (a run killed with SIGKILL). Best effort: only regular files whose name has radex's pattern
-/// are removed; a directory or symlink of such a name is never touched, since it may hold a
-/// user's files (an earlier report moved aside, or a directory that only looks like ours).
+/// Removes temporaries in `dir` left by radex processes of this host that no longer exist (a
+/// run killed with SIGKILL). Best effort, and only what radex makes under each name: a regular
+/// file named as a temporary file (`tmp`, `check`), a directory named as a directory being
+/// filled (`dir`). Nothing else is touched: not a symlink, not a directory named like a
+/// temporary file, and not an earlier report moved aside (`old`), which is the user's.
 pub fn remove_stale(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -105,7 +106,7 @@ pub fn remove_stale(dir: &Path) {
             continue;
         };
         let mut fields = rest.splitn(4, '-');
-        let (Some(_kind), Some(h), Some(pid), Some(_)) =
+        let (Some(kind), Some(h), Some(pid), Some(_)) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             continue;
@@ -116,10 +117,12 @@ pub fn remove_stale(dir: &Path) {
         if h != host() || pid == std::process::id() || alive(pid) {
             continue;
         }
-        // `file_type` does not follow symlinks: a link to a file is not a regular file.
-        if e.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = fs::remove_file(e.path());
-        }
+        // `file_type` does not follow symlinks: a link is neither a file nor a directory.
+        let _ = match (kind, e.file_type()) {
+            ("tmp" | "check", Ok(t)) if t.is_file() => fs::remove_file(e.path()),
+            ("dir", Ok(t)) if t.is_dir() => fs::remove_dir_all(e.path()),
+            _ => Ok(()),
+        };
     }
 }
 
@@ -694,20 +697,25 @@ mod tests {
         );
         let dead_dir = format!(".radex-dir-{}-{}-xyz", host(), i32::MAX as u32 - 7);
         let dead_link = format!(".radex-tmp-{}-{}-lnk.tmp", host(), i32::MAX as u32 - 7);
+        let file_named_dir = format!(".radex-tmp-{}-{}-d.tmp", host(), i32::MAX as u32 - 7);
+        let old = format!(".radex-old-{}-{}-o", host(), i32::MAX as u32 - 7);
         for f in [&dead, &mine, &other_host, "notes.txt"] {
             fs::write(root.path().join(f), "x").unwrap();
         }
-        // A directory named like a dead process's temporary, holding a file: never removed.
-        fs::create_dir(root.path().join(&dead_dir)).unwrap();
-        fs::write(root.path().join(&dead_dir).join("a"), "x").unwrap();
+        // A dead process's directory being filled is removed; a directory named like a
+        // temporary file, and an earlier report moved aside, are kept with their files.
+        for d in [&dead_dir, &file_named_dir, &old] {
+            fs::create_dir(root.path().join(d)).unwrap();
+            fs::write(root.path().join(d).join("a"), "x").unwrap();
+        }
         #[cfg(unix)]
         std::os::unix::fs::symlink("notes.txt", root.path().join(&dead_link)).unwrap();
         remove_stale(root.path());
         assert!(!root.path().join(&dead).exists());
-        assert!(
-            root.path().join(&dead_dir).join("a").exists(),
-            "directory removed"
-        );
+        assert!(!root.path().join(&dead_dir).exists());
+        for d in [&file_named_dir, &old] {
+            assert!(root.path().join(d).join("a").exists(), "{d} removed");
+        }
         #[cfg(unix)]
         assert!(
             fs::symlink_metadata(root.path().join(&dead_link)).is_ok(),
