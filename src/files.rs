@@ -91,8 +91,11 @@ fn alive(_pid: u32) -> bool {
     true
 }
 
-/// Removes temporary files and directories in `dir` left by radex processes of this host that
-/// no longer exist (a run killed with SIGKILL). Best effort: nothing else is touched.
+/// Removes temporaries in `dir` left by radex processes of this host that no longer exist (a
+/// run killed with SIGKILL). Best effort, and only what radex makes under each name: a regular
+/// file named as a temporary file (`tmp`, `check`), a directory named as a directory being
+/// filled (`dir`). Nothing else is touched: not a symlink, not a directory named like a
+/// temporary file, and not an earlier report moved aside (`old`), which is the user's.
 pub fn remove_stale(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -103,7 +106,7 @@ pub fn remove_stale(dir: &Path) {
             continue;
         };
         let mut fields = rest.splitn(4, '-');
-        let (Some(_kind), Some(h), Some(pid), Some(_)) =
+        let (Some(kind), Some(h), Some(pid), Some(_)) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             continue;
@@ -114,10 +117,11 @@ pub fn remove_stale(dir: &Path) {
         if h != host() || pid == std::process::id() || alive(pid) {
             continue;
         }
-        let path = e.path();
-        let _ = match e.file_type() {
-            Ok(t) if t.is_dir() => fs::remove_dir_all(&path),
-            _ => fs::remove_file(&path),
+        // `file_type` does not follow symlinks: a link is neither a file nor a directory.
+        let _ = match (kind, e.file_type()) {
+            ("tmp" | "check", Ok(t)) if t.is_file() => fs::remove_file(e.path()),
+            ("dir", Ok(t)) if t.is_dir() => fs::remove_dir_all(e.path()),
+            _ => Ok(()),
         };
     }
 }
@@ -485,7 +489,8 @@ pub fn write_file(path: &Path, content: &[u8]) -> io::Result<()> {
     let mut tmp = register(|| b.tempfile_in(dir), |t| t.path().to_path_buf(), None)?;
     let tmp_path = tmp.path().to_path_buf();
     let r = (|| {
-        tmp.write_all(content)?;
+        // Through the file itself: the temporary's own name is no part of an error.
+        tmp.as_file_mut().write_all(content)?;
         if let Some(m) = &existing {
             keep_owner_and_mode(tmp.as_file(), m)?;
         }
@@ -691,14 +696,31 @@ mod tests {
             i32::MAX as u32 - 7
         );
         let dead_dir = format!(".radex-dir-{}-{}-xyz", host(), i32::MAX as u32 - 7);
+        let dead_link = format!(".radex-tmp-{}-{}-lnk.tmp", host(), i32::MAX as u32 - 7);
+        let file_named_dir = format!(".radex-tmp-{}-{}-d.tmp", host(), i32::MAX as u32 - 7);
+        let old = format!(".radex-old-{}-{}-o", host(), i32::MAX as u32 - 7);
         for f in [&dead, &mine, &other_host, "notes.txt"] {
             fs::write(root.path().join(f), "x").unwrap();
         }
-        fs::create_dir(root.path().join(&dead_dir)).unwrap();
-        fs::write(root.path().join(&dead_dir).join("a"), "x").unwrap();
+        // A dead process's directory being filled is removed; a directory named like a
+        // temporary file, and an earlier report moved aside, are kept with their files.
+        for d in [&dead_dir, &file_named_dir, &old] {
+            fs::create_dir(root.path().join(d)).unwrap();
+            fs::write(root.path().join(d).join("a"), "x").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("notes.txt", root.path().join(&dead_link)).unwrap();
         remove_stale(root.path());
         assert!(!root.path().join(&dead).exists());
         assert!(!root.path().join(&dead_dir).exists());
+        for d in [&file_named_dir, &old] {
+            assert!(root.path().join(d).join("a").exists(), "{d} removed");
+        }
+        #[cfg(unix)]
+        assert!(
+            fs::symlink_metadata(root.path().join(&dead_link)).is_ok(),
+            "symlink removed"
+        );
         for f in [&mine, &other_host, "notes.txt"] {
             assert!(root.path().join(f).exists(), "{f} removed");
         }

@@ -75,6 +75,9 @@ const FORMATS: &str = "expected a safetensors file of a torch.nn.Sequential stat
 pub const ACT_KEY: &str = "radex.activation";
 /// Longest `.npy` header read: numpy.load's own default `max_header_size`.
 const NPY_HEADER_MAX: usize = 10_000;
+/// Bytes of an `.npy` array read before its header is checked: the magic, version and length
+/// fields (12 bytes at most) and the longest header.
+const NPY_HEAD_MAX: u64 = 12 + NPY_HEADER_MAX as u64;
 /// Most brackets an `.npy` header may hold. A float array's has two (the dict and the shape
 /// tuple); the bound keeps the recursive header parser's stack shallow on any input.
 const NPY_BRACKETS_MAX: usize = 16;
@@ -124,12 +127,23 @@ pub fn load_model(path: &Path, limit: u128) -> Result<Weights> {
     if meta.is_dir() {
         return export(&mut src);
     }
+    if !meta.is_file() {
+        return Err(src.err(format!(
+            "it is {}, not a model file or directory; {FORMATS}",
+            kind_of(&meta)
+        )));
+    }
     let bytes = src.read(path, "the file")?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+    let zip = bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06");
+    if zip && ext.as_deref() == Some("safetensors") {
+        Err(src.err(
+            "it is a zip archive, not a safetensors file: an .npz renamed (rename it to .npz) or a torch.save checkpoint (save the state dict with safetensors.torch.save_file)",
+        ))
+    } else if zip {
         npz(&mut src, &bytes)
     } else if bytes.get(8) == Some(&b'{') || ext.as_deref() == Some("safetensors") {
         safetensors(&mut src, &bytes)
@@ -142,6 +156,67 @@ pub fn load_model(path: &Path, limit: u128) -> Result<Weights> {
     } else {
         Err(src.err(format!("unrecognised format; {FORMATS}")))
     }
+}
+
+/// What a path that is neither a regular file nor a directory is, for errors.
+fn kind_of(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "not a regular file"
+}
+
+/// The format of the network at `path` when it certainly does not name its activation (an
+/// npz archive never does; a safetensors file without the metadata key [`ACT_KEY`]), read
+/// from the magic and the safetensors header only, before any array; `None` when it names
+/// one, is an export directory (relu unless its manifest says otherwise), or cannot be told
+/// (the full read then reports what is wrong).
+pub fn unnamed_activation(path: &Path) -> Option<&'static str> {
+    let meta = fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let mut f = File::open(path).ok()?;
+    let mut head = [0u8; 9];
+    f.read_exact(&mut head).ok()?;
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return (ext.as_deref() != Some("safetensors")).then_some("npz");
+    }
+    if head[8] != b'{' {
+        return None;
+    }
+    let n = u64::from_le_bytes(head[..8].try_into().ok()?);
+    // Only a header the file holds, and no larger than the safetensors crate accepts.
+    if n > meta.len().saturating_sub(8) || n > 100_000_000 {
+        return None;
+    }
+    let mut text = vec![0u8; usize::try_from(n).ok()?];
+    text[0] = b'{';
+    f.read_exact(&mut text[1..]).ok()?;
+    #[derive(Deserialize)]
+    struct Header {
+        #[serde(rename = "__metadata__", default)]
+        metadata: Option<BTreeMap<String, serde::de::IgnoredAny>>,
+    }
+    let h: Header = serde_json::from_slice(&text).ok()?;
+    let named = h.metadata.is_some_and(|m| m.contains_key(ACT_KEY));
+    (!named).then_some("safetensors")
 }
 
 /// Reads inputs from the `.npy` array at `path`: shape `(n, d)` (one input a row) or `(d,)`
@@ -177,7 +252,7 @@ pub fn load_inputs(path: &Path, d: usize, limit: u128) -> Result<Vec<Vec<f64>>> 
             )
         })
     };
-    let (shape, data) = src.npy("the array", &bytes, &want, Order::C)?;
+    let (shape, data) = src.npy("the array", bytes.len() as u64, &bytes[..], &want, Order::C)?;
     let n = if shape.len() == 2 { shape[0] } else { 1 };
     src.charge(bytes_of(n, d), "the rows")?;
     Ok(data.chunks_exact(d.max(1)).map(<[f64]>::to_vec).collect())
@@ -257,18 +332,27 @@ impl<'p> Src<'p> {
         Ok(buf)
     }
 
-    /// Checks that `bytes` is an `.npy` array whose shape `want` accepts (it returns the reason
-    /// otherwise) and reads it as `f64`s in `to` order (`Order::C`: rows, `Order::Fortran`:
-    /// columns), every one finite. Returns the shape and the values.
+    /// Checks that the `total` bytes `r` yields are an `.npy` array whose shape `want` accepts
+    /// (it returns the reason otherwise) and reads it as `f64`s in `to` order (`Order::C`:
+    /// rows, `Order::Fortran`: columns), every one finite. Returns the shape and the values.
+    /// The array is read as a stream: only its header is held besides the values, so a
+    /// decompressed zip entry never sits in memory beside its `f64` copy.
     fn npy(
         &mut self,
         name: &str,
-        bytes: &[u8],
+        total: u64,
+        mut r: impl Read,
         want: &dyn Fn(&[usize]) -> Option<String>,
         to: Order,
     ) -> Result<(Vec<usize>, Vec<f64>)> {
-        let (shape, data_len) = self.npy_precheck(name, bytes)?;
-        let file = NpyFile::new(bytes).map_err(|e| self.err(format!("{name}: {e}")))?;
+        let mut head = Vec::new();
+        (&mut r)
+            .take(total.min(NPY_HEAD_MAX))
+            .read_to_end(&mut head)
+            .map_err(|e| self.err(format!("cannot read {name}: {e}")))?;
+        let (shape, data_len) = self.npy_precheck(name, &head, total)?;
+        let stream = io::BufReader::with_capacity(1 << 16, Cursor::new(head).chain(r));
+        let file = NpyFile::new(stream).map_err(|e| self.err(format!("{name}: {e}")))?;
         let descr = file.dtype().descr();
         let size = match file.dtype() {
             DType::Plain(t) if t.type_char() == TypeChar::Float => t.size_field(),
@@ -276,7 +360,7 @@ impl<'p> Src<'p> {
         };
         if !matches!(size, 2 | 4 | 8) {
             return Err(self.err(format!(
-                "{name} has dtype {descr}: expected float64 or float32 (numpy '<f8' or '<f4'); convert it with .astype('float64')"
+                "{name} has dtype {descr}: expected float64, float32 or float16 (numpy '<f8', '<f4' or '<f2'); convert it with .astype('float64')"
             )));
         }
         if let Some(reason) = want(&shape) {
@@ -311,9 +395,10 @@ impl<'p> Src<'p> {
 
     /// The checks npyz does not make, before it parses: magic, a header inside the bytes and
     /// of bounded size and nesting, and a shape of nonzero dimensions whose element count fits
-    /// in the bytes after the header (so no product npyz computes can overflow). Returns the
+    /// in the bytes after the header (so no product npyz computes can overflow). `bytes` are
+    /// the first bytes of an array of `total` bytes, its whole header among them. Returns the
     /// dimensions and the number of data bytes.
-    fn npy_precheck(&self, name: &str, bytes: &[u8]) -> Result<(Vec<usize>, u64)> {
+    fn npy_precheck(&self, name: &str, bytes: &[u8], total: u64) -> Result<(Vec<usize>, u64)> {
         if !bytes.starts_with(crate::npy::MAGIC) {
             return Err(self.err(format!(
                 "{name} is not a .npy array (it does not start with the magic '\\x93NUMPY'); write it with numpy.save"
@@ -375,7 +460,7 @@ impl<'p> Src<'p> {
         else {
             return Err(malformed("expected one 'shape' tuple"));
         };
-        let data_len = (bytes.len() - end) as u64;
+        let data_len = total - end as u64;
         let mut dims_out = Vec::with_capacity(dims.len());
         let mut count: u64 = 1;
         for d in dims {
@@ -530,13 +615,113 @@ fn place<E>(
         &mut slot.1
     };
     if spot.is_some() {
-        return Err(src.err(format!(
-            "the tensor '{}' appears twice; keep one",
-            cut(name)
-        )));
+        return Err(twice(src, name));
     }
     *spot = Some(entry);
     Ok(())
+}
+
+/// The error of a tensor that appears twice in one file.
+fn twice(src: &Src, name: &str) -> Error {
+    src.err(format!(
+        "the tensor '{}' appears twice; keep one",
+        cut(name)
+    ))
+}
+
+/// The first key that appears twice in a JSON object, at its top level or in its
+/// `__metadata__` object (serde_json, like Python's json, would keep the last silently).
+fn json_duplicate(text: &[u8]) -> Option<String> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+    use std::collections::HashSet;
+    /// Visits an object, recording its first repeated key; `nested` visits `__metadata__`.
+    struct Keys<'a> {
+        dup: &'a mut Option<String>,
+        nested: bool,
+    }
+    impl<'de> DeserializeSeed<'de> for Keys<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if self.nested && key == "__metadata__" {
+                    map.next_value_seed(Keys {
+                        dup: &mut *self.dup,
+                        nested: false,
+                    })?;
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                if !seen.insert(key.clone()) && self.dup.is_none() {
+                    *self.dup = Some(key);
+                }
+            }
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<(), A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+    }
+    let mut dup = None;
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let _ = Keys {
+        dup: &mut dup,
+        nested: true,
+    }
+    .deserialize(&mut de);
+    dup
+}
+
+/// The first name that two records of the zip central directory starting at `start` in
+/// `bytes` share (the zip crate keeps one of them silently).
+fn zip_duplicate(bytes: &[u8], start: u64) -> Option<String> {
+    let mut at = usize::try_from(start).ok()?;
+    let mut seen = std::collections::HashSet::new();
+    while bytes.get(at..at + 4) == Some(&ZIP_RECORD[..]) {
+        let u16_at = |i: usize| {
+            bytes
+                .get(i..i + 2)
+                .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        let (n, x, c) = (u16_at(at + 28)?, u16_at(at + 30)?, u16_at(at + 32)?);
+        let name = bytes.get(at + 46..at + 46 + n)?;
+        if !seen.insert(name) {
+            return Some(String::from_utf8_lossy(name).into_owned());
+        }
+        at += 46 + n + x + c;
+    }
+    None
 }
 
 /// The layers in order, after checking their structure: every bias has its weight, there are
@@ -684,6 +869,20 @@ fn safetensors(src: &mut Src, bytes: &[u8]) -> Result<Weights> {
         )));
     }
     src.charge(JSON_FACTOR * u128::from(n), "the safetensors header")?;
+    if let Some(key) = bytes
+        .get(8..)
+        .and_then(|b| b.get(..n as usize))
+        .and_then(json_duplicate)
+    {
+        return Err(if key == ACT_KEY || key == "__metadata__" {
+            src.err(format!(
+                "its header has the key '{}' twice; keep one",
+                cut(&key)
+            ))
+        } else {
+            twice(src, &key)
+        });
+    }
     let (n, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| src.err(format!("it is not a valid safetensors file ({e})")))?;
     let data = bytes.get(8 + n..).unwrap_or_default();
@@ -798,6 +997,10 @@ fn npz(src: &mut Src, bytes: &[u8]) -> Result<Weights> {
             "it is not a valid zip archive ({e}); expected the output of numpy.savez"
         ))
     })?;
+    if let Some(file) = zip_duplicate(bytes, zip.central_directory_start()) {
+        let array = npyz::npz::array_name_from_file_name(&file).unwrap_or(&file);
+        return Err(twice(src, array));
+    }
     let mut layers = Layers::new();
     for i in 0..zip.len() {
         let file = zip.name_for_index(i).unwrap_or_default();
@@ -817,28 +1020,33 @@ fn npz(src: &mut Src, bytes: &[u8]) -> Result<Weights> {
             .by_index(i)
             .map_err(|e| src.err(format!("cannot read '{}' in the archive ({e})", cut(&name))))?;
         let size = entry.size();
+        // The declared size must fit the budget (a zip bomb is refused before any inflating);
+        // the entry is then read as a stream, its values charged as they are laid out.
         let what = format!("'{name}' ({} once decompressed)", human_bytes(size.into()));
         src.charge(size.into(), &what)?;
-        let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        // The header's size bounds the read: a lying header cannot make the buffer grow.
-        (&mut entry)
-            .take(size.saturating_add(1))
-            .read_to_end(&mut buf)
-            .map_err(|e| src.err(format!("cannot decompress '{}' ({e})", cut(&name))))?;
-        if buf.len() as u64 != size {
-            let got = if buf.len() as u64 > size {
-                "more".to_string()
-            } else {
-                buf.len().to_string()
-            };
-            return Err(src.err(format!(
-                "'{}' decompresses to {got} bytes, not the {size} its header declares: the archive is corrupt",
-                cut(&name)
-            )));
-        }
-        let (shape, data) = src.npy(&format!("'{name}'"), &buf, &want(part), Order::Fortran)?;
-        drop(buf);
         src.release(size.into());
+        // The header's size bounds the read: a lying header cannot make the array grow.
+        let (shape, data) = src.npy(
+            &format!("'{name}'"),
+            size,
+            (&mut entry).take(size),
+            &want(part),
+            Order::Fortran,
+        )?;
+        // Nothing may follow the declared size; reading to the end checks the CRC too.
+        let mut more = [0u8; 1];
+        match entry.read(&mut more) {
+            Ok(0) => {}
+            Ok(_) => {
+                return Err(src.err(format!(
+                    "'{}' decompresses to more than the {size} bytes its header declares: the archive is corrupt",
+                    cut(&name)
+                )));
+            }
+            Err(e) => {
+                return Err(src.err(format!("cannot decompress '{}' ({e})", cut(&name))));
+            }
+        }
         Ok(Tensor { name, shape, data })
     };
     let tensors = read_all(layers, read)?;
@@ -864,11 +1072,21 @@ struct ManifestFile {
 fn export(src: &mut Src) -> Result<Weights> {
     let dir = src.path;
     let path = dir.join(crate::export::MANIFEST);
-    if !path.is_file() {
-        return Err(src.err(format!(
-            "it is a directory without {}, not a radex export; {FORMATS}",
-            crate::export::MANIFEST
-        )));
+    match fs::metadata(&path) {
+        Ok(m) if m.is_file() => {}
+        Ok(m) => {
+            return Err(src.err(format!(
+                "its {} is {}, not a file; write the manifest as a regular file (radex export does)",
+                crate::export::MANIFEST,
+                if m.is_dir() { "a directory" } else { kind_of(&m) }
+            )));
+        }
+        Err(_) => {
+            return Err(src.err(format!(
+                "it is a directory without {}, not a radex export; {FORMATS}",
+                crate::export::MANIFEST
+            )));
+        }
     }
     let text = src.read(&path, crate::export::MANIFEST)?;
     src.charge(JSON_FACTOR * text.len() as u128, crate::export::MANIFEST)?;
@@ -916,7 +1134,14 @@ fn export(src: &mut Src) -> Result<Weights> {
     let layers = order(src, layers, true, |i| format!("b{i}.npy"))?;
     let read = |(name, listed): (String, Option<Vec<usize>>), part| -> Result<Tensor> {
         let bytes = src.read(&dir.join(&name), &format!("'{name}'"))?;
-        let (shape, data) = src.npy(&format!("'{name}'"), &bytes, &want(part), Order::Fortran)?;
+        let total = bytes.len() as u64;
+        let (shape, data) = src.npy(
+            &format!("'{name}'"),
+            total,
+            &bytes[..],
+            &want(part),
+            Order::Fortran,
+        )?;
         if listed.as_ref().is_some_and(|l| *l != shape) {
             return Err(src.err(format!(
                 "'{name}' has shape {} but the manifest says {}: the export is inconsistent",

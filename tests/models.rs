@@ -931,3 +931,120 @@ proptest! {
         load_both(dir.path(), name, &b);
     }
 }
+
+/// Two zip entries of one name (the zip crate keeps one) or a safetensors header with a key
+/// twice (serde_json keeps the last) are refused like two tensors of one layer.
+#[test]
+fn duplicate_keys_are_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = matrices();
+    let z = zip(
+        &[
+            ("W1.npy", npy_mat(4, 3, &m[0], false, false)),
+            ("W2.npy", npy_mat(2, 4, &m[1], false, false)),
+            ("X1.npy", npy_mat(4, 3, &mat(4, 3, 9), false, false)),
+        ],
+        CompressionMethod::Stored,
+    );
+    // Renames X1.npy to W1.npy in its local header and its central-directory record.
+    let mut dup = z.clone();
+    let at: Vec<usize> = (0..dup.len() - 6)
+        .filter(|&i| &dup[i..i + 6] == b"X1.npy")
+        .collect();
+    assert_eq!(at.len(), 2);
+    for i in at {
+        dup[i] = b'W';
+    }
+    let p = write(d, "dup.npz", &dup);
+    let msg = refused(load_model(&p, MIB), "--model", &["'W1'", "appears twice"]);
+    assert!(msg.contains("dup.npz"), "{msg}");
+    let f = Dtype::F32;
+    let data = le(f, &[m[0].clone(), m[1].clone()].concat());
+    let w0 = r#""dtype": "F32", "shape": [4, 3], "data_offsets": [0, 48]"#;
+    let w2 = r#""dtype": "F32", "shape": [2, 4], "data_offsets": [48, 80]"#;
+    let h = format!(r#"{{"0.weight": {{{w0}}}, "2.weight": {{{w2}}}, "0.weight": {{{w0}}}}}"#);
+    let p = write(d, "dup.safetensors", &st_raw(&h, &data));
+    refused(
+        load_model(&p, MIB),
+        "--model",
+        &["'0.weight'", "appears twice"],
+    );
+    let h = format!(
+        r#"{{"__metadata__": {{"radex.activation": "tanh", "radex.activation": "relu"}}, "0.weight": {{{w0}}}, "2.weight": {{{w2}}}}}"#
+    );
+    let p = write(d, "meta.safetensors", &st_raw(&h, &data));
+    refused(
+        load_model(&p, MIB),
+        "--model",
+        &["'radex.activation'", "twice"],
+    );
+    // The same files without the repetition load.
+    let h = format!(r#"{{"0.weight": {{{w0}}}, "2.weight": {{{w2}}}}}"#);
+    load_model(&write(d, "ok.safetensors", &st_raw(&h, &data)), MIB).unwrap();
+    load_model(&write(d, "ok.npz", &z[..]), MIB).expect_err("X1 is not a tensor name");
+}
+
+/// A FIFO model or manifest, a zip named `.safetensors` and a non-float array are each told
+/// what they are.
+#[cfg(unix)]
+#[test]
+fn files_of_the_wrong_kind_are_named_for_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = |p: &Path| {
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string; mkfifo only creates the node.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    };
+    fifo(&d.join("net.npz"));
+    refused(
+        load_model(&d.join("net.npz"), MIB),
+        "--model",
+        &["is a FIFO"],
+    );
+    let e = d.join("export");
+    std::fs::create_dir(&e).unwrap();
+    fifo(&e.join("manifest.json"));
+    let msg = refused(load_model(&e, MIB), "--model", &["manifest.json is a FIFO"]);
+    assert!(!msg.contains("without"), "{msg}");
+    let z = npz_net(false, false, CompressionMethod::Deflated);
+    let msg = refused(
+        load_model(&write(d, "x.safetensors", &z), MIB),
+        "--model",
+        &["is a zip archive", "rename it to .npz"],
+    );
+    assert!(!msg.contains("numpy.savez"), "{msg}");
+    let ints = npy_raw("<i4", &[3], &[0; 12]);
+    refused(
+        load_inputs(&write(d, "i.npy", &ints), 3, MIB),
+        "--inputs",
+        &["float16", "'<f2'"],
+    );
+    // f16 is accepted as the message says.
+    let halfs: Vec<u8> = [1.0f32, 2.0, 3.0]
+        .iter()
+        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+        .collect();
+    let rows = load_inputs(&write(d, "h.npy", &npy_raw("<f2", &[3], &halfs)), 3, MIB).unwrap();
+    assert_eq!(rows, [[1.0, 2.0, 3.0]]);
+}
+
+/// Whether a file names its activation is told from its magic and header alone: an npz
+/// never does, whatever its arrays hold (here none can be read), a safetensors file by its
+/// metadata.
+#[test]
+fn unnamed_activation_reads_no_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let z = npz_net(false, false, CompressionMethod::Deflated);
+    let cut = write(d, "cut.npz", &z[..z.len() / 2]);
+    assert_eq!(radex::model::unnamed_activation(&cut), Some("npz"));
+    let s = st_net(Dtype::F32, "", None);
+    let cut = write(d, "cut.safetensors", &s[..s.len() - 8]);
+    assert_eq!(radex::model::unnamed_activation(&cut), Some("safetensors"));
+    let named = st_net(Dtype::F32, "", Some(("radex.activation", "tanh")));
+    let named = write(d, "named.safetensors", &named);
+    assert_eq!(radex::model::unnamed_activation(&named), None);
+    assert_eq!(radex::model::unnamed_activation(d), None);
+}

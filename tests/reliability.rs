@@ -915,3 +915,44 @@ fn a_landing_on_zero_is_a_flip_and_counted() {
         }
     }
 }
+
+/// An output that cannot be written (here a file-size limit, as a full disk would) is one
+/// line naming the output and its cause once, never radex's temporary file, and leaves
+/// nothing behind.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_write_names_the_output_and_its_cause_once() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.json");
+    let mut cmd = Process::new(radex_path());
+    cmd.args(["attack", "--arch", "10,10", "--trials", "50", "--per-trial"])
+        .args(["--format", "json", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 1000,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("could not write") && err.contains("a.json"),
+        "{err}"
+    );
+    assert!(!err.contains(".radex-"), "names the temporary: {err}");
+    let cause = "File too large";
+    assert_eq!(err.matches(cause).count(), 1, "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -373,6 +373,22 @@ pub fn load_network(
     limit: u128,
 ) -> Result<(Arc<DenseNet<f64>>, ModelFile)> {
     let shown = path.display().to_string();
+    let missing = |format: &str| {
+        invalid(
+            "--act",
+            "",
+            format!(
+                "the {format} file '{shown}' does not name its activation: give it, e.g. '--act relu' or '--act tanh' (MATH 10)"
+            ),
+        )
+    };
+    // Before any array is read: an npz never names its activation, a safetensors file only in
+    // its header.
+    if act.is_none() {
+        if let Some(format) = model::unnamed_activation(path) {
+            return Err(missing(format));
+        }
+    }
     let w = model::load_model(path, limit)?;
     let act = match (w.act, act) {
         (Some(a), Some(b)) if a != b => {
@@ -386,16 +402,7 @@ pub fn load_network(
         }
         (Some(a), _) | (None, Some(a)) => a,
         (None, None) if w.format == "export" => Act::Relu,
-        (None, None) => {
-            return Err(invalid(
-                "--act",
-                "",
-                format!(
-                    "the {} file '{shown}' does not name its activation: give it, e.g. '--act relu' or '--act tanh' (MATH 10)",
-                    w.format
-                ),
-            ));
-        }
+        (None, None) => return Err(missing(w.format)),
     };
     let family = Family {
         act,

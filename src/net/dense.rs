@@ -176,6 +176,16 @@ impl<T: Real> DenseNet<T> {
         &self.weights[i - 1]
     }
 
+    /// `dst = W_i src` ([`Layers::right`] through a shared reference).
+    pub fn times(&self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
+        product(dst, self.weight(i), src, par);
+    }
+
+    /// `dst = W_i^T src` ([`Layers::left`] through a shared reference).
+    pub fn times_transpose(&self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
+        product(dst, self.weight(i).transpose(), src, par);
+    }
+
     /// Mutable access to `W_i`, for tests that build special networks.
     pub fn weight_mut(&mut self, i: usize) -> MatMut<'_, T> {
         let (m, n) = self.arch.shape(i);
@@ -257,11 +267,11 @@ impl<T: Real> Layers<T> for DenseNet<T> {
     }
 
     fn right(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
-        product(dst, self.weight(i), src, par);
+        self.times(i, src, dst, par);
     }
 
     fn left(&mut self, i: usize, src: MatRef<'_, T>, dst: MatMut<'_, T>, par: Par) {
-        product(dst, self.weight(i).transpose(), src, par);
+        self.times_transpose(i, src, dst, par);
     }
 
     fn bias(&mut self, i: usize) -> Option<&[T]> {

@@ -166,11 +166,19 @@ pub enum Source {
 }
 
 impl Source {
-    /// The network of trial `(seed, trial)`: sampled from `sampler`, or the given one in `T`.
+    /// The network of trial `(seed, trial)`: sampled from `sampler`, or the given one in `T`,
+    /// shared (not copied) when `T` is `f64`, so that every worker of a run measures the one
+    /// stored copy; in `f32` each worker rounds its own.
     pub fn net<T: Real>(&self, sampler: Sampler, arch: &Arch, seed: u64, trial: u64) -> Net<T> {
         match self {
             Source::Sampled => Net::sample(sampler, arch, seed, trial),
-            Source::Given(n) => Net::Dense(n.convert()),
+            Source::Given(n) => {
+                let any: std::sync::Arc<dyn std::any::Any + Send + Sync> = n.clone();
+                match any.downcast::<DenseNet<T>>() {
+                    Ok(same) => Net::Given(same),
+                    Err(_) => Net::Dense(n.convert()),
+                }
+            }
         }
     }
 
@@ -194,6 +202,8 @@ pub enum Net<T> {
     Dense(DenseNet<T>),
     /// Revealed weights.
     Lazy(LazyNet<T>),
+    /// Stored weights shared with the run's other workers (a given network, [`Source::Given`]).
+    Given(std::sync::Arc<DenseNet<T>>),
 }
 
 impl<T: Real> Net<T> {
@@ -210,6 +220,8 @@ impl<T: Real> Net<T> {
         match self {
             Net::Dense(n) => n.resample(seed, trial),
             Net::Lazy(n) => n.resample(seed, trial),
+            // Copies the shared weights first (a given network is never resampled in a run).
+            Net::Given(n) => std::sync::Arc::make_mut(n).resample(seed, trial),
         }
     }
 }
@@ -219,6 +231,7 @@ impl<T: Real> Layers<T> for Net<T> {
         match self {
             Net::Dense(n) => n.arch(),
             Net::Lazy(n) => n.arch(),
+            Net::Given(n) => n.arch(),
         }
     }
 
@@ -226,6 +239,7 @@ impl<T: Real> Layers<T> for Net<T> {
         match self {
             Net::Dense(n) => n.right(i, src, dst, par),
             Net::Lazy(n) => n.right(i, src, dst, par),
+            Net::Given(n) => n.times(i, src, dst, par),
         }
     }
 
@@ -233,6 +247,7 @@ impl<T: Real> Layers<T> for Net<T> {
         match self {
             Net::Dense(n) => n.left(i, src, dst, par),
             Net::Lazy(n) => n.left(i, src, dst, par),
+            Net::Given(n) => n.times_transpose(i, src, dst, par),
         }
     }
 
@@ -240,6 +255,7 @@ impl<T: Real> Layers<T> for Net<T> {
         match self {
             Net::Dense(n) => n.bias(i),
             Net::Lazy(n) => n.bias(i),
+            Net::Given(n) => n.bias_data(i),
         }
     }
 
@@ -247,6 +263,7 @@ impl<T: Real> Layers<T> for Net<T> {
         match self {
             Net::Dense(n) => n.line_batch(),
             Net::Lazy(n) => n.line_batch(),
+            Net::Given(n) => n.line_batch(),
         }
     }
 }
