@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""radex's own allocator (src/alloc.rs: huge pages and recycled large blocks) against the
+"""radex's own allocator (src/cli/alloc.rs: huge pages and recycled large blocks) against the
 system allocator and jemalloc, on the workloads it was written for (issue 12): the same
 binary built three ways, each workload run alternately, best wall time and peak resident set
 kept.
@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 BUILDS = {
-    "radex (src/alloc.rs)": (None, REPO / "target" / "release" / "radex"),
+    "radex (src/cli/alloc.rs)": (None, REPO / "target" / "release" / "radex"),
     "system": ("alloc-system", REPO / "target" / "alloc-system" / "release" / "radex"),
     "jemalloc": ("jemalloc", REPO / "target" / "alloc-jemalloc" / "release" / "radex"),
 }
@@ -82,7 +82,7 @@ def main():
     print("| workload | allocator | best wall s | peak RSS GiB | time vs radex's |")
     print("|---|---|---|---|---|")
     for w in work:
-        base = best[(w, "radex (src/alloc.rs)")][0]
+        base = best[(w, "radex (src/cli/alloc.rs)")][0]
         for name in BUILDS:
             t, r = best[(w, name)]
             print(f"| {w} | {name} | {t:.2f} | {r / 2**30:.2f} | {100 * (t / base - 1):+.1f}% |")

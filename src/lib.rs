@@ -5,26 +5,35 @@
 //! architecture and a seed become a network, the network answers forward and backward
 //! products, attacks ask those products, experiments gather records, reports render them.
 //!
-//! | module | holds | MATH.md |
-//! |---|---|---|
-//! | [`arch`] | architectures, `--arch` parsing | 1 |
-//! | [`budget`] | memory estimates checked before any work, `--max-memory` | - |
-//! | [`lists`] | comma-separated lists of flags: sorted, repeats refused | - |
-//! | [`rng`] | seeded streams keyed by `(seed, trial, layer, block)` | 1 |
-//! | [`scalar`] | the `f64`/`f32` element type | 1 |
-//! | [`net`] | the `Layers` trait, the dense and lazy networks, exact forward/backward with rescaling | 1, 2, 8 |
-//! | [`attack`] | one-step, ray, DeepFool, PGD and minimum-norm attacks, in L2 or Linf | 3, 9 |
-//! | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks, kappa, Min-Pert | 3-7 |
-//! | [`experiment`] | `attack`, `scaling`, `linearity`, `bottleneck`, `depth`, `minpert` runs and their arguments | 3-7 |
-//! | [`export`] | one trial's network and input written as `.npy` files (`radex export`) | 1 |
-//! | [`npy`] | NumPy `.npy` arrays (format 1.0) | - |
-//! | [`files`] | output files and directories: checks before work, atomic writes, no debris | - |
-//! | [`mem`] | large zeroed buffers on transparent huge pages | - |
-//! | [`progress`] | the `Progress` trait a front end implements (a bar, a callback, nothing) | - |
-//! | [`report`] | tables, JSON, CSV, SVG plots | - |
-//! | [`vector`] | Euclidean norm and dot product in `f64`, fixed summation order | - |
-//! | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7 |
-//! | [`sweep`] | sweeps: plan files expanded into units, shards appended and fsynced under a lock, lossless records, merges into each experiment's report | 3, 6, 7, 9 (the experiments it runs) |
+//! The modules, by layer (each imports only the layers above it in this table;
+//! `docs/ARCHITECTURE.md` draws the same picture):
+//!
+//! | layer | module | holds | MATH.md |
+//! |---|---|---|---|
+//! | foundations | [`error`] | the one error type: messages naming the flag, the value and the fix | - |
+//! | | [`choice`] | flag values with a fixed set of names (`--init nn|he`) | - |
+//! | | [`scalar`] | the `f64`/`f32` element type | 1 |
+//! | | [`vector`] | Euclidean norm and dot product in `f64`, fixed summation order | - |
+//! | | [`lists`] | comma-separated lists of flags: sorted, repeats refused | - |
+//! | | [`mem`] | large zeroed buffers on transparent huge pages | - |
+//! | | [`progress`] | the `Progress` trait a front end implements (a bar, a callback, nothing), and cancellation | - |
+//! | | [`record`] | what every record shares: the run header, its JSON text, `null` read back as `NaN` | - |
+//! | | [`rng`] | seeded streams keyed by `(seed, trial, layer, block)` | 1 |
+//! | | [`npy`] | NumPy `.npy` arrays written (format 1.0) | - |
+//! | | [`files`] | output files and directories: checks before work, atomic writes, no debris | - |
+//! | | [`budget`] | memory estimates checked before any work, `--max-memory` | - |
+//! | network family | [`act`] | activations `phi`, `phi'` and their homogeneity | 9 |
+//! | | [`arch`] | architectures, their laws, `--arch` parsing | 1, 9 |
+//! | | [`infinite_width`] | the kernel recursion's predictions at infinite width, the phase, the one-step law | 9 |
+//! | engine | [`net`] | the `Layers` trait, the dense and lazy networks, exact forward/backward with rescaling | 1, 2, 8 |
+//! | | [`brought`] | networks and inputs users bring: safetensors, npz, export directories, npy | 10 |
+//! | attacks, measurements | [`attack`] | one-step, ray, DeepFool, PGD and minimum-norm attacks, in L2 or Linf | 3, 9 |
+//! | | [`measure`] | statistics, GD-DECOMP (linearity), bottlenecks, depth, Min-Pert | 3-7 |
+//! | experiments | [`experiment`] | each subcommand's arguments, runs and reports | 3-7, 9, 10 |
+//! | | [`export_net`] | one trial's network and input written as `.npy` files (`radex export`) | 1 |
+//! | rendering | [`report`] | tables, JSON, CSV (`report::Format`), SVG plots | - |
+//! | library fronts | [`reproduce`] | the plan, per-claim verdicts and report directory of `radex reproduce` | 3-7, 9 |
+//! | | [`sweep`] | sweeps: plans expanded into units, shards appended under a lock, merges into each experiment's report | 3, 6, 7, 9 |
 //!
 //! The one-step attack of Theorem 1.1 on one sampled network, from the library:
 //!
@@ -50,17 +59,17 @@
 pub mod act;
 pub mod arch;
 pub mod attack;
+pub mod brought;
 pub mod budget;
 pub mod choice;
 pub mod error;
 pub mod experiment;
-pub mod export;
+pub mod export_net;
 pub mod files;
 pub mod infinite_width;
 pub mod lists;
 pub mod measure;
 pub mod mem;
-pub mod model;
 pub mod net;
 pub mod npy;
 pub mod progress;

@@ -6,7 +6,7 @@
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use radex::model::{Weights, load_model};
+use radex::brought::{Weights, load_model};
 use radex::rng::{InputLaw, input_of};
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
@@ -92,7 +92,7 @@ fn write_safetensors(w: &Weights, act: Option<&str>, path: &Path) {
         })
         .collect();
     let meta = act.map(|a| {
-        std::collections::HashMap::from([(radex::model::ACT_KEY.to_string(), a.to_string())])
+        std::collections::HashMap::from([(radex::brought::ACT_KEY.to_string(), a.to_string())])
     });
     std::fs::write(path, safetensors::serialize(views, meta).unwrap()).unwrap();
 }

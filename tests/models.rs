@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use radex::act::Act;
-use radex::model::{Weights, load_inputs, load_model};
+use radex::brought::{Weights, load_inputs, load_model};
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 use zip::CompressionMethod;
@@ -299,7 +299,7 @@ fn npz_round_trip_in_both_orders_and_types() {
 #[test]
 fn export_directory_round_trip() {
     use radex::arch::{Arch, Init};
-    use radex::export::{ExportParams, export};
+    use radex::export_net::{ExportParams, export};
     use radex::scalar::Precision;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("net");
@@ -1039,12 +1039,15 @@ fn unnamed_activation_reads_no_array() {
     let d = dir.path();
     let z = npz_net(false, false, CompressionMethod::Deflated);
     let cut = write(d, "cut.npz", &z[..z.len() / 2]);
-    assert_eq!(radex::model::unnamed_activation(&cut), Some("npz"));
+    assert_eq!(radex::brought::unnamed_activation(&cut), Some("npz"));
     let s = st_net(Dtype::F32, "", None);
     let cut = write(d, "cut.safetensors", &s[..s.len() - 8]);
-    assert_eq!(radex::model::unnamed_activation(&cut), Some("safetensors"));
+    assert_eq!(
+        radex::brought::unnamed_activation(&cut),
+        Some("safetensors")
+    );
     let named = st_net(Dtype::F32, "", Some(("radex.activation", "tanh")));
     let named = write(d, "named.safetensors", &named);
-    assert_eq!(radex::model::unnamed_activation(&named), None);
-    assert_eq!(radex::model::unnamed_activation(d), None);
+    assert_eq!(radex::brought::unnamed_activation(&named), None);
+    assert_eq!(radex::brought::unnamed_activation(d), None);
 }

@@ -12,7 +12,7 @@ use radex::experiment::depth::{self, DepthReport};
 use radex::experiment::linearity::{self, LinearityReport};
 use radex::experiment::minpert::{self, MinPertReport};
 use radex::experiment::scaling::{self, ScalingReport};
-use radex::export::Manifest;
+use radex::export_net::Manifest;
 use radex::progress::Quiet;
 use radex::record::to_json;
 
@@ -118,7 +118,7 @@ fn every_report_round_trips_through_json() {
     }
     .params()
     .unwrap();
-    let (_, m) = radex::export::export(&p, &out).unwrap();
+    let (_, m) = radex::export_net::export(&p, &out).unwrap();
     let text = round_trip::<Manifest>(&m);
     assert_eq!(
         text,

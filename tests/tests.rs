@@ -1,5 +1,6 @@
 //! Integration tests, one binary (STYLE 5).
 
+mod architecture;
 mod bad_input;
 mod brought;
 mod cli;

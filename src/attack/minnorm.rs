@@ -69,7 +69,7 @@ pub struct MinNormSettings {
     /// Exploration rounds once the walk has converged (default 0): each linearises 16 points
     /// around the best flip, at a growing distance, for a nearer basin. Small networks have a
     /// few basins, and 3 rounds find more of their exact minima (tests/minnorm.rs); on the
-    /// wide and deep networks of issue 14 they never improved the result and cost 20-70% more
+    /// wide and deep networks measured they never improved the result and cost 20-70% more
     /// time.
     pub explore: usize,
     /// Planes kept in the bundle (default 6, at least 1).

@@ -11,6 +11,7 @@ use crate::act::Act;
 use crate::arch::{self, Family, Init, OutputLaw, Term};
 use crate::attack::Norm;
 use crate::attack::{Attack, Attacks};
+use crate::brought;
 use crate::budget::{self, Budget};
 use crate::choice::Choice;
 use crate::error::{Result, human_bytes, invalid, num};
@@ -23,10 +24,9 @@ use crate::experiment::minpert::MinPertParams;
 use crate::experiment::phase::PhaseParams;
 use crate::experiment::runner::Exec;
 use crate::experiment::scaling::ScalingParams;
-use crate::export::ExportParams;
+use crate::export_net::ExportParams;
 use crate::lists;
 use crate::measure::minpert::Method;
-use crate::model;
 use crate::net::{DenseNet, Layers, Sampler, SamplerChoice, Source};
 use crate::rng::InputLaw;
 use crate::scalar::Precision;
@@ -359,7 +359,7 @@ fn init_run(run: &RunArgs, family: Family) -> RunArgs {
     }
 }
 
-/// Reads the network file at `path` (MATH 10; [`model::load_model`], `limit` bytes) into a
+/// Reads the network file at `path` (MATH 10; [`brought::load_model`], `limit` bytes) into a
 /// stored network, with its name and format for the report.
 ///
 /// The activation is the file's (safetensors metadata, the export manifest) or `act`
@@ -385,11 +385,11 @@ pub fn load_network(
     // Before any array is read: an npz never names its activation, a safetensors file only in
     // its header.
     if act.is_none() {
-        if let Some(format) = model::unnamed_activation(path) {
+        if let Some(format) = brought::unnamed_activation(path) {
             return Err(missing(format));
         }
     }
-    let w = model::load_model(path, limit)?;
+    let w = brought::load_model(path, limit)?;
     let act = match (w.act, act) {
         (Some(a), Some(b)) if a != b => {
             return Err(invalid(
@@ -425,7 +425,7 @@ pub fn load_network(
 fn given_inputs(inputs: &Inputs, d: usize, law: InputLaw, limit: u128) -> Result<GivenInputs> {
     let (rows, source) = match inputs {
         Inputs::File(path) => (
-            Arc::new(model::load_inputs(path, d, limit)?),
+            Arc::new(brought::load_inputs(path, d, limit)?),
             file_name(path),
         ),
         Inputs::Rows(rows) => {

@@ -63,7 +63,8 @@ fn ln_normal_cdf(z: f64) -> f64 {
 }
 
 /// The predicted median and mean of `rho sqrt(d)` for `k` outputs and ratio `r`
-/// ([`Moments::r`]): `2|Z| r` for `k = 1` (median `2 * 0.67449 r`, mean `2 sqrt(2/pi) r`),
+/// ([`Moments::r`](super::Moments::r)): `2|Z| r` for `k = 1` (median `2 * 0.67449 r`, mean
+/// `2 sqrt(2/pi) r`),
 /// `sqrt(2) r (Z_(1) - Z_(2))` for `k >= 2` (MATH 9). The median solves
 /// [`one_step_survival`]` = 1/2`; the mean is `sqrt(2) E[Z_(1) - Z_(2)]` with
 /// `E[Z_(1) - Z_(2)] = int (F_2 - F_1) = K int Phi^{K-1} (1 - Phi) dz` (`F_j` the CDF of the

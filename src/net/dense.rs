@@ -219,7 +219,7 @@ const INNER_BLOCK: usize = 256;
 /// `dst = lhs * rhs` for the layer products of MATH 1 and 2, the same bits on any thread count.
 ///
 /// faer's own parallel GEMM reaches about 48% of this machine's peak at the shapes of
-/// issue 6. Cutting the output into fixed blocks of [`ROW_BLOCK`] rows, each run on one
+/// `bench/run`. Cutting the output into fixed blocks of [`ROW_BLOCK`] rows, each run on one
 /// thread as sequential faer GEMMs over [`INNER_BLOCK`] slices of the inner dimension,
 /// reaches 63-68%: each thread packs and streams only its own rows of the weights, and the
 /// slices keep faer's packed panels in L2 when the batch is narrow (bench/RESULTS.md,

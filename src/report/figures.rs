@@ -238,7 +238,7 @@ pub fn depth_cosine(r: &DepthReport) -> Result<String, PlotError> {
     })
 }
 
-/// A sweep of `radex attack` (issue 15; MATH 3): the median relative perturbation of the
+/// A sweep of `radex attack` (MATH 3): the median relative perturbation of the
 /// reported attack against `d`, log-log, one series per group of points (`(label, report)`,
 /// the label naming what else varies), with its least-squares slope in the legend (Theorem
 /// 1.1: -1/2), and each group's prediction dashed.
@@ -306,7 +306,7 @@ fn log_slope(points: &[(f64, f64)]) -> Option<f64> {
     (p.len() >= 2 && sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// A sweep of `radex depth` (issue 15; MATH 6): the median smallest flip over the networks
+/// A sweep of `radex depth` (MATH 6): the median smallest flip over the networks
 /// with a flip against depth (log-log) above the one-step success rate against depth, one series per point (`(label,
 /// report)`, the label naming what varies, e.g. the seed).
 pub fn sweep_depth(points: &[(String, &DepthReport)]) -> Result<String, PlotError> {

@@ -1,4 +1,4 @@
-//! A sweep's directory (issue 15; it runs the experiments of MATH 3, 6, 7 and 9): `plan.json`,
+//! A sweep's directory (it runs the experiments of MATH 3, 6, 7 and 9): `plan.json`,
 //! the expanded plan, written once; `results/shard-I.jsonl`, one per shard, each written by
 //! one process at a time under `results/shard-I.lock`. A shard appends a `started` line before
 //! a unit and a `done` line (with every trial's record) or a `failed` line (with the error)
@@ -120,6 +120,22 @@ pub enum SweepError {
         failed: usize,
         /// All units.
         total: usize,
+    },
+    /// Points whose reports have different CSV columns, merged as one CSV.
+    #[error("point {point}'s CSV columns differ from point {first}'s; use --format json")]
+    Columns {
+        /// The point.
+        point: usize,
+        /// The first point merged.
+        first: usize,
+    },
+    /// sbatch refused the script.
+    #[error("sbatch refused '{}': {message}", .path.display())]
+    Sbatch {
+        /// The script.
+        path: PathBuf,
+        /// What sbatch said.
+        message: String,
     },
     /// A point's records do not merge.
     #[error("point {point}: {cause}")]

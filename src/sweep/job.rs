@@ -1,4 +1,4 @@
-//! A grid point of a sweep as an experiment cut into parts and trial ranges (issue 15):
+//! A grid point of a sweep as an experiment cut into parts and trial ranges:
 //! `radex attack` (MATH 3; with `--compare-init`, MATH 10: the given network's trials, then
 //! its initialisation's), `radex depth` (MATH 6 and 9: one part per depth), `radex minpert`
 //! (MATH 7: one part per width `k`) and `radex phase` (MATH 9: one part per cell). A unit

@@ -1,4 +1,4 @@
-//! A sweep's plan (issue 15). A TOML file names an experiment and gives its flags by their long
+//! A sweep's plan. A TOML file names an experiment and gives its flags by their long
 //! names (`pgd_steps` or `pgd-steps`). A list is a grid axis, and the grid is the product of
 //! the lists; `zip = [["arch", "init"]]` makes axes vary together instead. A list-valued flag
 //! is written as on the command line, as one string (`eps = "0.1,0.2"`); `true` is a switch.

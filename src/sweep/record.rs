@@ -1,4 +1,4 @@
-//! A unit's records as JSON, losslessly (issue 15; the records of MATH 3 and MATH 6). A merged
+//! A unit's records as JSON, losslessly (the records of MATH 3 and MATH 6). A merged
 //! sweep must print bitwise what one run prints, so every number must come back as it went:
 //! finite `f64`s do (serde_json writes the shortest text that reads back, and parses it
 //! exactly with `float_roundtrip`), but JSON has no NaN or infinity, and serde_json writes

@@ -1,4 +1,4 @@
-//! One shard's results file (issue 15): JSON lines appended by a single writer, each written
+//! One shard's results file: JSON lines appended by a single writer, each written
 //! whole, then flushed and fsynced before the next unit starts. A killed writer therefore loses
 //! at most the unit it was running. It may leave a torn last line (no newline), which the next
 //! writer detects and truncates and which is never read as a result. Each line ends with the

@@ -170,7 +170,7 @@ fn attacks<T: Real, N: Layers<T> + ?Sized>(
     // The minimum-norm walk starts from DeepFool's flip, else the ray's, else PGD's nearest
     // (deep networks), each run here when the walk needs it even if not reported, so its result
     // does not depend on what else runs. (Starting from the nearer of DeepFool's and the ray's
-    // flips gave the same minima to 1e-3 on 60 networks of issue 14, and the ray costs about
+    // flips gave the same minima to 1e-3 on 60 networks measured, and the ray costs about
     // five DeepFool runs.)
     let start = p.attack.contains(Attack::Minnorm);
     let norm = p.norm;

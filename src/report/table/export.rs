@@ -1,7 +1,7 @@
 //! `radex export`: the files written and radex's `f(x)` and `||grad f(x)||` (MATH 1).
 
 use super::*;
-use crate::export::{MANIFEST, Manifest};
+use crate::export_net::{MANIFEST, Manifest};
 
 /// What `radex export` prints: the directory, its files with their shapes, and radex's `f(x)`
 /// and `||grad f(x)||` in full precision (to compare with a recomputation).

@@ -32,8 +32,7 @@ use crate::npy;
 use crate::rng;
 use crate::scalar::{Precision, Real};
 
-/// Name of the manifest inside the export directory.
-pub const MANIFEST: &str = "manifest.json";
+pub use crate::brought::MANIFEST;
 
 /// How to read the files, repeated in every manifest.
 pub const CONVENTION: &str = "h_0 = x, h_i = relu(W_i h_{i-1}) for i = 1..l, f(x) = W_{l+1} h_l \

@@ -2,10 +2,10 @@
 
 #[cfg(target_os = "linux")]
 mod alloc;
+mod args;
 mod bar;
-mod cli;
-mod run_reproduce;
-mod run_sweep;
+mod reproduce;
+mod sweep;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,11 +13,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
+use args::{Cli, Command, Common};
 use bar::Bar;
-use cli::{Cli, Command, Common};
 use radex::experiment::runner::available_threads;
 use radex::experiment::{bottleneck, compare, depth, linearity, minpert, scaling};
-use radex::export;
+use radex::export_net;
 use radex::files;
 use radex::progress::Progress;
 use radex::report::Report;
@@ -81,14 +81,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let output = match &cli.command {
         Command::Reproduce(a) => {
             // Exit code 1 when some verdict disagrees.
-            let ok = run_reproduce::run(a)?;
+            let ok = reproduce::run(a)?;
             return Ok(if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             });
         }
-        Command::Sweep(s) => return run_sweep::run(&s.command),
+        Command::Sweep(s) => return sweep::run(&s.command),
         Command::Attack(a) => {
             let (p, exec) = a.params()?;
             let rep = staged("attack", compare::attack_steps(&p), |bar| {
@@ -169,7 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Export(e) => {
             let p = e.params()?;
-            let (dir, m) = export::export(&p, &e.out)
+            let (dir, m) = export_net::export(&p, &e.out)
                 .with_context(|| format!("could not export to '{}'", e.out.display()))?;
             Output {
                 text: table::export_summary(&m, &dir),

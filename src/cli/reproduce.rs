@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 
+use crate::args::ReproduceArgs;
 use crate::bar::Bar;
-use crate::cli::ReproduceArgs;
 use radex::files;
 use radex::reproduce::plan::Mode;
 use radex::reproduce::run::{self, ReproduceArgs as Args};

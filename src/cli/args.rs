@@ -22,7 +22,7 @@ use radex::experiment::minpert::MinPertParams;
 use radex::experiment::phase::{DEFAULT_SIGMA_B, DEFAULT_SIGMA_W2, PhaseParams};
 use radex::experiment::runner::Exec;
 use radex::experiment::scaling::ScalingParams;
-use radex::export::{self, ExportParams};
+use radex::export_net::{self, ExportParams};
 use radex::files;
 use radex::measure::minpert::Method;
 use radex::net::{SamplerChoice, Source};
@@ -696,7 +696,7 @@ impl ExportArgs {
     /// writable).
     pub fn params(&self) -> Result<ExportParams> {
         files::check_stdout("--out")?;
-        export::check_dir(&self.out)?;
+        export_net::check_dir(&self.out)?;
         lib::ExportArgs {
             arch: self.arch.clone(),
             init: self.init,

@@ -43,6 +43,9 @@ use serde::Deserialize;
 use crate::act::Act;
 use crate::error::{Error, Result, cut, human_bytes, invalid};
 
+/// Name of the manifest inside an export directory (`radex export` writes it).
+pub const MANIFEST: &str = "manifest.json";
+
 /// Weights of a fully connected network in PyTorch `nn.Linear` layout, converted to `f64`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights {
@@ -114,7 +117,7 @@ const ZIP_ENTRY_BYTES: u128 = 512;
 /// let path = dir.path().join("net.safetensors");
 /// std::fs::write(&path, safetensors::serialize(tensors, Some(meta))?)?;
 ///
-/// let net = radex::model::load_model(&path, 1 << 20)?;
+/// let net = radex::brought::load_model(&path, 1 << 20)?;
 /// assert_eq!((net.dims, net.outputs), (vec![3, 2], 1));
 /// assert_eq!(net.weights[0], [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]); // column-major
 /// assert_eq!(net.act, Some(radex::act::Act::Tanh));
@@ -233,7 +236,7 @@ pub fn unnamed_activation(path: &Path) -> Option<&'static str> {
 /// let path = dir.path().join("x.npy");
 /// let mut f = std::fs::File::create(&path)?;
 /// radex::npy::write(&mut f, &[2, 3], false, &[1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0])?;
-/// let rows = radex::model::load_inputs(&path, 3, 1 << 20)?;
+/// let rows = radex::brought::load_inputs(&path, 3, 1 << 20)?;
 /// assert_eq!(rows, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -1053,7 +1056,7 @@ fn npz(src: &mut Src, bytes: &[u8]) -> Result<Weights> {
     assemble(src, "npz", tensors, None)
 }
 
-/// The parts of radex's export manifest (src/export.rs) a network needs.
+/// The parts of radex's export manifest (src/export_net.rs) a network needs.
 #[derive(Deserialize)]
 struct Manifest {
     files: Vec<ManifestFile>,
@@ -1071,29 +1074,29 @@ struct ManifestFile {
 /// A radex export directory.
 fn export(src: &mut Src) -> Result<Weights> {
     let dir = src.path;
-    let path = dir.join(crate::export::MANIFEST);
+    let path = dir.join(MANIFEST);
     match fs::metadata(&path) {
         Ok(m) if m.is_file() => {}
         Ok(m) => {
             return Err(src.err(format!(
                 "its {} is {}, not a file; write the manifest as a regular file (radex export does)",
-                crate::export::MANIFEST,
+                MANIFEST,
                 if m.is_dir() { "a directory" } else { kind_of(&m) }
             )));
         }
         Err(_) => {
             return Err(src.err(format!(
                 "it is a directory without {}, not a radex export; {FORMATS}",
-                crate::export::MANIFEST
+                MANIFEST
             )));
         }
     }
-    let text = src.read(&path, crate::export::MANIFEST)?;
-    src.charge(JSON_FACTOR * text.len() as u128, crate::export::MANIFEST)?;
+    let text = src.read(&path, MANIFEST)?;
+    src.charge(JSON_FACTOR * text.len() as u128, MANIFEST)?;
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
         src.err(format!(
             "its {} is not a radex export manifest ({e})",
-            crate::export::MANIFEST
+            MANIFEST
         ))
     })?;
     let act = match &manifest.act {
