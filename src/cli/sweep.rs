@@ -13,9 +13,9 @@ use crate::bar::Bar;
 use radex::experiment::runner::Exec;
 use radex::files;
 use radex::report::Format;
-use radex::sweep::dir::{self, Event, SweepError};
+use radex::sweep::Error;
+use radex::sweep::dir::{self, Event};
 use radex::sweep::job::Job;
-use radex::sweep::shard::ShardError;
 use radex::sweep::{render, slurm};
 
 /// A refusal before any work: the message on one line, exit code 2.
@@ -110,7 +110,7 @@ fn plan_cmd(plan: &Path, out: &Path, to_stderr: bool) -> anyhow::Result<ExitCode
     };
     let created = match dir::create(out, &expanded) {
         Ok(c) => c,
-        Err(e @ SweepError::OtherPlan { .. }) => return Ok(refuse(e)),
+        Err(e @ Error::OtherPlan { .. }) => return Ok(refuse(e)),
         Err(e) => return Err(e.into()),
     };
     let seconds: f64 = expanded.units.iter().map(|u| u.seconds).sum();
@@ -213,10 +213,8 @@ fn run_cmd(dir: &Path, shard: Option<&str>, threads: usize) -> anyhow::Result<Ex
     };
     let r = match dir::run_shard(dir, &plan, i, n, &make, &bar, &mut log) {
         Ok(r) => r,
-        Err(
-            e @ (SweepError::Shard(ShardError::Locked { .. }) | SweepError::OtherSharding { .. }),
-        ) => return Ok(refuse(e)),
-        Err(e @ SweepError::Results(_)) => {
+        Err(e @ (Error::Locked { .. } | Error::OtherSharding { .. })) => return Ok(refuse(e)),
+        Err(e @ Error::Results(_)) => {
             eprintln!("radex: error: {e}");
             return Ok(ExitCode::FAILURE);
         }
@@ -278,7 +276,7 @@ fn merge_cmd(
     }
     let merged = match dir::merge(dir, &plan, &job_of(None), partial) {
         Ok(m) => m,
-        Err(e @ (SweepError::Incomplete { .. } | SweepError::Results(_))) => {
+        Err(e @ (Error::Incomplete { .. } | Error::Results(_))) => {
             eprintln!("radex: error: {e}");
             return Ok(ExitCode::FAILURE);
         }

@@ -17,9 +17,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::job::{self, EXPERIMENTS, Job, JobError, Merged, Part};
-use super::plan::{self, PlanError, Spec, Unit, UnitSize};
-use super::shard::{self, Lock, Owner, ShardError, Writer};
+use super::error::{Error, io_at};
+use super::job::{self, EXPERIMENTS, Job, Merged, Part};
+use super::plan::{self, Spec, Unit, UnitSize};
+use super::shard::{self, Lock, Owner, Writer};
 use crate::experiment::runner::Exec;
 use crate::progress::Progress;
 
@@ -31,128 +32,6 @@ pub const RESULTS_DIR: &str = "results";
 /// Makes a grid point's job from its experiment and arguments (the front end parses them as
 /// its own command line, so a point means exactly what the command means), or says why not.
 pub type JobOf<'a> = &'a dyn Fn(&str, &[String]) -> Result<(Job, Exec), String>;
-
-/// What can go wrong with a sweep.
-#[derive(Debug, thiserror::Error)]
-pub enum SweepError {
-    /// The plan file is wrong.
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    /// A grid point the experiment refuses.
-    #[error("plan: point {point} ({args}): {message}")]
-    Point {
-        /// Its index.
-        point: usize,
-        /// Its arguments, as on the command line.
-        args: String,
-        /// The experiment's message.
-        message: String,
-    },
-    /// A results file cannot be read or written, or its shard is held.
-    #[error(transparent)]
-    Shard(#[from] ShardError),
-    /// A file of the sweep cannot be read or written (the cause is part of the message, not
-    /// a source of it, so a chain printed with `{:#}` names it once).
-    #[error("{path}: {cause}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        cause: io::Error,
-    },
-    /// A plan is there already, and it is another one.
-    #[error(
-        "{path} holds another plan; plan into a new directory (--out), or remove it to start over"
-    )]
-    OtherPlan {
-        /// The plan file.
-        path: PathBuf,
-    },
-    /// No plan in the directory.
-    #[error(
-        "{path}: no plan here ({reason}); make one with `radex sweep plan PLAN.toml --out DIR`"
-    )]
-    NoPlan {
-        /// The plan file.
-        path: PathBuf,
-        /// Why it cannot be read.
-        reason: String,
-    },
-    /// A plan file that is not as `sweep plan` writes it (edited by hand, or cut).
-    #[error(
-        "corrupt plan {path}: {reason}; restore it, or plan the sweep again into a new directory (radex sweep plan PLAN.toml --out DIR)"
-    )]
-    CorruptPlan {
-        /// The plan file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Another runner deals the units to another number of shards: both would run the same
-    /// units.
-    #[error(
-        "{lock}: shard {shard} of {shards} is being run by pid {} on {}, and this run deals the units to {of} shards, so both would run the same units; run with --shard I/{shards} while it runs, or wait for it to end (if it was killed with SIGKILL on another host, remove this lock file)",
-        .owner.pid, .owner.host
-    )]
-    OtherSharding {
-        /// The other runner's lock file.
-        lock: PathBuf,
-        /// Its shard.
-        shard: usize,
-        /// Its number of shards.
-        shards: usize,
-        /// Who holds it.
-        owner: Owner,
-        /// This run's number of shards.
-        of: usize,
-    },
-    /// Results that do not belong to the plan, or that disagree.
-    #[error("{0}")]
-    Results(String),
-    /// Units not done, at a merge without `--partial`.
-    #[error(
-        "{missing} of {total} units are not done ({failed} failed); run their shards (radex sweep status tells which), or merge the complete points with --partial"
-    )]
-    Incomplete {
-        /// Units not done.
-        missing: usize,
-        /// Of them, failed.
-        failed: usize,
-        /// All units.
-        total: usize,
-    },
-    /// Points whose reports have different CSV columns, merged as one CSV.
-    #[error("point {point}'s CSV columns differ from point {first}'s; use --format json")]
-    Columns {
-        /// The point.
-        point: usize,
-        /// The first point merged.
-        first: usize,
-    },
-    /// sbatch refused the script.
-    #[error("sbatch refused '{}': {message}", .path.display())]
-    Sbatch {
-        /// The script.
-        path: PathBuf,
-        /// What sbatch said.
-        message: String,
-    },
-    /// A point's records do not merge.
-    #[error("point {point}: {cause}")]
-    Merge {
-        /// Its index.
-        point: usize,
-        /// Why.
-        cause: JobError,
-    },
-}
-
-fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SweepError + '_ {
-    move |cause| SweepError::Io {
-        path: path.to_path_buf(),
-        cause,
-    }
-}
 
 /// `plan.json`: the plan as given and as expanded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,11 +70,11 @@ impl Point {
 /// included) before anything runs, and cut into units. A grid of more than
 /// [`plan::MAX_POINTS`] points is refused before any point is made, and a plan of more than
 /// [`plan::MAX_UNITS`] units before any unit is made.
-pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, SweepError> {
+pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, Error> {
     let spec = Spec::parse(text)?;
     spec.check_count()?;
     if !EXPERIMENTS.contains(&spec.experiment.as_str()) {
-        return Err(PlanError {
+        return Err(Error::Plan {
             key: "experiment".into(),
             reason: format!(
                 "'{}' cannot be swept; expected one of {}",
@@ -209,7 +88,7 @@ pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, SweepError> {
     // Every point's units counted first, and made once the count is within the limit.
     let mut total: Option<usize> = Some(0);
     for (i, mut args) in spec.points().enumerate() {
-        let refused = |args: &[String], message: String| SweepError::Point {
+        let refused = |args: &[String], message: String| Error::Point {
             point: i,
             args: args.join(" "),
             message,
@@ -232,7 +111,7 @@ pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, SweepError> {
                 UnitSize::Trials(_) => "unit_trials",
                 UnitSize::Seconds(_) => "unit_seconds",
             };
-            return Err(PlanError {
+            return Err(Error::Plan {
                 key: key.into(),
                 reason: format!(
                     "the plan has {} units, expected at most {}; give a larger {key}, or fewer trials or points",
@@ -268,12 +147,12 @@ pub enum Created {
 }
 
 /// Writes `plan` into `dir` (made if needed), unless another plan is there.
-pub fn create(dir: &Path, plan: &PlanFile) -> Result<Created, SweepError> {
+pub fn create(dir: &Path, plan: &PlanFile) -> Result<Created, Error> {
     let path = dir.join(PLAN_FILE);
     if path.exists() {
         return match read_plan(dir) {
             Ok(old) if old == *plan => Ok(Created::Same),
-            _ => Err(SweepError::OtherPlan { path }),
+            _ => Err(Error::OtherPlan { path }),
         };
     }
     let results = dir.join(RESULTS_DIR);
@@ -285,14 +164,14 @@ pub fn create(dir: &Path, plan: &PlanFile) -> Result<Created, SweepError> {
 }
 
 /// Reads `dir/plan.json`.
-pub fn read_plan(dir: &Path) -> Result<PlanFile, SweepError> {
+pub fn read_plan(dir: &Path) -> Result<PlanFile, Error> {
     let path = dir.join(PLAN_FILE);
-    let no_plan = |reason: String| SweepError::NoPlan {
+    let no_plan = |reason: String| Error::NoPlan {
         path: path.clone(),
         reason,
     };
     let text = fs::read_to_string(&path).map_err(|e| no_plan(e.to_string()))?;
-    let corrupt = |reason: String| SweepError::CorruptPlan {
+    let corrupt = |reason: String| Error::CorruptPlan {
         path: path.clone(),
         reason,
     };
@@ -433,7 +312,7 @@ pub struct Results {
 }
 
 /// The files `results/shard-I<suffix>` of `dir` (`.jsonl`, `.lock`), by shard `I`.
-fn shard_paths(dir: &Path, suffix: &str) -> Result<BTreeMap<usize, PathBuf>, SweepError> {
+fn shard_paths(dir: &Path, suffix: &str) -> Result<BTreeMap<usize, PathBuf>, Error> {
     let results = dir.join(RESULTS_DIR);
     let mut out = BTreeMap::new();
     let entries = match fs::read_dir(&results) {
@@ -512,7 +391,7 @@ pub enum Line {
 /// Reads every results file of `dir` against `plan`: each line read whole as a [`Line`] of a
 /// unit of the plan, a done line's records each read as the experiment's record; any other
 /// line is a problem, named by its file and line number.
-pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, SweepError> {
+pub fn results(dir: &Path, plan: &PlanFile) -> Result<Results, Error> {
     let by_id: BTreeMap<&str, &Unit> = plan.units.iter().map(|u| (u.id.as_str(), u)).collect();
     let mut out = Results::default();
     for path in shard_paths(dir, ".jsonl")?.into_values() {
@@ -634,7 +513,7 @@ fn line_state(line: Line, unit: &Unit, experiment: &str) -> Result<UnitState, St
 
 /// Refuses `dir`'s locks held by a live runner that deals the units to another number of
 /// shards than `of`: both would run the same units.
-fn check_sharding(dir: &Path, shard: usize, of: usize) -> Result<(), SweepError> {
+fn check_sharding(dir: &Path, shard: usize, of: usize) -> Result<(), Error> {
     for (j, lock) in shard_paths(dir, ".lock")? {
         if j == shard {
             continue;
@@ -644,7 +523,7 @@ fn check_sharding(dir: &Path, shard: usize, of: usize) -> Result<(), SweepError>
         };
         if let Some((owner, Some(shards))) = shard::parse_lock(&text) {
             if shards != of && !owner.is_gone() {
-                return Err(SweepError::OtherSharding {
+                return Err(Error::OtherSharding {
                     lock,
                     shard: j,
                     shards,
@@ -658,8 +537,8 @@ fn check_sharding(dir: &Path, shard: usize, of: usize) -> Result<(), SweepError>
 }
 
 /// The error of results lines that are not results of the plan.
-fn not_results(problems: &[String]) -> SweepError {
-    SweepError::Results(format!(
+fn not_results(problems: &[String]) -> Error {
+    Error::Results(format!(
         "{} line(s) of the results are not results of this plan, first: {}; repair or remove them by hand",
         problems.len(),
         problems[0]
@@ -706,7 +585,7 @@ pub fn run_shard(
     job_of: JobOf<'_>,
     progress: &dyn Progress,
     log: &mut dyn FnMut(Event<'_>),
-) -> Result<ShardRun, SweepError> {
+) -> Result<ShardRun, Error> {
     let path = shard_file(dir, shard);
     let results_dir = dir.join(RESULTS_DIR);
     fs::create_dir_all(&results_dir).map_err(io_at(&results_dir))?;
@@ -816,7 +695,7 @@ pub struct Status {
 }
 
 /// The state of every unit of `plan` in `dir`.
-pub fn status(dir: &Path, plan: &PlanFile) -> Result<Status, SweepError> {
+pub fn status(dir: &Path, plan: &PlanFile) -> Result<Status, Error> {
     let r = results(dir, plan)?;
     let mut s = Status {
         done: Vec::new(),
@@ -848,7 +727,7 @@ pub fn merge(
     plan: &PlanFile,
     job_of: JobOf<'_>,
     partial: bool,
-) -> Result<Vec<(usize, Merged)>, SweepError> {
+) -> Result<Vec<(usize, Merged)>, Error> {
     let mut r = results(dir, plan)?;
     if !r.problems.is_empty() {
         return Err(not_results(&r.problems));
@@ -861,7 +740,7 @@ pub fn merge(
             .iter()
             .filter(|u| matches!(r.units.get(&u.id), Some(UnitState::Failed(_))))
             .count();
-        return Err(SweepError::Incomplete {
+        return Err(Error::Incomplete {
             missing,
             failed,
             total: plan.units.len(),
@@ -880,15 +759,15 @@ pub fn merge(
                 parts[u.part].extend(recs);
             }
         }
-        let (job, _) =
-            job_of(&plan.experiment, &point.args).map_err(|message| SweepError::Point {
-                point: i,
-                args: point.args.join(" "),
-                message,
-            })?;
-        let merged = job
-            .merge(&parts)
-            .map_err(|cause| SweepError::Merge { point: i, cause })?;
+        let (job, _) = job_of(&plan.experiment, &point.args).map_err(|message| Error::Point {
+            point: i,
+            args: point.args.join(" "),
+            message,
+        })?;
+        let merged = job.merge(&parts).map_err(|cause| Error::Merge {
+            point: i,
+            cause: Box::new(cause),
+        })?;
         out.push((i, merged));
     }
     Ok(out)

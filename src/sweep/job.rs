@@ -11,7 +11,8 @@ use std::ops::Range;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::record::{self, RecordError};
+use super::error::Error;
+use super::record;
 use crate::experiment::attack::{self, AttackParams, TrialRecord};
 use crate::experiment::compare::{self, AttackOutput};
 use crate::experiment::depth::{self, DepthParams, DepthReport, DepthTrial};
@@ -113,36 +114,9 @@ impl Report for Merged {
     }
 }
 
-/// A unit that cannot run or records that cannot be merged.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// The experiment refused the point.
-    #[error(transparent)]
-    Experiment(#[from] crate::error::Error),
-    /// A record does not read back as the experiment's (the cause is part of the message,
-    /// not a source of it, so a chain printed with `{:#}` names it once).
-    #[error("a record of part {part} does not read back: {cause}")]
-    Record {
-        /// The part's index.
-        part: usize,
-        /// Why.
-        cause: RecordError,
-    },
-    /// Records that do not make up the parts.
-    #[error("part {part}: {got} records, expected {expected}")]
-    Count {
-        /// The part's index.
-        part: usize,
-        /// Records given.
-        got: usize,
-        /// The part's trials.
-        expected: u64,
-    },
-}
-
 impl Job {
     /// The point's parts, in the order of its report.
-    pub fn parts(&self) -> Result<Vec<Part>, JobError> {
+    pub fn parts(&self) -> Result<Vec<Part>, Error> {
         Ok(match self {
             Job::Attack { params, .. } => {
                 let part = |name: &str, p: &AttackParams| Part {
@@ -221,7 +195,7 @@ impl Job {
         trials: Range<u64>,
         exec: &Exec,
         progress: &dyn Progress,
-    ) -> Result<Vec<Json>, JobError> {
+    ) -> Result<Vec<Json>, Error> {
         match self {
             Job::Attack { params, .. } => {
                 let p = if part == 0 {
@@ -250,11 +224,11 @@ impl Job {
     }
 
     /// The point's report from each part's records in trial order (`parts[i]` of part `i`).
-    pub fn merge(&self, parts: &[Vec<Json>]) -> Result<Merged, JobError> {
+    pub fn merge(&self, parts: &[Vec<Json>]) -> Result<Merged, Error> {
         let expected = self.parts()?;
         for (i, (recs, part)) in parts.iter().zip(&expected).enumerate() {
             if recs.len() as u64 != part.trials {
-                return Err(JobError::Count {
+                return Err(Error::Count {
                     part: i,
                     got: recs.len(),
                     expected: part.trials,
@@ -290,36 +264,39 @@ impl Job {
 
 /// Whether `j` is exactly a record of `experiment`'s units: read as its record type, it is
 /// written back the same (a field unknown, renamed, missing or of another type is not).
-pub fn check_record(experiment: &str, j: &Json) -> Result<(), RecordError> {
+pub fn check_record(experiment: &str, j: &Json) -> Result<(), Error> {
     match experiment {
         "attack" => same::<TrialRecord>(j),
         "depth" | "phase" => same::<DepthTrial>(j),
         "minpert" => same::<f64>(j),
-        other => Err(RecordError::new(format!("'{other}' cannot be swept"))),
+        other => Err(Error::record(format!("'{other}' cannot be swept"))),
     }
 }
 
-fn same<T: Serialize + serde::de::DeserializeOwned>(j: &Json) -> Result<(), RecordError> {
+fn same<T: Serialize + serde::de::DeserializeOwned>(j: &Json) -> Result<(), Error> {
     let back = record::encode(&record::decode::<T>(j)?)?;
     if back == *j {
         Ok(())
     } else {
-        Err(RecordError::new(
+        Err(Error::record(
             "it reads back as another record: a field is unknown, or of another type",
         ))
     }
 }
 
-fn encode<T: Serialize>(recs: &[T], part: usize) -> Result<Vec<Json>, JobError> {
+fn encode<T: Serialize>(recs: &[T], part: usize) -> Result<Vec<Json>, Error> {
     recs.iter()
-        .map(|r| record::encode(r).map_err(|cause| JobError::Record { part, cause }))
+        .map(|r| {
+            record::encode(r).map_err(|cause| Error::PartRecord {
+                part,
+                cause: cause.to_string(),
+            })
+        })
         .collect()
 }
 
 /// Every part's records.
-fn decode_parts<T: serde::de::DeserializeOwned>(
-    parts: &[Vec<Json>],
-) -> Result<Vec<Vec<T>>, JobError> {
+fn decode_parts<T: serde::de::DeserializeOwned>(parts: &[Vec<Json>]) -> Result<Vec<Vec<T>>, Error> {
     parts
         .iter()
         .enumerate()
@@ -327,8 +304,13 @@ fn decode_parts<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
-fn decode<T: serde::de::DeserializeOwned>(recs: &[Json], part: usize) -> Result<Vec<T>, JobError> {
+fn decode<T: serde::de::DeserializeOwned>(recs: &[Json], part: usize) -> Result<Vec<T>, Error> {
     recs.iter()
-        .map(|j| record::decode(j).map_err(|cause| JobError::Record { part, cause }))
+        .map(|j| {
+            record::decode(j).map_err(|cause| Error::PartRecord {
+                part,
+                cause: cause.to_string(),
+            })
+        })
         .collect()
 }

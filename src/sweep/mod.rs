@@ -8,9 +8,12 @@
 //! merged points, the figure and the status; [`slurm`] makes and submits a job array.
 
 pub mod dir;
+pub mod error;
 pub mod job;
 pub mod plan;
 pub mod record;
 pub mod render;
 pub mod shard;
 pub mod slurm;
+
+pub use error::Error;

@@ -13,32 +13,22 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value as Json};
 use serde_value::Value;
 
+use super::error::Error;
+
 /// The key of a non-finite float's object.
 const F64: &str = "f64";
 
-/// A record that cannot be read back: what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RecordError(String);
-
-impl RecordError {
-    /// An error saying `what`.
-    pub fn new(what: impl Into<String>) -> RecordError {
-        RecordError(what.into())
-    }
-}
-
 /// `v` as JSON, non-finite floats included.
-pub fn encode<T: Serialize>(v: &T) -> Result<Json, RecordError> {
-    let tree = serde_value::to_value(v).map_err(|e| RecordError(e.to_string()))?;
+pub fn encode<T: Serialize>(v: &T) -> Result<Json, Error> {
+    let tree = serde_value::to_value(v).map_err(|e| Error::Record(e.to_string()))?;
     to_json(tree)
 }
 
 /// A record written by [`encode`].
-pub fn decode<T: DeserializeOwned>(j: &Json) -> Result<T, RecordError> {
+pub fn decode<T: DeserializeOwned>(j: &Json) -> Result<T, Error> {
     from_json(j)
         .deserialize_into()
-        .map_err(|e| RecordError(e.to_string()))
+        .map_err(|e| Error::Record(e.to_string()))
 }
 
 fn float(f: f64) -> Json {
@@ -56,7 +46,7 @@ fn float(f: f64) -> Json {
     }
 }
 
-fn to_json(v: Value) -> Result<Json, RecordError> {
+fn to_json(v: Value) -> Result<Json, Error> {
     Ok(match v {
         Value::Bool(b) => Json::Bool(b),
         Value::U8(n) => n.into(),
@@ -78,7 +68,7 @@ fn to_json(v: Value) -> Result<Json, RecordError> {
             m.into_iter()
                 .map(|(k, v)| match k {
                     Value::String(k) => Ok((k, to_json(v)?)),
-                    k => Err(RecordError(format!(
+                    k => Err(Error::Record(format!(
                         "a map key that is not a string: {k:?}"
                     ))),
                 })

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use super::dir::{self, PlanFile, Status, SweepError};
+use super::dir::{self, PlanFile, Status};
+use super::error::Error;
 use super::job::Merged;
 use super::slurm;
 use crate::experiment::attack::AttackReport;
@@ -22,7 +23,7 @@ pub fn merged(
     varying: &[String],
     merged: &[(usize, Merged)],
     format: Format,
-) -> Result<String, SweepError> {
+) -> Result<String, Error> {
     Ok(match format {
         Format::Table => merged
             .iter()
@@ -76,7 +77,7 @@ pub fn merged(
                         header = Some(h.clone());
                     }
                     Some(first) if *first != h => {
-                        return Err(SweepError::Columns {
+                        return Err(Error::Columns {
                             point: *i,
                             first: merged[0].0,
                         });

@@ -16,47 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// What can go wrong with a shard's files.
-#[derive(Debug, thiserror::Error)]
-pub enum ShardError {
-    /// The file system refused. The cause is part of the message, not a source of it, so a
-    /// chain printed with `{:#}` names it once.
-    #[error("{path}: {cause}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        cause: io::Error,
-    },
-    /// A complete line that is not a JSON object, or not as it was written (its checksum).
-    #[error("{path}: line {line} is corrupt ({reason}); the shard needs repair by hand")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// Its 1-based line number.
-        line: usize,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Another live process holds the shard.
-    #[error(
-        "{path}: shard is being written by pid {} on {}; wait for it or stop it (if it was killed with SIGKILL on another host, remove this lock file)",
-        .owner.pid, .owner.host
-    )]
-    Locked {
-        /// The lock file.
-        path: PathBuf,
-        /// Who holds it.
-        owner: Owner,
-    },
-}
-
-fn io_at(path: &Path) -> impl FnOnce(io::Error) -> ShardError + '_ {
-    move |cause| ShardError::Io {
-        path: path.to_path_buf(),
-        cause,
-    }
-}
+use super::error::{Error, io_at};
 
 /// The process holding a lock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +81,7 @@ impl Lock {
     /// Takes the lock file `path` (created exclusively, holding `pid host shards`, `shards`
     /// the number of shards of the run taking it). A lock whose owner has exited on this host
     /// is stale and taken over; a live owner, or one on another host, is refused.
-    pub fn acquire(path: &Path, shards: usize) -> Result<Lock, ShardError> {
+    pub fn acquire(path: &Path, shards: usize) -> Result<Lock, Error> {
         for _ in 0..2 {
             // Removed by the front end's signal handler too (SIGTERM at a time limit), so a
             // rerun elsewhere is not refused; only SIGKILL leaves it (taken over on this host).
@@ -141,7 +101,7 @@ impl Lock {
                     let text = fs::read_to_string(path).map_err(io_at(path))?;
                     match Owner::parse(&text) {
                         Some(owner) if !owner.is_gone() => {
-                            return Err(ShardError::Locked {
+                            return Err(Error::Locked {
                                 path: path.to_path_buf(),
                                 owner,
                             });
@@ -225,14 +185,14 @@ pub struct Contents {
     /// Every complete line that is a JSON object with a matching checksum, in order, with
     /// its 1-based line number (the checksum field removed).
     pub lines: Vec<(usize, Map<String, Value>)>,
-    /// Complete lines that are not (a [`ShardError::Corrupt`] each).
-    pub corrupt: Vec<ShardError>,
+    /// Complete lines that are not (a [`Error::Corrupt`] each).
+    pub corrupt: Vec<Error>,
     /// Where an unterminated last line starts (it is not a result).
     pub torn_at: Option<u64>,
 }
 
 /// Reads a results file (a missing file is empty), corrupt lines apart.
-pub fn read(path: &Path) -> Result<Contents, ShardError> {
+pub fn read(path: &Path) -> Result<Contents, Error> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Contents::default()),
@@ -245,7 +205,7 @@ pub fn read(path: &Path) -> Result<Contents, ShardError> {
             out.torn_at = Some(start as u64);
             break;
         }
-        let corrupt = |reason: String| ShardError::Corrupt {
+        let corrupt = |reason: String| Error::Corrupt {
             path: path.to_path_buf(),
             line: i + 1,
             reason,
@@ -278,7 +238,7 @@ pub struct Writer {
 impl Writer {
     /// Opens `path` for appending under `lock`: reads what is there (refusing a corrupt file),
     /// and truncates a torn tail so the next line starts clean.
-    pub fn open(path: &Path, lock: Lock) -> Result<(Writer, Contents), ShardError> {
+    pub fn open(path: &Path, lock: Lock) -> Result<(Writer, Contents), Error> {
         let mut contents = read(path)?;
         if !contents.corrupt.is_empty() {
             return Err(contents.corrupt.swap_remove(0));
@@ -304,7 +264,7 @@ impl Writer {
 
     /// Appends `record` (which must serialise to a non-empty JSON object without a `sha256`
     /// field) as one line with its checksum ([`seal`]), then flushes and fsyncs it.
-    pub fn append(&mut self, record: &impl Serialize) -> Result<(), ShardError> {
+    pub fn append(&mut self, record: &impl Serialize) -> Result<(), Error> {
         let text =
             serde_json::to_string(record).map_err(|e| io_at(&self.path)(io::Error::other(e)))?;
         let mut line = seal(&text);
@@ -382,10 +342,10 @@ mod tests {
             let c = read(&data).unwrap();
             assert_eq!(c.lines.len(), 2, "the lines around it are read");
             let e = &c.corrupt[0];
-            assert!(matches!(e, ShardError::Corrupt { line: 2, .. }), "{e}");
+            assert!(matches!(e, Error::Corrupt { line: 2, .. }), "{e}");
             assert!(e.to_string().contains("line 2"), "{e}");
             let e = Writer::open(&data, Lock::acquire(&lock, 1).unwrap()).unwrap_err();
-            assert!(matches!(e, ShardError::Corrupt { line: 2, .. }));
+            assert!(matches!(e, Error::Corrupt { line: 2, .. }));
         }
     }
 
@@ -396,7 +356,7 @@ mod tests {
         let e = Lock::acquire(&lock, 1).unwrap_err();
         let me = Owner::this();
         assert!(
-            matches!(&e, ShardError::Locked { owner, .. } if *owner == me),
+            matches!(&e, Error::Locked { owner, .. } if *owner == me),
             "{e}"
         );
         assert!(e.to_string().contains(&format!("pid {}", me.pid)));
@@ -415,10 +375,7 @@ mod tests {
         drop(taken);
         // One on another host cannot be checked: refused.
         fs::write(&lock, format!("{pid} some-other-host\n")).unwrap();
-        assert!(matches!(
-            Lock::acquire(&lock, 1),
-            Err(ShardError::Locked { .. })
-        ));
+        assert!(matches!(Lock::acquire(&lock, 1), Err(Error::Locked { .. })));
     }
 
     #[test]
@@ -444,7 +401,7 @@ mod tests {
                 "{bad}"
             );
             let e = &c.corrupt[0];
-            assert!(matches!(e, ShardError::Corrupt { line: 2, .. }), "{e}");
+            assert!(matches!(e, Error::Corrupt { line: 2, .. }), "{e}");
             assert!(e.to_string().contains(why), "{bad}: {e}");
         }
     }

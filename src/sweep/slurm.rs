@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::dir::{PlanFile, SweepError};
+use super::dir::PlanFile;
+use super::error::Error;
 use crate::error::{Result, invalid};
 
 /// The job array's settings (`radex sweep slurm`'s flags).
@@ -111,17 +112,17 @@ fn jobs_file(dir: &Path) -> PathBuf {
 }
 
 /// Submits `script` with `sbatch --parsable`; the job id.
-pub fn submit(script: &Path) -> std::result::Result<String, SweepError> {
+pub fn submit(script: &Path) -> std::result::Result<String, Error> {
     let o = std::process::Command::new("sbatch")
         .arg("--parsable")
         .arg(script)
         .output()
-        .map_err(|e| SweepError::Sbatch {
+        .map_err(|e| Error::Sbatch {
             path: script.to_path_buf(),
             message: format!("could not run sbatch: {e}"),
         })?;
     if !o.status.success() {
-        return Err(SweepError::Sbatch {
+        return Err(Error::Sbatch {
             path: script.to_path_buf(),
             message: String::from_utf8_lossy(&o.stderr).trim().to_string(),
         });
