@@ -81,8 +81,7 @@ pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, Error> {
                 spec.experiment,
                 EXPERIMENTS.join(", ")
             ),
-        }
-        .into());
+        });
     }
     let mut points = Vec::new();
     // Every point's units counted first, and made once the count is within the limit.
@@ -118,8 +117,7 @@ pub fn expand(text: &str, job_of: JobOf<'_>) -> Result<PlanFile, Error> {
                     t.map_or(format!("more than {}", usize::MAX), |t| t.to_string()),
                     plan::MAX_UNITS,
                 ),
-            }
-            .into());
+            });
         }
     }
     let units = points
