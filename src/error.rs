@@ -50,13 +50,14 @@ pub enum Error {
         /// Estimated peak bytes.
         estimate: u128,
     },
-    /// An output that could not be written, after the work.
-    #[error("{context}: {source}")]
+    /// An output that could not be written, after the work. The cause is part of the
+    /// message, not a source of it, so a chain printed with `{:#}` names it once.
+    #[error("{context}: {cause}")]
     Io {
         /// What was being written.
         context: String,
         /// Why it failed.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A figure that could not be drawn.
     #[error("could not draw a figure: {0}")]
@@ -126,5 +127,23 @@ pub fn human_bytes(bytes: u128) -> String {
         format!("{:.2e} B", bytes as f64)
     } else {
         format!("{v:.2} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An output error names its cause once: in its message, with no source to print again
+    /// (the CLI prints the chain with `{:#}`).
+    #[test]
+    fn an_output_error_names_its_cause_once() {
+        let e = Error::Io {
+            context: "could not write the report to 'r'".into(),
+            cause: std::io::Error::from_raw_os_error(28),
+        };
+        assert!(std::error::Error::source(&e).is_none());
+        let text = e.to_string();
+        assert_eq!(text.matches("No space left on device").count(), 1, "{text}");
     }
 }

@@ -283,9 +283,9 @@ pub fn run(a: &ReproduceArgs, progress: &dyn Progress) -> Result<Outcome> {
         sections: &sections,
         experiments: &experiments,
     };
-    let dir = write::write(&a.out, &results, &summary).map_err(|source| Error::Io {
+    let dir = write::write(&a.out, &results, &summary).map_err(|cause| Error::Io {
         context: format!("could not write the report to '{}'", a.out.display()),
-        source,
+        cause,
     })?;
     if dir != a.out {
         progress.note(&format!(
