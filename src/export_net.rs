@@ -15,7 +15,7 @@
 //! written into a fresh temporary directory beside the target and then renamed onto it, so the
 //! target is either complete or absent.
 
-use crate::record::RunHeader;
+use crate::record::{ArchHeader, RunHeader};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use faer::Par;
 use serde::Serialize;
 
-use crate::arch::{Arch, Family, Init};
+use crate::arch::Arch;
 use crate::attack::onestep::linearise;
 use crate::error::Result;
 use crate::files::{self, Existing};
@@ -77,19 +77,9 @@ pub struct Manifest {
     /// report shares).
     #[serde(flatten)]
     pub run: RunHeader,
-    /// Architecture `D,W1,..` (as `--arch` accepts it).
-    pub arch: String,
-    /// Input dimension `d`.
-    pub d: usize,
-    /// Hidden widths `d_1..d_l`.
-    pub widths: Vec<usize>,
-    /// Number of hidden layers `l`.
-    pub depth: usize,
-    /// Initialisation (`nn` or `he`).
-    pub init: Option<Init>,
-    /// The law of the weights (MATH 9).
+    /// The network's architecture and law.
     #[serde(flatten)]
-    pub family: Family,
+    pub net: ArchHeader,
     /// Seed.
     pub seed: u64,
     /// Trial index.
@@ -173,12 +163,7 @@ fn write_files<T: Real + npy::Element>(p: &ExportParams, dir: &Path) -> io::Resu
     });
     let manifest = Manifest {
         run: RunHeader::new("export", "MATH 1: the network (NN-DEF or He) and its input"),
-        arch: arch.spec(),
-        d: arch.d,
-        widths: arch.widths.clone(),
-        depth: arch.depth(),
-        init: arch.init(),
-        family: arch.family,
+        net: ArchHeader::of(&arch),
         seed: p.seed,
         trial: p.trial,
         precision: p.precision,
@@ -198,6 +183,7 @@ fn write_files<T: Real + npy::Element>(p: &ExportParams, dir: &Path) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::Init;
 
     fn params() -> ExportParams {
         ExportParams {

@@ -17,13 +17,13 @@
 //! | | [`lists`] | comma-separated lists of flags: sorted, repeats refused | - |
 //! | | [`mem`] | large zeroed buffers on transparent huge pages | - |
 //! | | [`progress`] | the `Progress` trait a front end implements (a bar, a callback, nothing), and cancellation | - |
-//! | | [`record`] | what every record shares: the run header, its JSON text, `null` read back as `NaN` | - |
 //! | | [`rng`] | seeded streams keyed by `(seed, trial, layer, block)` | 1 |
 //! | | [`npy`] | NumPy `.npy` arrays written (format 1.0) | - |
 //! | | [`files`] | output files and directories: checks before work, atomic writes, no debris | - |
 //! | | [`budget`] | memory estimates checked before any work, `--max-memory` | - |
 //! | network family | [`act`] | activations `phi`, `phi'` and their homogeneity | 9 |
 //! | | [`arch`] | architectures, their laws, `--arch` parsing | 1, 9 |
+//! | | [`record`] | what every record shares: the run and architecture headers, its JSON text, `null` read back as `NaN` | - |
 //! | | [`infinite_width`] | the kernel recursion's predictions at infinite width, the phase, the one-step law | 9 |
 //! | engine | [`net`] | the `Layers` trait, the dense and lazy networks, exact forward/backward with rescaling | 1, 2, 8 |
 //! | | [`brought`] | networks and inputs users bring: safetensors, npz, export directories, npy | 10 |

@@ -3,6 +3,8 @@
 //! rule that reads a JSON `null` back as `NaN`, so a record written as JSON round-trips
 //! (STYLE 9).
 
+use crate::arch::{Arch, Family, Init};
+
 /// The header every report begins with: what ran, under which version of radex, measuring
 /// which sections of MATH.md (flattened into each report's JSON as `command`, `version`,
 /// `math`).
@@ -23,6 +25,39 @@ impl RunHeader {
             command: command.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             math: math.into(),
+        }
+    }
+}
+
+/// The network every report of one architecture describes (flattened into its JSON as
+/// `arch`, `d`, `widths`, `depth`, `init` and the family's fields).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ArchHeader {
+    /// Architecture `d,d_1,...,d_l` (as `--arch` accepts it).
+    pub arch: String,
+    /// Input dimension `d`.
+    pub d: usize,
+    /// Hidden widths `d_1..d_l`.
+    pub widths: Vec<usize>,
+    /// Number of hidden layers `l`.
+    pub depth: usize,
+    /// Initialisation (`nn` or `he`; none for a law the flags gave otherwise).
+    pub init: Option<Init>,
+    /// The law of the weights (MATH 9).
+    #[serde(flatten)]
+    pub family: Family,
+}
+
+impl ArchHeader {
+    /// The header of `arch`.
+    pub fn of(arch: &Arch) -> ArchHeader {
+        ArchHeader {
+            arch: arch.spec(),
+            d: arch.d,
+            widths: arch.widths.clone(),
+            depth: arch.depth(),
+            init: arch.init(),
+            family: arch.family,
         }
     }
 }

@@ -15,7 +15,6 @@ const ORDER: &[&str] = &[
     "lists",
     "mem",
     "progress",
-    "record",
     "npy",
     "files",
     "budget",
@@ -23,6 +22,7 @@ const ORDER: &[&str] = &[
     // the network family
     "act",
     "arch",
+    "record",
     "infinite_width",
     // the engine
     "brought",

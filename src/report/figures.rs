@@ -247,7 +247,7 @@ pub fn sweep_attack(points: &[(String, &AttackReport)]) -> Result<String, PlotEr
     type Group<'a> = (&'a str, Vec<(f64, f64)>, Vec<(f64, f64)>);
     let mut groups: Vec<Group<'_>> = Vec::new();
     for (label, r) in points {
-        let d = r.d as f64;
+        let d = r.net.d as f64;
         let sqrt_d = d.sqrt();
         let at = match groups.iter().position(|g| g.0 == label.as_str()) {
             Some(i) => i,

@@ -77,7 +77,7 @@ pub fn theorem_1_1(r: &AttackReport, command: String) -> Result<Section, PlotErr
     let rho: Vec<f64> = live.iter().map(|t| t.rho_sqrt_d).collect();
     let [_, hi] = r.success_ci;
     s.verdicts.push(Verdict::new(
-        format!("one-step success rate (d = {})", r.d),
+        format!("one-step success rate (d = {})", r.net.d),
         r.success_rate,
         1.0,
         Check::AtLeast,
@@ -144,7 +144,7 @@ pub fn theorem_1_1(r: &AttackReport, command: String) -> Result<Section, PlotErr
         "theorem-1-1.svg",
         "Empirical CDF of rho*sqrt(d) against the CDF of 2|Z|.",
         render(&Plot {
-            title: format!("One-step size, arch {} (Theorem 1.1, MATH 3)", r.arch),
+            title: format!("One-step size, arch {} (Theorem 1.1, MATH 3)", r.net.arch),
             x_label: "rho * sqrt(d) = ||x' - x|| / ||x|| * sqrt(d)".into(),
             y_label: "fraction of trials".into(),
             log_x: false,
@@ -285,7 +285,7 @@ pub fn lemma_2_2(r: &AttackReport, command: String) -> Result<Section, PlotError
         render(&Plot {
             title: format!(
                 "f(x) / 2^(-l/2) against N(0,1), arch {} (Lemma 2.2)",
-                r.arch
+                r.net.arch
             ),
             x_label: "standard normal quantile".into(),
             y_label: "sample quantile of f(x) / 2^(-l/2)".into(),
@@ -687,7 +687,7 @@ pub fn beyond_one_step(
     let mut series = Vec::new();
     let mut top: f64 = 4.0;
     for r in reports {
-        let what = r.family.describe();
+        let what = r.net.family.describe();
         let live = live(r);
         let n = live.len();
         let [_, hi] = r.success_ci;
@@ -710,7 +710,14 @@ pub fn beyond_one_step(
             at((n as f64 / 2.0 + half).ceil()),
         );
         let pred = r.prediction.rho_sqrt_d_median;
-        let d_min = r.widths.iter().copied().chain([r.d]).min().unwrap_or(1) as f64;
+        let d_min = r
+            .net
+            .widths
+            .iter()
+            .copied()
+            .chain([r.net.d])
+            .min()
+            .unwrap_or(1) as f64;
         let allowance = FINITE_WIDTH / d_min * pred;
         let m = r.rho_sqrt_d.median;
         let tol = if pred > m { hi - m } else { m - lo } + allowance;
@@ -740,7 +747,7 @@ pub fn beyond_one_step(
             .map(|(i, &x)| (x / rr, (i + 1) as f64 / n as f64))
             .collect();
         top = top.max(v.get(n * 99 / 100).map_or(0.0, |x| x / rr));
-        series.push((r.family.outputs, what, n, ecdf));
+        series.push((r.net.family.outputs, what, n, ecdf));
     }
     let mut plots = Vec::new();
     let mut ks: Vec<usize> = series.iter().map(|s| s.0).collect();

@@ -2,10 +2,9 @@
 //! success rates with Wilson intervals, the laws of `rho sqrt(d)`, the clauses, the best
 //! attack per pair.
 
-use crate::record::RunHeader;
+use crate::record::{ArchHeader, RunHeader};
 use serde::Serialize;
 
-use crate::arch::{Family, Init};
 use crate::attack::Norm;
 use crate::attack::{Attack, Attacks};
 use crate::experiment::predict::{Law, Quantile};
@@ -210,19 +209,9 @@ pub struct AttackReport {
     /// report shares).
     #[serde(flatten)]
     pub run: RunHeader,
-    /// Architecture `d,d_1,...,d_l`.
-    pub arch: String,
-    /// Input dimension.
-    pub d: usize,
-    /// Hidden widths.
-    pub widths: Vec<usize>,
-    /// Depth `l`.
-    pub depth: usize,
-    /// Initialisation.
-    pub init: Option<Init>,
-    /// The law of the weights (MATH 9).
+    /// The network's architecture and law.
     #[serde(flatten)]
-    pub family: Family,
+    pub net: ArchHeader,
     /// Element type.
     pub precision: Precision,
     /// Sampler that ran: `dense` (stored weights) or `lazy` (MATH 8, Gaussian conditioning).
@@ -374,7 +363,6 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
     let both = count(|r| r.success && r.clause_holds);
     let ties = count(|r| r.clause_tie);
 
-    let depth = p.arch.depth();
     let law = Law::of(&p.arch, p.mean_sq(), p.source.is_given());
     let log2_scale = law.log2_scale;
     let f_rel: Vec<f64> = live.iter().map(|r| r.f_over_scale(log2_scale)).collect();
@@ -468,12 +456,7 @@ pub fn summarise(p: &AttackParams, recs: Vec<TrialRecord>, per_trial: bool) -> A
             "attack",
             "MATH 3: Theorem 1.1 (one-step attack), Lemma 2.2 (scales)",
         ),
-        arch: p.arch.spec(),
-        d: p.arch.d,
-        widths: p.arch.widths.clone(),
-        depth,
-        init: p.arch.init(),
-        family: p.arch.family,
+        net: ArchHeader::of(&p.arch),
         precision: p.precision,
         sampler: p.sampler,
         network: p.source.is_given().then(|| "given".to_string()),

@@ -104,7 +104,7 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
         let minimal = p.minimal_flip_sqrt_d_median;
         for b in &r.attacks {
             let (pred, sub) = match b.name {
-                Attack::Onestep => (2.0 * minimal * r.norm.gaussian_dual_ratio(r.d), ""),
+                Attack::Onestep => (2.0 * minimal * r.norm.gaussian_dual_ratio(r.net.d), ""),
                 Attack::Pgd => (f64::NAN, sub),
                 _ => (minimal, sub),
             };
@@ -263,10 +263,10 @@ pub fn attack_rows(r: &AttackReport) -> Vec<SummaryRow> {
 /// What the general family (MATH 9) changes in how the attack table reads, one line each.
 fn family_notes(r: &AttackReport) -> String {
     let mut notes = String::new();
-    if r.family.outputs >= 2 {
+    if r.net.family.outputs >= 2 {
         notes.push_str(&format!(
             "K = {} outputs: f is the margin F_y - max_(j != y) F_j of the label y = argmax F(x); a flip is a change of the argmax, verified by evaluation (MATH 9)\n",
-            r.family.outputs
+            r.net.family.outputs
         ));
     }
     match r.input {
@@ -281,10 +281,10 @@ fn family_notes(r: &AttackReport) -> String {
 
 /// The attack summary as a table.
 pub fn attack_table(r: &AttackReport) -> String {
-    let paper = r.family.act == crate::act::Act::Relu
-        && r.family.sigma_b == 0.0
+    let paper = r.net.family.act == crate::act::Act::Relu
+        && r.net.family.sigma_b == 0.0
         && r.input == InputLaw::Sphere;
-    let scale = match r.init.filter(|_| paper) {
+    let scale = match r.net.init.filter(|_| paper) {
         _ if r.network.is_some() => {
             "s = 1: a given network has no predicted scale (MATH 10)".into()
         }
@@ -301,8 +301,8 @@ pub fn attack_table(r: &AttackReport) -> String {
     let mut out = format!(
         "radex attack ({})\narch {}  {}  precision {}  sampler {}{}  seed {}  trials {}  live {}  dead {}{}\n{}\n{}\n",
         r.run.math,
-        r.arch,
-        r.family.describe_for(r.network.is_some()),
+        r.net.arch,
+        r.net.family.describe_for(r.network.is_some()),
         precision_name(r.precision),
         sampler_name(r.sampler),
         match r.norm {
@@ -367,12 +367,12 @@ pub fn attack_comparison_table(c: &crate::experiment::compare::AttackComparison)
         c.run.math,
         g.model.as_deref().unwrap_or("network"),
         g.model_format.as_deref().unwrap_or("given"),
-        g.arch,
-        g.family.act,
+        g.net.arch,
+        g.net.family.act,
         g.live,
         g.dead,
         g.overflow,
-        i.family.describe(),
+        i.net.family.describe(),
         sampler_name(i.sampler),
         i.live,
         i.dead,

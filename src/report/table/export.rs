@@ -9,8 +9,8 @@ pub fn export_summary(m: &Manifest, dir: &std::path::Path) -> String {
     let mut out = format!(
         "radex export ({})\narch {}  {}  precision {}  seed {}  trial {}\n\nwrote {}\n",
         m.run.math,
-        m.arch,
-        m.family.describe(),
+        m.net.arch,
+        m.net.family.describe(),
         precision_name(m.precision),
         m.seed,
         m.trial,
