@@ -163,7 +163,7 @@ fn write_files<T: Real + npy::Element>(p: &ExportParams, dir: &Path) -> io::Resu
     });
     let manifest = Manifest {
         run: RunHeader::new("export", "MATH 1: the network (NN-DEF or He) and its input"),
-        net: ArchHeader::of(&arch),
+        net: ArchHeader::of(arch),
         seed: p.seed,
         trial: p.trial,
         precision: p.precision,

@@ -500,7 +500,8 @@ fn json_text(dir: &Path, args: &[&str]) -> String {
 
 #[test]
 fn linearity_and_bottleneck_inputs_print_the_library_run_bitwise() {
-    use radex::experiment::args::{BottleneckArgs, Inputs, LinearityArgs, RunArgs};
+    use radex::experiment::args::{BottleneckArgs, LinearityArgs, RunArgs};
+    use radex::experiment::given::Inputs;
     use radex::experiment::{bottleneck, compare::Comparison, linearity};
     use radex::progress::Quiet;
     use radex::record::to_json;

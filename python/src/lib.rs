@@ -24,9 +24,10 @@ use radex::budget::Budget;
 use radex::choice::Choice;
 use radex::experiment as exp;
 use radex::experiment::args::{
-    AttackArgs, BottleneckArgs, DepthArgs, Inputs, LinearityArgs, MinPertArgs, PhaseArgs, RunArgs,
-    ScalingArgs, load_limit, load_network,
+    AttackArgs, BottleneckArgs, DepthArgs, LinearityArgs, MinPertArgs, PhaseArgs, RunArgs,
+    ScalingArgs,
 };
+use radex::experiment::given::{Inputs, load_limit, load_network};
 use radex::net::{
     DenseNet, Grad, Layers, Net, Sampler, Source, Trace, backward_into, forward_into,
 };

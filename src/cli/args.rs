@@ -17,6 +17,7 @@ use radex::experiment::args as lib;
 use radex::experiment::attack::AttackParams;
 use radex::experiment::bottleneck::BottleneckParams;
 use radex::experiment::depth::DepthParams;
+use radex::experiment::given::Inputs;
 use radex::experiment::linearity::LinearityParams;
 use radex::experiment::minpert::MinPertParams;
 use radex::experiment::phase::{DEFAULT_SIGMA_B, DEFAULT_SIGMA_W2, PhaseParams};
@@ -772,7 +773,7 @@ impl AttackArgs {
             sampler: self.sampler,
             network: Source::Sampled,
             model: self.model.clone(),
-            inputs: self.inputs.clone().map(lib::Inputs::File),
+            inputs: self.inputs.clone().map(Inputs::File),
             compare_init: self.compare_init,
             run: self.common.run(),
         }
@@ -842,7 +843,7 @@ impl LinearityArgs {
             sampler: self.sampler,
             network: Source::Sampled,
             model: self.model.clone(),
-            inputs: self.inputs.clone().map(lib::Inputs::File),
+            inputs: self.inputs.clone().map(Inputs::File),
             compare_init: self.compare_init,
             run: self.common.run(),
         }
@@ -868,7 +869,7 @@ impl BottleneckArgs {
             a: self.a,
             network: Source::Sampled,
             model: self.model.clone(),
-            inputs: self.inputs.clone().map(lib::Inputs::File),
+            inputs: self.inputs.clone().map(Inputs::File),
             compare_init: self.compare_init,
             run: self.common.run(),
         }

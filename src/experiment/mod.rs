@@ -5,6 +5,7 @@ pub mod attack;
 pub mod bottleneck;
 pub mod compare;
 pub mod depth;
+pub mod given;
 pub mod linearity;
 pub mod minpert;
 pub mod phase;
