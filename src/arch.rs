@@ -4,6 +4,7 @@
 //! estimate that is checked before any work starts.
 
 use crate::act::Act;
+use crate::choice::Choice;
 use crate::error::{Result, invalid, num};
 
 /// Weight initialisation (MATH 1).
@@ -14,6 +15,11 @@ pub enum Init {
     Nn,
     /// He: variance `2 / fan_in` for every matrix (paper Appendix B).
     He,
+}
+
+impl Choice for Init {
+    const FLAG: &'static str = "--init";
+    const ALL: &'static [(&'static str, Self)] = &[("nn", Init::Nn), ("he", Init::He)];
 }
 
 impl Init {
@@ -45,6 +51,14 @@ pub enum OutputLaw {
     Gauss,
     /// iid `+-sigma_w / sqrt(d_l)` (Bubeck, Cherapanamjeri, Gidel, Tachet des Combes 2021).
     Rademacher,
+}
+
+impl Choice for OutputLaw {
+    const FLAG: &'static str = "--output-law";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("gauss", OutputLaw::Gauss),
+        ("rademacher", OutputLaw::Rademacher),
+    ];
 }
 
 /// The law of a random network beyond its shapes (MATH 9): the paper's network is

@@ -11,6 +11,7 @@ use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use crate::choice::Choice;
 use crate::scalar::Real;
 
 /// The generator behind every stream.
@@ -168,6 +169,15 @@ pub enum InputLaw {
     Gauss,
     /// Uniform on the box `[0, 1]^d` (De Palma, Kiani, Lloyd 2021); attacks clip to the box.
     Box,
+}
+
+impl Choice for InputLaw {
+    const FLAG: &'static str = "--input";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("sphere", InputLaw::Sphere),
+        ("gauss", InputLaw::Gauss),
+        ("box", InputLaw::Box),
+    ];
 }
 
 impl InputLaw {

@@ -7,6 +7,8 @@
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub};
 
+use crate::choice::Choice;
+
 /// A real scalar the dense engine runs in.
 pub trait Real:
     faer::traits::ComplexField
@@ -83,6 +85,12 @@ impl Real for f32 {
 pub enum Precision {
     F64,
     F32,
+}
+
+impl Choice for Precision {
+    const FLAG: &'static str = "--precision";
+    const ALL: &'static [(&'static str, Self)] =
+        &[("f64", Precision::F64), ("f32", Precision::F32)];
 }
 
 impl Precision {

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
+
 /// A perturbation norm.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,6 +18,11 @@ pub enum Norm {
     L2,
     /// The largest absolute coordinate.
     Linf,
+}
+
+impl Choice for Norm {
+    const FLAG: &'static str = "--norm";
+    const ALL: &'static [(&'static str, Self)] = &[("l2", Norm::L2), ("linf", Norm::Linf)];
 }
 
 impl Norm {

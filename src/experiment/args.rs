@@ -29,53 +29,6 @@ use crate::net::{Layers, Sampler, SamplerChoice, Source};
 use crate::rng::InputLaw;
 use crate::scalar::Precision;
 
-impl Choice for Init {
-    const FLAG: &'static str = "--init";
-    const ALL: &'static [(&'static str, Self)] = &[("nn", Init::Nn), ("he", Init::He)];
-}
-
-impl Choice for OutputLaw {
-    const FLAG: &'static str = "--output-law";
-    const ALL: &'static [(&'static str, Self)] = &[
-        ("gauss", OutputLaw::Gauss),
-        ("rademacher", OutputLaw::Rademacher),
-    ];
-}
-
-impl Choice for InputLaw {
-    const FLAG: &'static str = "--input";
-    const ALL: &'static [(&'static str, Self)] = &[
-        ("sphere", InputLaw::Sphere),
-        ("gauss", InputLaw::Gauss),
-        ("box", InputLaw::Box),
-    ];
-}
-
-impl Choice for Precision {
-    const FLAG: &'static str = "--precision";
-    const ALL: &'static [(&'static str, Self)] =
-        &[("f64", Precision::F64), ("f32", Precision::F32)];
-}
-
-impl Choice for Norm {
-    const FLAG: &'static str = "--norm";
-    const ALL: &'static [(&'static str, Self)] = &[("l2", Norm::L2), ("linf", Norm::Linf)];
-}
-
-impl Choice for SamplerChoice {
-    const FLAG: &'static str = "--sampler";
-    const ALL: &'static [(&'static str, Self)] = &[
-        ("dense", SamplerChoice::Dense),
-        ("lazy", SamplerChoice::Lazy),
-        ("auto", SamplerChoice::Auto),
-    ];
-}
-
-impl Choice for Method {
-    const FLAG: &'static str = "--method";
-    const ALL: &'static [(&'static str, Self)] = &[("qr", Method::Qr), ("gram", Method::Gram)];
-}
-
 /// Settings every experiment shares.
 #[derive(Clone, Debug)]
 pub struct RunArgs {

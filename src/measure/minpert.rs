@@ -25,6 +25,8 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::BlockStructure;
 use faer::{Accum, Conj, Mat, MatMut, MatRef, Par};
 
+use crate::choice::Choice;
+
 /// How Min-Pert is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,6 +35,11 @@ pub enum Method {
     Qr,
     /// Cholesky of the Gram matrix, then one triangular solve.
     Gram,
+}
+
+impl Choice for Method {
+    const FLAG: &'static str = "--method";
+    const ALL: &'static [(&'static str, Self)] = &[("qr", Method::Qr), ("gram", Method::Gram)];
 }
 
 /// `||W^+ W x|| / ||x||` for `w` of shape `k x d`, bitwise the same on any thread count. `None`

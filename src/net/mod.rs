@@ -11,6 +11,7 @@ pub mod trace;
 use faer::{MatMut, MatRef, Par};
 
 use crate::arch::Arch;
+use crate::choice::Choice;
 use crate::scalar::Real;
 
 pub use dense::DenseNet;
@@ -116,6 +117,15 @@ pub enum SamplerChoice {
     /// dense otherwise. The choice depends on the architecture and the attack alone, never on
     /// the machine, so a seed gives the same numbers everywhere.
     Auto,
+}
+
+impl Choice for SamplerChoice {
+    const FLAG: &'static str = "--sampler";
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("dense", SamplerChoice::Dense),
+        ("lazy", SamplerChoice::Lazy),
+        ("auto", SamplerChoice::Auto),
+    ];
 }
 
 impl SamplerChoice {
